@@ -1,0 +1,772 @@
+package lang
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// The AST doubles as the participle grammar: each struct's tags say how it
+// is parsed. Every node embeds Node, whose Pos and EndPos participle fills
+// with the byte offsets of its first token and of the end of its last token.
+// Line and column are not stored; File converts offsets at the edges.
+//
+// Keywords are contextual (LANGUAGE.md §1): they are Ident tokens matched by
+// value, so any identifier can still name a field, event, stage or role.
+
+// Node is embedded in every AST node.
+type Node struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+}
+
+// Span returns the node's byte range in its file.
+func (n *Node) Span() Span { return Span{Start: n.Pos.Offset, End: n.EndPos.Offset} }
+
+// Ident is a name with its position.
+type Ident struct {
+	Node
+	Name string `parser:"@Ident"`
+}
+
+// Ref is a name that may be qualified once: `marketing.develop`,
+// `std.waterfall`, `lead.fit`.
+type Ref struct {
+	Node
+	Name   string `parser:"@Ident"`
+	Member string `parser:"( \".\" @Ident )?"`
+}
+
+// String returns the reference as written, e.g. "marketing.develop".
+func (r *Ref) String() string {
+	if r.Member == "" {
+		return r.Name
+	}
+	return r.Name + "." + r.Member
+}
+
+// StringLit is a double-quoted string literal; Raw keeps the quotes.
+type StringLit struct {
+	Node
+	Raw string `parser:"@String"`
+}
+
+// Value is the literal's decoded value (Go escapes). Invalid escapes are
+// reported by the parser; Value then returns the raw text without quotes.
+func (s *StringLit) Value() string {
+	v, err := strconv.Unquote(s.Raw)
+	if err != nil {
+		return strings.Trim(s.Raw, `"`)
+	}
+	return v
+}
+
+// Duration is a duration literal such as `1h30m`.
+type Duration struct {
+	Node
+	Text string `parser:"@Duration"`
+}
+
+// Percent is a percentage literal such as `75%`.
+type Percent struct {
+	Node
+	Text string `parser:"@Percent"`
+}
+
+// Number is an int or float literal with an optional minus sign.
+type Number struct {
+	Node
+	Neg  bool   `parser:"(   @\"-\""`
+	Text string `parser:"    @(Float | Int) | @(Float | Int) )"`
+}
+
+// String returns the number as written, sign included.
+func (n *Number) String() string {
+	if n.Neg {
+		return "-" + n.Text
+	}
+	return n.Text
+}
+
+// Literal is a constant value: a default, a member attribute, or a field
+// value in a test. A bare name is an enum value (`segment ... = smb`).
+type Literal struct {
+	Node
+	Number   *Number    `parser:"(   @@"`
+	String   *StringLit `parser:"  | @@"`
+	Bool     string     `parser:"  | @(\"true\" | \"false\")"`
+	Duration *Duration  `parser:"  | @@"`
+	Name     *Ident     `parser:"  | @@"`
+	IsList   bool       `parser:"  | @\"[\""`
+	List     []*Literal `parser:"    ( @@ ( \",\" @@ )* \",\"? )? \"]\" )"`
+}
+
+// ---------------------------------------------------------------------------
+// Files and declarations
+
+// File is a parsed .lead source.
+type File struct {
+	Name     string
+	Src      string
+	Decls    []Decl
+	Comments []Comment
+	lines    []int // byte offset of the start of each line, built lazily
+}
+
+// Comment is a `//` or `/* */` comment with its range.
+type Comment struct {
+	Span Span
+	Text string
+}
+
+// Decl is a top-level declaration.
+type Decl interface {
+	Span() Span
+	decl()
+}
+
+// Workflow is `workflow NAME ["Title"]`.
+type Workflow struct {
+	Node
+	Name  *Ident     `parser:"\"workflow\" @@"`
+	Title *StringLit `parser:"@@?"`
+}
+
+// Start is `start STAGE_OR_CELL`.
+type Start struct {
+	Node
+	Target *Ref `parser:"\"start\" @@"`
+}
+
+// Conforms is `conforms STANDARD`.
+type Conforms struct {
+	Node
+	Standard *Ref `parser:"\"conforms\" @@"`
+}
+
+// Use is `use std.MODULE`.
+type Use struct {
+	Node
+	Module *Ref `parser:"\"use\" @@"`
+}
+
+// Waive is `waive "REQUIREMENT" "REASON"`.
+type Waive struct {
+	Node
+	Requirement *StringLit `parser:"\"waive\" @@"`
+	Reason      *StringLit `parser:"@@"`
+}
+
+// LeadSchema is the `lead { ... }` block.
+type LeadSchema struct {
+	Node
+	Fields []*Field `parser:"\"lead\" \"{\" EOL* ( @@ (?= EOL | \",\" | \"}\" ) ( \",\" EOL* | EOL+ )? )* \"}\""`
+}
+
+// Field is `NAME TYPE[?] [= LITERAL]`, in the lead schema and in events.
+type Field struct {
+	Node
+	Name     *Ident    `parser:"@@"`
+	Type     *TypeExpr `parser:"@@"`
+	Optional bool      `parser:"@\"?\"?"`
+	Default  *Literal  `parser:"( \"=\" @@ )?"`
+}
+
+// TypeExpr is a field type.
+type TypeExpr struct {
+	Node
+	Enum   []*Ident  `parser:"(   \"enum\" \"(\" @@ ( \",\" @@ )* \",\"? \")\""`
+	List   *TypeExpr `parser:"  | \"list\" \"<\" @@ \">\""`
+	MapKey *TypeExpr `parser:"  | \"map\" \"<\" @@ \",\""`
+	MapVal *TypeExpr `parser:"    @@ \">\""`
+	Name   *Ident    `parser:"  | @@ )"`
+}
+
+// Event is `event NAME [{ FIELDS }]`.
+type Event struct {
+	Node
+	Name   *Ident   `parser:"\"event\" @@"`
+	Braces bool     `parser:"( @\"{\" EOL*"`
+	Fields []*Field `parser:"  ( @@ (?= EOL | \",\" | \"}\" ) ( \",\" EOL* | EOL+ )? )* \"}\" )?"`
+}
+
+// Role is `role NAME ["Description"]`.
+type Role struct {
+	Node
+	Name  *Ident     `parser:"\"role\" @@"`
+	Title *StringLit `parser:"@@?"`
+}
+
+// Team is `team NAME { ... }`.
+type Team struct {
+	Node
+	Name  *Ident     `parser:"\"team\" @@ \"{\" EOL*"`
+	Stmts []TeamStmt `parser:"( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// TeamStmt is a statement inside a team.
+type TeamStmt interface {
+	Span() Span
+	teamStmt()
+}
+
+// Strategy is `strategy KIND [by EXPR]`.
+type Strategy struct {
+	Node
+	Kind *Ident `parser:"\"strategy\" @@"`
+	By   *Expr  `parser:"( \"by\" @@ )?"`
+}
+
+// Capacity is `capacity N`.
+type Capacity struct {
+	Node
+	Max *Number `parser:"\"capacity\" @@"`
+}
+
+// TeamCalendar is `calendar NAME` inside a team.
+type TeamCalendar struct {
+	Node
+	Calendar *Ref `parser:"\"calendar\" @@"`
+}
+
+// Member is `member "email" [{ ATTRS }]`.
+type Member struct {
+	Node
+	Email  *StringLit    `parser:"\"member\" @@"`
+	Braces bool          `parser:"( @\"{\" EOL*"`
+	Attrs  []*MemberAttr `parser:"  ( @@ (?= EOL | \",\" | \"}\" ) ( \",\" EOL* | EOL+ )? )* \"}\" )?"`
+}
+
+// MemberAttr is `NAME LITERAL` inside a member's braces.
+type MemberAttr struct {
+	Node
+	Name  *Ident   `parser:"@@"`
+	Value *Literal `parser:"@@"`
+}
+
+// Calendar is `calendar NAME { ... }`.
+type Calendar struct {
+	Node
+	Name  *Ident    `parser:"\"calendar\" @@ \"{\" EOL*"`
+	Stmts []CalStmt `parser:"( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// CalStmt is a statement inside a calendar.
+type CalStmt interface {
+	Span() Span
+	calStmt()
+}
+
+// Timezone is `timezone "Area/City"`.
+type Timezone struct {
+	Node
+	Zone *StringLit `parser:"\"timezone\" @@"`
+}
+
+// Hours is `hours DAYS HH:MM-HH:MM`.
+type Hours struct {
+	Node
+	Days  []*DayRange `parser:"\"hours\" @@ ( \",\" @@ )*"`
+	Start *Clock      `parser:"@@ \"-\""`
+	End   *Clock      `parser:"@@"`
+}
+
+// DayRange is `mon` or `mon-fri`.
+type DayRange struct {
+	Node
+	From *Ident `parser:"@@"`
+	To   *Ident `parser:"( \"-\" @@ )?"`
+}
+
+// Clock is a time of day `HH:MM`.
+type Clock struct {
+	Node
+	Text string `parser:"@Clock"`
+}
+
+// Holiday is `holiday "YYYY-MM-DD"`.
+type Holiday struct {
+	Node
+	Date *StringLit `parser:"\"holiday\" @@"`
+}
+
+// Routing is `routing NAME { RULES }`.
+type Routing struct {
+	Node
+	Name  *Ident       `parser:"\"routing\" @@ \"{\" EOL*"`
+	Rules []*RouteRule `parser:"( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// RouteRule is `when EXPR -> TARGET` or `else -> TARGET`.
+type RouteRule struct {
+	Node
+	When   *Expr     `parser:"(   \"when\" @@"`
+	Else   bool      `parser:"  | @\"else\" ) \"->\""`
+	Target *Assignee `parser:"@@"`
+}
+
+// Assignee names who becomes responsible: `route R`, `team T`, `role R` or
+// `user EXPR`.
+type Assignee struct {
+	Node
+	User *Expr  `parser:"(   \"user\" @@"`
+	Kind string `parser:"  | @( \"route\" | \"team\" | \"role\" )"`
+	Name *Ident `parser:"    @@ )"`
+}
+
+// OwnerBlock is `owner { ENTRIES }` at workflow, cell or stage level.
+type OwnerBlock struct {
+	Node
+	Entries []*OwnerEntry `parser:"\"owner\" \"{\" EOL* ( @@ ( EOL | \",\" )* )* \"}\""`
+}
+
+// OwnerEntry is one RACI line such as `responsible route tele_routing`.
+type OwnerEntry struct {
+	Node
+	Kind     string    `parser:"@( \"responsible\" | \"accountable\" | \"consulted\" | \"informed\" )"`
+	Assignee *Assignee `parser:"(   @@"`
+	Role     *Ident    `parser:"  | @@ )"`
+}
+
+// Score is `score FIELD { ... }`.
+type Score struct {
+	Node
+	Field *Ident      `parser:"\"score\" @@ \"{\" EOL*"`
+	Stmts []ScoreStmt `parser:"( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// ScoreStmt is a statement inside a score block.
+type ScoreStmt interface {
+	Span() Span
+	scoreStmt()
+}
+
+// ScoreRule is `on EVENT[, ...] [when EXPR] add N`.
+type ScoreRule struct {
+	Node
+	Events []*Ident `parser:"\"on\" @@ ( \",\" @@ )*"`
+	When   *Expr    `parser:"( \"when\" @@ )?"`
+	Add    *Number  `parser:"\"add\" @@"`
+}
+
+// Decay is `decay P every D [on CAL]`.
+type Decay struct {
+	Node
+	Percent  *Percent  `parser:"\"decay\" @@"`
+	Every    *Duration `parser:"\"every\" @@"`
+	Calendar *Ref      `parser:"( \"on\" @@ )?"`
+}
+
+// Limit is `limit MIN..MAX`.
+type Limit struct {
+	Node
+	Min *Number `parser:"\"limit\" @@ DotDot"`
+	Max *Number `parser:"@@"`
+}
+
+// Stage is `stage NAME [terminal] [{ STATEMENTS }]`.
+type Stage struct {
+	Node
+	Name     *Ident      `parser:"\"stage\" @@"`
+	Terminal bool        `parser:"@\"terminal\"?"`
+	Braces   bool        `parser:"( @\"{\" EOL*"`
+	Stmts    []StageStmt `parser:"  ( @@ (?= EOL | \"}\" ) EOL* )* \"}\" )?"`
+}
+
+// Cell is `cell NAME { owner assess advance develop }`.
+type Cell struct {
+	Node
+	Name  *Ident     `parser:"\"cell\" @@ \"{\" EOL*"`
+	Parts []CellPart `parser:"( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// CellPart is an owner block or one of a cell's three parts.
+type CellPart interface {
+	Span() Span
+	cellPart()
+}
+
+// Assess is a cell's `assess { ... }`.
+type Assess struct {
+	Node
+	Stmts []StageStmt `parser:"\"assess\" \"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// Advance is a cell's `advance -> TARGET [{ ... }]`.
+type Advance struct {
+	Node
+	Target *Ref        `parser:"\"advance\" \"->\" @@"`
+	Braces bool        `parser:"( @\"{\" EOL*"`
+	Stmts  []StageStmt `parser:"  ( @@ (?= EOL | \"}\" ) EOL* )* \"}\" )?"`
+}
+
+// Develop is a cell's `develop { ... }`.
+type Develop struct {
+	Node
+	Stmts []StageStmt `parser:"\"develop\" \"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// Standard is `standard NAME { ... }` (LANGUAGE.md §9).
+type Standard struct {
+	Node
+	Name  *Ident         `parser:"\"standard\" @@ \"{\" EOL*"`
+	Stmts []StandardStmt `parser:"( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// StandardStmt is a statement inside a standard.
+type StandardStmt interface {
+	Span() Span
+	standardStmt()
+}
+
+// StandardStages is `stages A, B, ...` or `terminal A, B, ...`.
+type StandardStages struct {
+	Node
+	Terminal bool     `parser:"( \"stages\" | @\"terminal\" )"`
+	Names    []*Ident `parser:"@@ ( \",\" @@ )*"`
+}
+
+// Require is `require sla on LIFECYCLE within D` or
+// `require accountable on every stage`.
+type Require struct {
+	Node
+	SLA         bool      `parser:"\"require\" (   @\"sla\""`
+	Lifecycle   *Ident    `parser:"              \"on\" @@"`
+	Within      *Duration `parser:"              \"within\" @@"`
+	Accountable bool      `parser:"            | @\"accountable\" \"on\" \"every\" \"stage\" )"`
+}
+
+// Test is `test "name" { ... }` (LANGUAGE.md §11).
+type Test struct {
+	Node
+	Name  *StringLit `parser:"\"test\" @@ \"{\" EOL*"`
+	Stmts []TestStmt `parser:"( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// TestStmt is a statement inside a test.
+type TestStmt interface {
+	Span() Span
+	testStmt()
+}
+
+// At is `at "RFC 3339 time"`.
+type At struct {
+	Node
+	Time *StringLit `parser:"\"at\" @@"`
+}
+
+// Capture is `capture { FIELD = VALUE, ... }`.
+type Capture struct {
+	Node
+	Fields *ObjectLit `parser:"\"capture\" @@"`
+}
+
+// Send is `send EVENT [{ FIELD = VALUE, ... }]`.
+type Send struct {
+	Node
+	Event *Ident     `parser:"\"send\" @@"`
+	Data  *ObjectLit `parser:"@@?"`
+}
+
+// ObjectLit is `{ NAME = LITERAL, ... }`.
+type ObjectLit struct {
+	Node
+	Fields []*FieldValue `parser:"\"{\" EOL* ( @@ (?= EOL | \",\" | \"}\" ) ( \",\" EOL* | EOL+ )? )* \"}\""`
+}
+
+// FieldValue is `NAME = LITERAL`.
+type FieldValue struct {
+	Node
+	Name  *Ident   `parser:"@@ \"=\""`
+	Value *Literal `parser:"@@"`
+}
+
+// Wait is `wait DURATION`.
+type Wait struct {
+	Node
+	For *Duration `parser:"\"wait\" @@"`
+}
+
+// Expect is `expect EXPR`.
+type Expect struct {
+	Node
+	Cond *Expr `parser:"\"expect\" @@"`
+}
+
+// ---------------------------------------------------------------------------
+// Stage statements. One union serves stages and the three parts of a cell;
+// the compiler rejects statements used where they do not belong (`qualify`
+// outside assess), which gives a clearer message than a syntax error.
+
+// StageStmt is a statement inside a stage or a cell part.
+type StageStmt interface {
+	Span() Span
+	stageStmt()
+}
+
+// Lifecycle is `lifecycle NAME`.
+type Lifecycle struct {
+	Node
+	Name *Ident `parser:"\"lifecycle\" @@"`
+}
+
+// EnterExit is `enter { ... }` or `exit { ... }`.
+type EnterExit struct {
+	Node
+	Kind    string       `parser:"@( \"enter\" | \"exit\" )"`
+	Actions *ActionBlock `parser:"@@"`
+}
+
+// On is an event transition, an in-stage or workflow-level handler, or an
+// exception handler:
+//
+//	on EVENT[, EVENT...] [when EXPR] -> TARGET [{ ACTIONS }]
+//	on EVENT[, EVENT...] [when EXPR] { ACTIONS }
+//	on exception KIND -> TARGET
+//	on exception KIND { ACTIONS }
+type On struct {
+	Node
+	Exception *Ident       `parser:"\"on\" (   \"exception\" @@"`
+	Events    []*Ident     `parser:"      | @@ ( \",\" @@ )*"`
+	When      *Expr        `parser:"        ( \"when\" @@ )? )"`
+	Target    *Ref         `parser:"( \"->\" @@ )?"`
+	Actions   *ActionBlock `parser:"@@?"`
+}
+
+// When is an automatic transition `when EXPR -> TARGET [{ ACTIONS }]`.
+type When struct {
+	Node
+	Cond    *Expr        `parser:"\"when\" @@"`
+	Target  *Ref         `parser:"\"->\" @@"`
+	Actions *ActionBlock `parser:"@@?"`
+}
+
+// After is a timeout `after D [on CAL] -> TARGET [{ ACTIONS }]`.
+type After struct {
+	Node
+	Duration *Duration    `parser:"\"after\" @@"`
+	Calendar *Ref         `parser:"( \"on\" @@ )?"`
+	Target   *Ref         `parser:"\"->\" @@"`
+	Actions  *ActionBlock `parser:"@@?"`
+}
+
+// SLA is `sla NAME within D [on CAL] [until EVENT, ...] [{ warn/breach }]`.
+type SLA struct {
+	Node
+	Name     *Ident      `parser:"\"sla\" @@"`
+	Within   *Duration   `parser:"\"within\" @@"`
+	Calendar *Ref        `parser:"( \"on\" @@ )?"`
+	Until    []*Ident    `parser:"( \"until\" @@ ( \",\" @@ )* )?"`
+	Braces   bool        `parser:"( @\"{\" EOL*"`
+	Clauses  []SLAClause `parser:"  ( @@ (?= EOL | \"}\" ) EOL* )* \"}\" )?"`
+}
+
+// SLAClause is a `warn at` or `breach` clause of an SLA.
+type SLAClause interface {
+	Span() Span
+	slaClause()
+}
+
+// Warn is `warn at P|D { ACTIONS }`.
+type Warn struct {
+	Node
+	Percent  *Percent     `parser:"\"warn\" \"at\" (   @@"`
+	Duration *Duration    `parser:"             | @@ )"`
+	Actions  *ActionBlock `parser:"@@"`
+}
+
+// Breach is `breach { ACTIONS }`.
+type Breach struct {
+	Node
+	Actions *ActionBlock `parser:"\"breach\" @@"`
+}
+
+// Disqualify is a cell assess rule `disqualify when EXPR -> TARGET`.
+type Disqualify struct {
+	Node
+	Cond   *Expr `parser:"\"disqualify\" \"when\" @@"`
+	Target *Ref  `parser:"\"->\" @@"`
+}
+
+// Qualify is a cell assess rule `qualify when EXPR`.
+type Qualify struct {
+	Node
+	Cond *Expr `parser:"\"qualify\" \"when\" @@"`
+}
+
+// Undecided is `undecided after D [on CAL] [-> TARGET]` in a cell's assess.
+type Undecided struct {
+	Node
+	After    *Duration `parser:"\"undecided\" \"after\" @@"`
+	Calendar *Ref      `parser:"( \"on\" @@ )?"`
+	Target   *Ref      `parser:"( \"->\" @@ )?"`
+}
+
+// Route is `route ROUTING` in a cell's advance.
+type Route struct {
+	Node
+	Routing *Ident `parser:"\"route\" @@"`
+}
+
+// Accept is `accept on EVENT, ...` in a cell's advance.
+type Accept struct {
+	Node
+	Events []*Ident `parser:"\"accept\" \"on\" @@ ( \",\" @@ )*"`
+}
+
+// Reject is `reject on EVENT, ... [-> TARGET]` in a cell's advance.
+type Reject struct {
+	Node
+	Events []*Ident `parser:"\"reject\" \"on\" @@ ( \",\" @@ )*"`
+	Target *Ref     `parser:"( \"->\" @@ )?"`
+}
+
+// Nurture is `nurture every D [on CAL] [EXPR]` in a cell's develop.
+type Nurture struct {
+	Node
+	Every    *Duration `parser:"\"nurture\" \"every\" @@"`
+	Calendar *Ref      `parser:"( \"on\" @@ )?"`
+	Message  *Expr     `parser:"@@?"`
+}
+
+// Reassess is `reassess on EVENT, ...` in a cell's develop.
+type Reassess struct {
+	Node
+	Events []*Ident `parser:"\"reassess\" \"on\" @@ ( \",\" @@ )*"`
+}
+
+// Recycle is `recycle after D [on CAL] -> TARGET` in a cell's develop.
+type Recycle struct {
+	Node
+	After    *Duration `parser:"\"recycle\" \"after\" @@"`
+	Calendar *Ref      `parser:"( \"on\" @@ )?"`
+	Target   *Ref      `parser:"\"->\" @@"`
+}
+
+// ---------------------------------------------------------------------------
+// Actions (LANGUAGE.md §7.2)
+
+// ActionBlock is `{ ACTION; ... }`.
+type ActionBlock struct {
+	Node
+	Actions []Action `parser:"\"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
+}
+
+// Action is one action of an action block.
+type Action interface {
+	Span() Span
+	action()
+}
+
+// Set is `set lead.FIELD = EXPR`.
+type Set struct {
+	Node
+	Field *Ref  `parser:"\"set\" @@ \"=\""`
+	Value *Expr `parser:"@@"`
+}
+
+// Assign is `assign route R | team T | role R | user EXPR`.
+type Assign struct {
+	Node
+	To *Assignee `parser:"\"assign\" @@"`
+}
+
+// Reassign is `reassign`.
+type Reassign struct {
+	Node
+	Keyword bool `parser:"@\"reassign\""`
+}
+
+// Notify is `notify TARGET [EXPR]`.
+type Notify struct {
+	Node
+	Target  *Ident `parser:"\"notify\" @@"`
+	Message *Expr  `parser:"@@?"`
+}
+
+// Escalate is `escalate ROLE [EXPR]`.
+type Escalate struct {
+	Node
+	Role    *Ident `parser:"\"escalate\" @@"`
+	Message *Expr  `parser:"@@?"`
+}
+
+// Move is `-> TARGET`.
+type Move struct {
+	Node
+	Target *Ref `parser:"\"->\" @@"`
+}
+
+func (*Workflow) decl()   {}
+func (*Start) decl()      {}
+func (*Conforms) decl()   {}
+func (*Use) decl()        {}
+func (*Waive) decl()      {}
+func (*LeadSchema) decl() {}
+func (*Event) decl()      {}
+func (*Role) decl()       {}
+func (*Team) decl()       {}
+func (*Calendar) decl()   {}
+func (*Routing) decl()    {}
+func (*OwnerBlock) decl() {}
+func (*On) decl()         {}
+func (*Score) decl()      {}
+func (*Stage) decl()      {}
+func (*Cell) decl()       {}
+func (*Standard) decl()   {}
+func (*Test) decl()       {}
+
+func (*Strategy) teamStmt()     {}
+func (*Capacity) teamStmt()     {}
+func (*TeamCalendar) teamStmt() {}
+func (*Member) teamStmt()       {}
+
+func (*Timezone) calStmt() {}
+func (*Hours) calStmt()    {}
+func (*Holiday) calStmt()  {}
+
+func (*ScoreRule) scoreStmt() {}
+func (*Decay) scoreStmt()     {}
+func (*Limit) scoreStmt()     {}
+
+func (*OwnerBlock) cellPart() {}
+func (*Assess) cellPart()     {}
+func (*Advance) cellPart()    {}
+func (*Develop) cellPart()    {}
+
+func (*StandardStages) standardStmt() {}
+func (*Require) standardStmt()        {}
+
+func (*At) testStmt()      {}
+func (*Capture) testStmt() {}
+func (*Send) testStmt()    {}
+func (*Wait) testStmt()    {}
+func (*Expect) testStmt()  {}
+
+func (*Lifecycle) stageStmt()  {}
+func (*OwnerBlock) stageStmt() {}
+func (*EnterExit) stageStmt()  {}
+func (*On) stageStmt()         {}
+func (*When) stageStmt()       {}
+func (*After) stageStmt()      {}
+func (*SLA) stageStmt()        {}
+func (*Disqualify) stageStmt() {}
+func (*Qualify) stageStmt()    {}
+func (*Undecided) stageStmt()  {}
+func (*Route) stageStmt()      {}
+func (*Accept) stageStmt()     {}
+func (*Reject) stageStmt()     {}
+func (*Nurture) stageStmt()    {}
+func (*Reassess) stageStmt()   {}
+func (*Recycle) stageStmt()    {}
+
+func (*Warn) slaClause()   {}
+func (*Breach) slaClause() {}
+
+func (*Set) action()      {}
+func (*Assign) action()   {}
+func (*Reassign) action() {}
+func (*Notify) action()   {}
+func (*Escalate) action() {}
+func (*Move) action()     {}

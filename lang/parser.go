@@ -1,0 +1,255 @@
+package lang
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// declRoot is the grammar's entry point: one top-level declaration. Files are
+// parsed one declaration at a time (see Parse).
+type declRoot struct {
+	Decl Decl `parser:"@@"`
+}
+
+var declParser = participle.MustBuild[declRoot](
+	participle.Lexer(Lexer),
+	participle.Elide("Whitespace", "Comment"),
+	participle.Union[Decl](
+		&Workflow{}, &Start{}, &Conforms{}, &Use{}, &Waive{}, &LeadSchema{}, &Event{}, &Role{},
+		&Team{}, &Calendar{}, &Routing{}, &OwnerBlock{}, &On{}, &Score{}, &Stage{}, &Cell{},
+		&Standard{}, &Test{},
+	),
+	participle.Union[TeamStmt](&Strategy{}, &Capacity{}, &TeamCalendar{}, &Member{}),
+	participle.Union[CalStmt](&Timezone{}, &Hours{}, &Holiday{}),
+	participle.Union[ScoreStmt](&ScoreRule{}, &Decay{}, &Limit{}),
+	participle.Union[CellPart](&OwnerBlock{}, &Assess{}, &Advance{}, &Develop{}),
+	participle.Union[StandardStmt](&StandardStages{}, &Require{}),
+	participle.Union[TestStmt](&At{}, &Capture{}, &Send{}, &Wait{}, &Expect{}),
+	participle.Union[StageStmt](
+		&Lifecycle{}, &OwnerBlock{}, &EnterExit{}, &On{}, &When{}, &After{}, &SLA{},
+		&Disqualify{}, &Qualify{}, &Undecided{}, &Route{}, &Accept{}, &Reject{},
+		&Nurture{}, &Reassess{}, &Recycle{},
+	),
+	participle.Union[SLAClause](&Warn{}, &Breach{}),
+	participle.Union[Action](&Set{}, &Assign{}, &Reassign{}, &Notify{}, &Escalate{}, &Move{}),
+	participle.UseLookahead(0),
+)
+
+// declKeywords start top-level declarations. A line starting in column 1
+// with one of them (then a name) inside an unclosed block starts a new
+// declaration, so one missing `}` does not swallow the rest of the file.
+var declKeywords = map[string]bool{
+	"workflow": true, "start": true, "conforms": true, "use": true, "waive": true,
+	"event": true, "role": true, "team": true, "calendar": true, "routing": true,
+	"score": true, "stage": true, "cell": true, "standard": true, "test": true,
+}
+
+// Parse parses one .lead source. It always returns a File holding every
+// declaration that parsed; the diagnostics report every syntax error, one
+// per broken declaration at most, so an error in one stage never hides an
+// error in the next.
+func Parse(filename, src string) (*File, Diagnostics) {
+	f := &File{Name: filename, Src: src}
+	toks := scan(filename, src)
+	var diags Diagnostics
+	for _, t := range toks {
+		if t.Type == tokComment || t.Type == tokBadComment {
+			f.Comments = append(f.Comments, Comment{Span: tokSpan(t), Text: t.Value})
+		}
+	}
+	for _, c := range splitDecls(toks) {
+		if lexDiags := lexicalErrors(f, toks[c.start:c.end]); len(lexDiags) > 0 {
+			diags = append(diags, lexDiags...)
+			continue
+		}
+		chunk := make([]lexer.Token, 0, c.end-c.start+1)
+		chunk = append(chunk, toks[c.start:c.end]...)
+		chunk = append(chunk, lexer.EOFToken(lexer.Position{Filename: filename, Offset: c.stop}))
+		pl, err := lexer.Upgrade(&sliceLexer{toks: chunk}, tokWhitespace, tokComment)
+		if err != nil {
+			panic(err) // sliceLexer never fails
+		}
+		root, err := declParser.ParseFromLexer(pl)
+		if err != nil {
+			if d := syntaxError(f, err, c, toks); d != nil {
+				diags = append(diags, d)
+			}
+		} else {
+			f.Decls = append(f.Decls, root.Decl)
+		}
+		if c.unclosed >= 0 {
+			diags = append(diags, unclosedBlock(f, c))
+		}
+	}
+	return f, diags
+}
+
+// chunk is the token range [start, end) of one top-level declaration; stop
+// is the offset where it ends (its terminating newline, or the file's end).
+// unclosed is the offset of an unclosed `{`, or -1.
+type chunk struct {
+	start, end int
+	stop       int
+	unclosed   int
+	resynced   bool // ended because a new declaration began inside a block
+}
+
+// splitDecls cuts the token stream into top-level declarations: a
+// declaration ends at a newline (or `;`) outside any braces.
+func splitDecls(toks []lexer.Token) []chunk {
+	var out []chunk
+	i := 0
+	for {
+		for i < len(toks) && (toks[i].Type == tokWhitespace || toks[i].Type == tokComment || toks[i].Type == tokEOL) {
+			i++
+		}
+		if i >= len(toks) || toks[i].EOF() {
+			return out
+		}
+		c := chunk{start: i, unclosed: -1}
+		var open []int
+		for ; ; i++ {
+			t := toks[i]
+			if t.EOF() {
+				c.end, c.stop = i, t.Pos.Offset
+				break
+			}
+			if t.Type == tokEOL && len(open) == 0 {
+				c.end, c.stop = i, t.Pos.Offset
+				break
+			}
+			if len(open) > 0 && i > c.start && startsDecl(toks, i) {
+				c.end, c.stop, c.resynced = i, t.Pos.Offset, true
+				break
+			}
+			if t.Type == tokPunct {
+				switch t.Value {
+				case "{":
+					open = append(open, t.Pos.Offset)
+				case "}":
+					if len(open) > 0 {
+						open = open[:len(open)-1]
+					}
+				}
+			}
+		}
+		if len(open) > 0 {
+			c.unclosed = open[len(open)-1]
+		}
+		out = append(out, c)
+	}
+}
+
+// startsDecl reports whether toks[i] begins a line in column 1 with a
+// declaration keyword followed by a name.
+func startsDecl(toks []lexer.Token, i int) bool {
+	t := toks[i]
+	if t.Type != tokIdent || !declKeywords[t.Value] {
+		return false
+	}
+	if i > 0 && !(toks[i-1].Type == tokEOL && toks[i-1].Value == "\n") {
+		return false
+	}
+	for j := i + 1; j < len(toks); j++ {
+		switch toks[j].Type {
+		case tokWhitespace, tokComment:
+			continue
+		case tokIdent, tokString:
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func tokSpan(t lexer.Token) Span {
+	return Span{Start: t.Pos.Offset, End: t.Pos.Offset + len(t.Value)}
+}
+
+// lexicalErrors reports the bad tokens of one declaration: stray characters,
+// unterminated strings and comments, and invalid escapes in strings.
+func lexicalErrors(f *File, toks []lexer.Token) Diagnostics {
+	var ds Diagnostics
+	for _, t := range toks {
+		switch t.Type {
+		case tokInvalid:
+			ds = append(ds, &Diagnostic{
+				Code: CodeInvalidChar, File: f, Subject: tokSpan(t),
+				Summary: fmt.Sprintf("invalid character %q", t.Value),
+				Help:    []string{invalidCharHelp(t.Value)},
+			})
+		case tokBadString:
+			ds = append(ds, &Diagnostic{
+				Code: CodeUnterminatedString, File: f, Subject: tokSpan(t),
+				Summary: "unterminated string: the closing quote is missing",
+				Help:    []string{"strings end on the line they start; write \\n for a line break"},
+			})
+		case tokBadComment:
+			ds = append(ds, &Diagnostic{
+				Code: CodeUnterminatedComment, File: f, Subject: Span{t.Pos.Offset, t.Pos.Offset + 2},
+				Summary: "unterminated block comment: `/*` has no matching `*/`",
+			})
+		case tokString:
+			if _, err := strconv.Unquote(t.Value); err != nil {
+				ds = append(ds, &Diagnostic{
+					Code: CodeBadEscape, File: f, Subject: badEscapeSpan(t),
+					Summary: "invalid escape sequence in string",
+					Help:    []string{`strings use Go escapes: \" \\ \n \t \u00e9`},
+				})
+			}
+		}
+	}
+	return ds
+}
+
+func invalidCharHelp(c string) string {
+	switch c {
+	case "#":
+		return "comments start with // or /* */"
+	case "&", "|":
+		return "logical operators are && and ||"
+	case "`":
+		return "strings use double quotes"
+	}
+	return "remove it, or put it inside a string"
+}
+
+// badEscapeSpan narrows an invalid string to its first bad escape.
+func badEscapeSpan(t lexer.Token) Span {
+	s := t.Value
+	for i := 1; i < len(s)-1; i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		end := i + 2
+		for end <= len(s)-1 {
+			if _, err := strconv.Unquote(`"` + s[i:end] + `"`); err == nil {
+				break
+			}
+			end++
+			if end-i > 10 {
+				return Span{t.Pos.Offset + i, t.Pos.Offset + i + 2}
+			}
+		}
+		if end > len(s)-1 {
+			return Span{t.Pos.Offset + i, t.Pos.Offset + i + 2}
+		}
+		i = end - 1
+	}
+	return tokSpan(t)
+}
+
+func unclosedBlock(f *File, c chunk) *Diagnostic {
+	d := &Diagnostic{
+		Code: CodeUnclosedBlock, File: f, Subject: Span{c.unclosed, c.unclosed + 1},
+		Summary: "this `{` is never closed",
+		Help:    []string{"add the missing `}`"},
+	}
+	if c.resynced {
+		d.Related = []Related{{File: f, Span: Span{c.stop, c.stop}, Message: "the next declaration starts here"}}
+	}
+	return d
+}
