@@ -95,7 +95,7 @@ func exprTokens(text string) string {
 	var parts []string
 	for _, t := range scan("", text) {
 		switch t.Type {
-		case tokWhitespace, tokComment, tokEOL:
+		case tokComment, tokEOL:
 		default:
 			if !t.EOF() {
 				parts = append(parts, t.Value)

@@ -181,7 +181,7 @@ func enclosingBlock(toks []lexer.Token, offset int) string {
 			break
 		}
 		switch {
-		case t.Type == tokWhitespace || t.Type == tokComment:
+		case t.Type == tokComment:
 		case t.Type == tokEOL:
 			stmtStart = ""
 		case t.Type == tokPunct && t.Value == "{":

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -28,31 +29,51 @@ var exprStopWords = map[string]bool{
 	"add": true, "responsible": true, "accountable": true, "consulted": true, "informed": true,
 }
 
+// bracketError reports brackets in an expression that do not pair up: an
+// opener never closed (Close is nil when the input ended first), or a closer
+// of the wrong kind.
+type bracketError struct {
+	Open  lexer.Token
+	Close *lexer.Token
+}
+
+func (e *bracketError) Error() string            { return e.Message() }
+func (e *bracketError) Message() string          { return "unclosed " + e.Open.Value }
+func (e *bracketError) Position() lexer.Position { return e.Open.Pos }
+
+var closerOf = map[string]string{"(": ")", "[": "]", "{": "}"}
+
 // Parse implements participle.Parseable.
 func (e *Expr) Parse(lex *lexer.PeekingLexer) error {
-	start := lex.Peek()
-	if exprEnds(start, "") {
+	first := lex.Peek()
+	if exprEnds(first, "") {
 		return participle.NextMatch
 	}
-	e.Pos = start.Pos
+	e.Pos = first.Pos
 	rawStart := lex.RawCursor()
-	depth := 0
+	var open []*lexer.Token // unclosed brackets, innermost last
 	prev := ""
-	var last *lexer.Token
+	last := first
 	for {
 		t := lex.Peek()
-		if depth == 0 && exprEnds(t, prev) {
+		if len(open) == 0 && exprEnds(t, prev) {
 			break
 		}
 		if t.EOF() {
-			break
+			return &bracketError{Open: *open[len(open)-1]}
 		}
-		if t.Type == tokPunct {
-			switch t.Value {
-			case "(", "[", "{":
-				depth++
-			case ")", "]", "}":
-				depth--
+		switch t.Value {
+		case "(", "[", "{":
+			if t.Type == tokOpen || t.Type == tokPunct {
+				open = append(open, t)
+			}
+		case ")", "]", "}":
+			if t.Type == tokClose || t.Type == tokPunct {
+				top := open[len(open)-1]
+				if closerOf[top.Value] != t.Value {
+					return &bracketError{Open: *top, Close: t}
+				}
+				open = open[:len(open)-1]
 			}
 		}
 		prev = t.Value
@@ -60,46 +81,63 @@ func (e *Expr) Parse(lex *lexer.PeekingLexer) error {
 	}
 	e.EndPos = last.Pos
 	e.EndPos.Offset += len(last.Value)
-	var b strings.Builder
+	e.Text = sourceBetween(first, last)
 	for _, t := range lex.Range(rawStart, lex.RawCursor()) {
-		if t.Pos.Offset >= e.EndPos.Offset {
+		if t.Type == tokComment && strings.HasPrefix(t.Value, "/*") && t.Pos.Offset < e.EndPos.Offset {
+			e.Text = blankComments(e.Text, e.Pos.Offset, lex.Range(rawStart, lex.RawCursor()))
 			break
 		}
-		if t.Type == tokComment && strings.HasPrefix(t.Value, "/*") {
-			b.WriteString(blankOut(t.Value))
+	}
+	return nil
+}
+
+// sourceBetween returns the source text from the start of first to the end
+// of last, whitespace included. Whitespace produces no tokens, but every
+// token's value is a substring of the one source string scan was given, so
+// the text between two tokens is the memory between their values; this
+// avoids copying every expression. Should the values not lie in one string
+// (a token stream from elsewhere), the gaps are filled with spaces, which
+// keeps offsets right.
+func sourceBetween(first, last *lexer.Token) string {
+	n := last.Pos.Offset + len(last.Value) - first.Pos.Offset
+	p, q := unsafe.StringData(first.Value), unsafe.StringData(last.Value)
+	if uintptr(unsafe.Pointer(q))-uintptr(unsafe.Pointer(p)) == uintptr(last.Pos.Offset-first.Pos.Offset) {
+		return unsafe.String(p, n)
+	}
+	b := []byte(strings.Repeat(" ", n))
+	copy(b, first.Value)
+	copy(b[last.Pos.Offset-first.Pos.Offset:], last.Value)
+	return string(b)
+}
+
+// blankComments returns text (which starts at offset start) with the block
+// comments among toks replaced by spaces, newlines kept, so positions after
+// them are unchanged.
+func blankComments(text string, start int, toks []lexer.Token) string {
+	b := []byte(text)
+	for _, t := range toks {
+		if t.Type != tokComment || !strings.HasPrefix(t.Value, "/*") {
 			continue
 		}
-		b.WriteString(t.Value)
+		for i := t.Pos.Offset - start; i < t.Pos.Offset-start+len(t.Value) && i < len(b); i++ {
+			if b[i] != '\n' {
+				b[i] = ' '
+			}
+		}
 	}
-	e.Text = b.String()
-	return nil
+	return string(b)
 }
 
 // exprEnds reports whether t ends an expression at depth 0, given the value
 // of the token before it.
 func exprEnds(t *lexer.Token, prev string) bool {
 	switch t.Type {
-	case lexer.EOF, tokEOL, tokArrow:
+	case lexer.EOF, tokEOL, tokArrow, tokClose:
 		return true
 	case tokPunct:
-		switch t.Value {
-		case "{", "}", ")", "]":
-			return true
-		}
+		return t.Value == "{" || t.Value == "}"
 	case tokIdent:
 		return prev != "." && exprStopWords[t.Value]
 	}
 	return false
-}
-
-// blankOut replaces every character of a block comment with a space, keeping
-// newlines, so positions after it are unchanged.
-func blankOut(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c != '\n' {
-			b[i] = ' '
-		}
-	}
-	return string(b)
 }

@@ -2,17 +2,20 @@ package lang
 
 import (
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
 // Token types of the Lead lexer. The numbering is private to this package;
-// the names are what grammar tags and the reference lexer use.
+// the names are what grammar tags and the reference lexer use. Whitespace
+// produces no token (the reference rules name it in lower case, which
+// participle drops); every token's value is a substring of the source, so
+// the text between two tokens is still at hand (see Expr).
 const (
-	tokEOF        = lexer.EOF
-	tokWhitespace = lexer.TokenType(-2 - iota)
-	tokComment
+	tokEOF     = lexer.EOF
+	tokComment = lexer.TokenType(-2 - iota)
 	tokEOL
 	tokDuration
 	tokPercent
@@ -25,6 +28,8 @@ const (
 	tokArrow
 	tokDotDot
 	tokOp
+	tokOpen  // ( or [
+	tokClose // ) or ]
 	tokPunct
 	tokBadString
 	tokBadComment
@@ -34,7 +39,6 @@ const (
 // tokenNames maps grammar symbol names to token types.
 var tokenNames = map[string]lexer.TokenType{
 	"EOF":        tokEOF,
-	"Whitespace": tokWhitespace,
 	"Comment":    tokComment,
 	"EOL":        tokEOL,
 	"Duration":   tokDuration,
@@ -48,6 +52,8 @@ var tokenNames = map[string]lexer.TokenType{
 	"Arrow":      tokArrow,
 	"DotDot":     tokDotDot,
 	"Op":         tokOp,
+	"Open":       tokOpen,
+	"Close":      tokClose,
 	"Punct":      tokPunct,
 	"BadString":  tokBadString,
 	"BadComment": tokBadComment,
@@ -55,10 +61,15 @@ var tokenNames = map[string]lexer.TokenType{
 }
 
 // referenceRules is the lexical grammar of LANGUAGE.md §1 as participle
-// stateful-lexer rules. It is the readable specification; Lexer is a
+// stateful-lexer rules. It is the readable specification; scan is a
 // hand-written scanner producing the identical token stream, several times
-// faster (a parity test and a fuzzer hold the two together). Inside ( ) and
-// [ ] newlines are whitespace, so wrapped expressions do not end a statement.
+// faster (a parity test and a fuzzer hold the two together).
+//
+// Inside ( ) and [ ] (the Paren state) a newline is whitespace, so wrapped
+// expressions do not end a statement. Rules named in lower case produce no
+// token. participle requires one pattern per rule name across states, hence
+// the separate names for the two kinds of whitespace, and Open and Close,
+// which push and pop the Paren state (a stray Close in Root pops nothing).
 func referenceRules() lexer.Rules {
 	common := []lexer.Rule{
 		{Name: "Comment", Pattern: `//[^\n]*|/\*(?s:.*?)\*/`},
@@ -76,18 +87,25 @@ func referenceRules() lexer.Rules {
 		{Name: "DotDot", Pattern: `\.\.`},
 		{Name: "Op", Pattern: `==|!=|<=|>=|&&|\|\|`},
 	}
-	root := []lexer.Rule{{Name: "Whitespace", Pattern: `[ \t\r]+`}, {Name: "EOL", Pattern: `[\n;]`}}
+	root := []lexer.Rule{
+		{Name: "whitespace", Pattern: `[ \t\r]+`},
+		{Name: "EOL", Pattern: `[\n;]`},
+	}
 	root = append(root, common...)
 	root = append(root,
-		lexer.Rule{Name: "Punct", Pattern: `[(\[]`, Action: lexer.Push("Paren")},
-		lexer.Rule{Name: "Punct", Pattern: `[-+*/%!<>=?:.,{})\]]`},
+		lexer.Rule{Name: "Open", Pattern: `[(\[]`, Action: lexer.Push("Paren")},
+		lexer.Rule{Name: "Close", Pattern: `[)\]]`},
+		lexer.Rule{Name: "Punct", Pattern: `[-+*/%!<>=?:.,{}]`},
 		lexer.Rule{Name: "Invalid", Pattern: `.`},
 	)
-	paren := []lexer.Rule{{Name: "Whitespace", Pattern: `[ \t\r\n]+`}, {Name: "EOL", Pattern: `;`}}
+	paren := []lexer.Rule{
+		{Name: "wrapped", Pattern: `[ \t\r\n]+`},
+		{Name: "EOL", Pattern: `[\n;]`}, // only `;`: the rule above takes newlines
+	}
 	paren = append(paren, common...)
 	paren = append(paren,
-		lexer.Rule{Name: "Punct", Pattern: `[(\[]`, Action: lexer.Push("Paren")},
-		lexer.Rule{Name: "Punct", Pattern: `[)\]]`, Action: lexer.Pop()},
+		lexer.Rule{Name: "Open", Pattern: `[(\[]`, Action: lexer.Push("Paren")},
+		lexer.Rule{Name: "Close", Pattern: `[)\]]`, Action: lexer.Pop()},
 		lexer.Rule{Name: "Punct", Pattern: `[-+*/%!<>=?:.,{}]`},
 		lexer.Rule{Name: "Invalid", Pattern: `.`},
 	)
@@ -106,23 +124,29 @@ func (lexDef) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sliceLexer{toks: scan(filename, string(b))}, nil
+	return newSliceLexer(scan(filename, string(b))), nil
 }
 
 func (lexDef) LexString(filename, src string) (lexer.Lexer, error) {
-	return &sliceLexer{toks: scan(filename, src)}, nil
+	return newSliceLexer(scan(filename, src)), nil
 }
 
-// sliceLexer replays a scanned token slice; the parser consumes chunks of a
-// file's tokens this way (see Parse).
+// sliceLexer replays scanned tokens, then eof forever. Parse feeds the
+// parser one declaration at a time this way, without copying tokens.
 type sliceLexer struct {
 	toks []lexer.Token
+	eof  lexer.Token
 	i    int
+}
+
+// newSliceLexer replays toks, which end with their EOF token.
+func newSliceLexer(toks []lexer.Token) *sliceLexer {
+	return &sliceLexer{toks: toks[:len(toks)-1], eof: toks[len(toks)-1]}
 }
 
 func (l *sliceLexer) Next() (lexer.Token, error) {
 	if l.i >= len(l.toks) {
-		return l.toks[len(l.toks)-1], nil
+		return l.eof, nil
 	}
 	t := l.toks[l.i]
 	l.i++
@@ -134,9 +158,16 @@ func (l *sliceLexer) Next() (lexer.Token, error) {
 // tokens, which the parser reports with a precise message. Positions carry
 // the byte offset only; line and column are computed at the edges.
 func scan(filename, src string) []lexer.Token {
-	toks := make([]lexer.Token, 0, len(src)/3+1)
+	return scanFrom(filename, src, 0)
+}
+
+// scanFrom scans src[start:] as if it began a file (outside any brackets);
+// offsets stay relative to src.
+func scanFrom(filename, src string, start int) []lexer.Token {
+	// About one token per four bytes in real workflows.
+	toks := make([]lexer.Token, 0, (len(src)-start)/4+16)
 	depth := 0 // nesting of ( and [: newlines inside are whitespace
-	i := 0
+	i := start
 	emit := func(t lexer.TokenType, end int) {
 		toks = append(toks, lexer.Token{Type: t, Value: src[i:end], Pos: lexer.Position{Filename: filename, Offset: i}})
 		i = end
@@ -145,16 +176,15 @@ func scan(filename, src string) []lexer.Token {
 		c := src[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || (c == '\n' && depth > 0):
-			j := i + 1
-			for j < len(src) {
-				d := src[j]
+			i++
+			for i < len(src) {
+				d := src[i]
 				if d == ' ' || d == '\t' || d == '\r' || (d == '\n' && depth > 0) {
-					j++
+					i++
 					continue
 				}
 				break
 			}
-			emit(tokWhitespace, j)
 		case c == '\n' || c == ';':
 			emit(tokEOL, i+1)
 		case c == '/' && i+1 < len(src) && src[i+1] == '/':
@@ -164,11 +194,11 @@ func scan(filename, src string) []lexer.Token {
 			}
 			emit(tokComment, j)
 		case c == '/' && i+1 < len(src) && src[i+1] == '*':
-			j := indexFrom(src, i+2, "*/")
+			j := strings.Index(src[i+2:], "*/")
 			if j < 0 {
 				emit(tokBadComment, len(src))
 			} else {
-				emit(tokComment, j+2)
+				emit(tokComment, i+2+j+2)
 			}
 		case isDigit(c):
 			t, end := scanNumber(src, i)
@@ -190,10 +220,12 @@ func scan(filename, src string) []lexer.Token {
 			emit(tokOp, i+2)
 		case c == '(' || c == '[':
 			depth++
-			emit(tokPunct, i+1)
-		case (c == ')' || c == ']') && depth > 0:
-			depth--
-			emit(tokPunct, i+1)
+			emit(tokOpen, i+1)
+		case c == ')' || c == ']':
+			if depth > 0 {
+				depth--
+			}
+			emit(tokClose, i+1)
 		case isPunct(c):
 			emit(tokPunct, i+1)
 		default:
@@ -204,15 +236,6 @@ func scan(filename, src string) []lexer.Token {
 	}
 	toks = append(toks, lexer.EOFToken(lexer.Position{Filename: filename, Offset: len(src)}))
 	return toks
-}
-
-func indexFrom(s string, from int, sub string) int {
-	for j := from; j+len(sub) <= len(s); j++ {
-		if s[j:j+len(sub)] == sub {
-			return j
-		}
-	}
-	return -1
 }
 
 // scanNumber classifies a token starting with a digit, trying the rules in
@@ -341,7 +364,7 @@ func isOp(a, b byte) bool {
 
 func isPunct(c byte) bool {
 	switch c {
-	case '-', '+', '*', '/', '%', '!', '<', '>', '=', '?', ':', '.', ',', '{', '}', ')', ']':
+	case '-', '+', '*', '/', '%', '!', '<', '>', '=', '?', ':', '.', ',', '{', '}':
 		return true
 	}
 	return false

@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -16,7 +17,7 @@ type declRoot struct {
 
 var declParser = participle.MustBuild[declRoot](
 	participle.Lexer(Lexer),
-	participle.Elide("Whitespace", "Comment"),
+	participle.Elide("Comment"),
 	participle.Union[Decl](
 		&Workflow{}, &Start{}, &Conforms{}, &Use{}, &Waive{}, &LeadSchema{}, &Event{}, &Role{},
 		&Team{}, &Calendar{}, &Routing{}, &OwnerBlock{}, &On{}, &Score{}, &Stage{}, &Cell{},
@@ -40,11 +41,15 @@ var declParser = participle.MustBuild[declRoot](
 
 // declKeywords start top-level declarations. A line starting in column 1
 // with one of them (then a name) inside an unclosed block starts a new
-// declaration, so one missing `}` does not swallow the rest of the file.
+// declaration, so one missing `}` or `)` does not swallow the rest of the
+// file. The value says whether the declaration always opens a block on its
+// first line, which makes the match stricter for keywords that are also
+// statements (`calendar` inside a team).
 var declKeywords = map[string]bool{
-	"workflow": true, "start": true, "conforms": true, "use": true, "waive": true,
-	"event": true, "role": true, "team": true, "calendar": true, "routing": true,
-	"score": true, "stage": true, "cell": true, "standard": true, "test": true,
+	"workflow": false, "start": false, "conforms": false, "use": false, "waive": false,
+	"event": false, "role": false, "stage": false,
+	"team": true, "calendar": true, "routing": true, "score": true, "cell": true,
+	"standard": true, "test": true,
 }
 
 // Parse parses one .lead source. It always returns a File holding every
@@ -55,20 +60,23 @@ func Parse(filename, src string) (*File, Diagnostics) {
 	f := &File{Name: filename, Src: src}
 	toks := scan(filename, src)
 	var diags Diagnostics
-	for _, t := range toks {
-		if t.Type == tokComment || t.Type == tokBadComment {
-			f.Comments = append(f.Comments, Comment{Span: tokSpan(t), Text: t.Value})
+	for i := 0; ; {
+		c, ok := nextDecl(toks, i, src)
+		if !ok {
+			break
 		}
-	}
-	for _, c := range splitDecls(toks) {
+		i = c.end
+		if c.rescan {
+			// The declaration ended inside ( or [, where the scanner
+			// read newlines as spaces: scan the rest afresh.
+			toks = append(toks[:c.end:c.end], scanFrom(filename, src, c.stop)...)
+		}
 		if lexDiags := lexicalErrors(f, toks[c.start:c.end]); len(lexDiags) > 0 {
 			diags = append(diags, lexDiags...)
 			continue
 		}
-		chunk := make([]lexer.Token, 0, c.end-c.start+1)
-		chunk = append(chunk, toks[c.start:c.end]...)
-		chunk = append(chunk, lexer.EOFToken(lexer.Position{Filename: filename, Offset: c.stop}))
-		pl, err := lexer.Upgrade(&sliceLexer{toks: chunk}, tokWhitespace, tokComment)
+		eof := lexer.EOFToken(lexer.Position{Filename: filename, Offset: c.stop})
+		pl, err := lexer.Upgrade(&sliceLexer{toks: toks[c.start:c.end], eof: eof}, tokComment)
 		if err != nil {
 			panic(err) // sliceLexer never fails
 		}
@@ -84,83 +92,103 @@ func Parse(filename, src string) (*File, Diagnostics) {
 			diags = append(diags, unclosedBlock(f, c))
 		}
 	}
+	for _, t := range toks {
+		if t.Type == tokComment || t.Type == tokBadComment {
+			f.Comments = append(f.Comments, Comment{Span: tokSpan(t), Text: t.Value})
+		}
+	}
 	return f, diags
 }
 
 // chunk is the token range [start, end) of one top-level declaration; stop
-// is the offset where it ends (its terminating newline, or the file's end).
-// unclosed is the offset of an unclosed `{`, or -1.
+// is the offset where it ends (its terminating newline, the start of the
+// next declaration, or the file's end). unclosed is the offset of an
+// unclosed `{`, or -1.
 type chunk struct {
 	start, end int
 	stop       int
 	unclosed   int
 	resynced   bool // ended because a new declaration began inside a block
+	rescan     bool // ended inside ( or [: the tokens after it need rescanning
 }
 
-// splitDecls cuts the token stream into top-level declarations: a
-// declaration ends at a newline (or `;`) outside any braces.
-func splitDecls(toks []lexer.Token) []chunk {
-	var out []chunk
-	i := 0
-	for {
-		for i < len(toks) && (toks[i].Type == tokWhitespace || toks[i].Type == tokComment || toks[i].Type == tokEOL) {
-			i++
+// nextDecl returns the first declaration at or after toks[i]: it ends at a
+// newline (or `;`) outside any braces.
+func nextDecl(toks []lexer.Token, i int, src string) (chunk, bool) {
+	for i < len(toks) && (toks[i].Type == tokComment || toks[i].Type == tokEOL) {
+		i++
+	}
+	if i >= len(toks) || toks[i].EOF() {
+		return chunk{}, false
+	}
+	c := chunk{start: i, unclosed: -1}
+	var open []int
+	for ; ; i++ {
+		t := toks[i]
+		if t.EOF() {
+			c.end, c.stop = i, t.Pos.Offset
+			break
 		}
-		if i >= len(toks) || toks[i].EOF() {
-			return out
+		if t.Type == tokEOL && len(open) == 0 {
+			c.end, c.stop = i, t.Pos.Offset
+			break
 		}
-		c := chunk{start: i, unclosed: -1}
-		var open []int
-		for ; ; i++ {
-			t := toks[i]
-			if t.EOF() {
-				c.end, c.stop = i, t.Pos.Offset
+		if i > c.start && startsDecl(toks, i, src) {
+			// In column 1 after a newline that was no EOL token: the
+			// newline was inside ( or [.
+			inParens := toks[i-1].Type != tokEOL || toks[i-1].Pos.Offset != t.Pos.Offset-1
+			if len(open) > 0 || inParens {
+				c.end, c.stop, c.resynced, c.rescan = i, t.Pos.Offset, true, inParens
 				break
 			}
-			if t.Type == tokEOL && len(open) == 0 {
-				c.end, c.stop = i, t.Pos.Offset
-				break
-			}
-			if len(open) > 0 && i > c.start && startsDecl(toks, i) {
-				c.end, c.stop, c.resynced = i, t.Pos.Offset, true
-				break
-			}
-			if t.Type == tokPunct {
-				switch t.Value {
-				case "{":
-					open = append(open, t.Pos.Offset)
-				case "}":
-					if len(open) > 0 {
-						open = open[:len(open)-1]
-					}
+		}
+		if t.Type == tokPunct {
+			switch t.Value {
+			case "{":
+				open = append(open, t.Pos.Offset)
+			case "}":
+				if len(open) > 0 {
+					open = open[:len(open)-1]
 				}
 			}
 		}
-		if len(open) > 0 {
-			c.unclosed = open[len(open)-1]
-		}
-		out = append(out, c)
 	}
+	if len(open) > 0 {
+		c.unclosed = open[len(open)-1]
+	}
+	return c, true
 }
 
 // startsDecl reports whether toks[i] begins a line in column 1 with a
-// declaration keyword followed by a name.
-func startsDecl(toks []lexer.Token, i int) bool {
+// declaration keyword followed by a name (and by `{` for declarations that
+// always have a block).
+func startsDecl(toks []lexer.Token, i int, src string) bool {
 	t := toks[i]
-	if t.Type != tokIdent || !declKeywords[t.Value] {
+	if t.Type != tokIdent {
 		return false
 	}
-	if i > 0 && !(toks[i-1].Type == tokEOL && toks[i-1].Value == "\n") {
+	block, ok := declKeywords[t.Value]
+	if !ok || t.Pos.Offset == 0 || src[t.Pos.Offset-1] != '\n' {
 		return false
 	}
-	for j := i + 1; j < len(toks); j++ {
-		switch toks[j].Type {
-		case tokWhitespace, tokComment:
-			continue
-		case tokIdent, tokString:
+	j := i + 1
+	for toks[j].Type == tokComment {
+		j++
+	}
+	next := toks[j]
+	if next.Type != tokIdent && next.Type != tokString {
+		return false
+	}
+	if !block {
+		return true
+	}
+	for j++; j < len(toks); j++ {
+		switch {
+		case toks[j].Type == tokPunct && toks[j].Value == "{":
 			return true
+		case toks[j].Type == tokEOL || toks[j].EOF() || strings.IndexByte(src[next.Pos.Offset:toks[j].Pos.Offset], '\n') >= 0:
+			return false
 		}
-		return false
 	}
 	return false
 }

@@ -1,0 +1,85 @@
+package ir
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Day and Week are the calendar-free units of Lead durations: a day is 24h,
+// a week 7d (LANGUAGE.md §1).
+const (
+	Day  = 24 * time.Hour
+	Week = 7 * Day
+)
+
+var units = []struct {
+	name string
+	d    time.Duration
+}{{"w", Week}, {"d", Day}, {"h", time.Hour}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}}
+
+// ParseDuration parses a Lead duration literal such as `90s`, `1h30m`,
+// `180d` or `2w`: one or more <int><unit> with units ms s m h d w.
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return 0, fmt.Errorf("invalid duration %q: expected a number", s)
+		}
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q: number too large", s)
+		}
+		rest = rest[i:]
+		var unit time.Duration
+		for _, u := range units {
+			if strings.HasPrefix(rest, u.name) {
+				unit = u.d
+				rest = rest[len(u.name):]
+				break
+			}
+		}
+		if unit == 0 {
+			return 0, fmt.Errorf("invalid duration %q: unknown unit", s)
+		}
+		if n > math.MaxInt64/int64(unit) || total > time.Duration(math.MaxInt64)-time.Duration(n)*unit {
+			return 0, fmt.Errorf("duration %q is too long", s)
+		}
+		total += time.Duration(n) * unit
+	}
+	return total, nil
+}
+
+// FormatDuration writes d as a Lead duration literal, largest units first
+// (weeks are written as days): 30d, 1d12h, 1h30m, 500ms.
+func FormatDuration(d Duration) string {
+	v := time.Duration(d)
+	if v == 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if v < 0 {
+		b.WriteByte('-')
+		v = -v
+	}
+	for _, u := range []struct {
+		name string
+		d    time.Duration
+	}{{"d", Day}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
+		if n := v / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			v -= n * u.d
+		}
+	}
+	return b.String()
+}

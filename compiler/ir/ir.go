@@ -1,0 +1,480 @@
+// Package ir is the compiled form of a Lead workflow: a state-machine graph
+// as plain data. The compiler produces it, `lead graph --format json` prints
+// it, and the runtime executes it. It has stable JSON and a version hash
+// computed from its canonical form, so a formatting-only edit keeps the
+// version. It deliberately knows nothing of the parser's AST.
+//
+// Every stage name is qualified: a cell's stages are `cell.assess`,
+// `cell.advance` and `cell.develop`. Every expression keeps its CEL source
+// (whitespace-normalised) and its position in the .lead file; the runtime
+// builds CEL programs from the source once per loaded version.
+package ir
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Workflow is one compiled workflow.
+type Workflow struct {
+	Name       string             `json:"name"`
+	Title      string             `json:"title,omitempty"`
+	Version    string             `json:"version"`
+	Start      string             `json:"start"`
+	Standard   string             `json:"standard,omitempty"`
+	Lead       []Field            `json:"lead"`
+	Events     []Event            `json:"events"`
+	Roles      []Role             `json:"roles"`
+	Teams      []Team             `json:"teams"`
+	Routings   []Routing          `json:"routings"`
+	Calendars  []Calendar         `json:"calendars"`
+	Handlers   []Handler          `json:"handlers"`
+	Exceptions []ExceptionHandler `json:"exceptions"`
+	Scores     []Score            `json:"scores"`
+	Stages     []Stage            `json:"stages"`
+	Waivers    []Waiver           `json:"waivers,omitempty"`
+	// BantCount is set by `use std.bant`: the bant_count(lead) function.
+	BantCount bool `json:"bant_count,omitempty"`
+}
+
+// Pos is a source range: file, byte offsets [Off, End), and the 1-based
+// line and column of Off for people reading the JSON.
+type Pos struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+	Off  int    `json:"off"`
+	End  int    `json:"end"`
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Duration is a time.Duration that marshals as Go's duration text ("4h0m0s").
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
+// Type is a field type (LANGUAGE.md §3.1).
+type Type struct {
+	Kind string   `json:"kind"` // string int float bool timestamp duration enum list map
+	Enum []string `json:"enum,omitempty"`
+	Elem *Type    `json:"elem,omitempty"` // list element or map value (keys are strings)
+}
+
+// Type kinds.
+const (
+	String    = "string"
+	Int       = "int"
+	Float     = "float"
+	Bool      = "bool"
+	Timestamp = "timestamp"
+	DurationK = "duration"
+	Enum      = "enum"
+	List      = "list"
+	Map       = "map"
+)
+
+func (t Type) String() string {
+	switch t.Kind {
+	case Enum:
+		return "enum(" + strings.Join(t.Enum, ", ") + ")"
+	case List:
+		return "list<" + t.Elem.String() + ">"
+	case Map:
+		return "map<string, " + t.Elem.String() + ">"
+	}
+	return t.Kind
+}
+
+// HasValue reports whether the enum type has value v.
+func (t Type) HasValue(v string) bool {
+	for _, e := range t.Enum {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Field is a lead or event field. Default holds a JSON-compatible value
+// (string, int64, float64, bool, []any) in the field's type; timestamps and
+// durations are strings. A field with no default that is not optional is
+// required.
+type Field struct {
+	Name     string `json:"name"`
+	Type     Type   `json:"type"`
+	Optional bool   `json:"optional,omitempty"`
+	Default  any    `json:"default,omitempty"`
+	Pos      Pos    `json:"pos"`
+}
+
+// Required reports whether a capture must supply the field.
+func (f Field) Required() bool { return !f.Optional && f.Default == nil }
+
+// Event is a declared event type; Builtin marks `captured` and `updated`.
+type Event struct {
+	Name    string  `json:"name"`
+	Fields  []Field `json:"fields"`
+	Builtin bool    `json:"builtin,omitempty"`
+	Pos     Pos     `json:"pos"`
+}
+
+// Role is a role; as a responsible target it is a shared queue.
+type Role struct {
+	Name  string `json:"name"`
+	Title string `json:"title,omitempty"`
+	Pos   Pos    `json:"pos"`
+}
+
+// Routing strategies.
+const (
+	RoundRobin  = "round_robin"
+	Weighted    = "weighted"
+	LeastLoaded = "least_loaded"
+	BestFit     = "best_fit"
+)
+
+// Team is a group of people who receive leads by a strategy.
+type Team struct {
+	Name     string   `json:"name"`
+	Strategy string   `json:"strategy"`
+	By       *Expr    `json:"by,omitempty"`       // best_fit score over lead and member
+	Capacity int      `json:"capacity,omitempty"` // max open leads per member; 0 = unlimited
+	Calendar string   `json:"calendar,omitempty"` // shifts: only members on shift receive leads
+	Attrs    []Field  `json:"attrs,omitempty"`    // member attribute types, from their literals
+	Members  []Member `json:"members"`
+	Pos      Pos      `json:"pos"`
+}
+
+// Member is one person in a team.
+type Member struct {
+	Email  string         `json:"email"`
+	Weight int            `json:"weight"`
+	Attrs  map[string]any `json:"attrs,omitempty"`
+	Pos    Pos            `json:"pos"`
+}
+
+// Routing picks a responsible owner by the first matching rule.
+type Routing struct {
+	Name  string `json:"name"`
+	Rules []Rule `json:"rules"`
+	Pos   Pos    `json:"pos"`
+}
+
+// Rule is one routing rule; a nil When is `else`.
+type Rule struct {
+	When   *Expr    `json:"when,omitempty"`
+	Target Assignee `json:"target"`
+	Pos    Pos      `json:"pos"`
+}
+
+// Assignee kinds.
+const (
+	AssignRoute = "route"
+	AssignTeam  = "team"
+	AssignRole  = "role"
+	AssignUser  = "user"
+)
+
+// Assignee names who becomes responsible.
+type Assignee struct {
+	Kind string `json:"kind"` // route team role user
+	Name string `json:"name,omitempty"`
+	User *Expr  `json:"user,omitempty"`
+	Pos  Pos    `json:"pos"`
+}
+
+func (a *Assignee) String() string {
+	if a == nil {
+		return ""
+	}
+	if a.Kind == AssignUser {
+		return "user " + a.User.Src
+	}
+	return a.Kind + " " + a.Name
+}
+
+// Calendar is a business calendar (LANGUAGE.md §5).
+type Calendar struct {
+	Name     string   `json:"name"`
+	Timezone string   `json:"timezone"`
+	Hours    []Hours  `json:"hours"`
+	Holidays []string `json:"holidays,omitempty"` // YYYY-MM-DD
+	Pos      Pos      `json:"pos"`
+}
+
+// Hours is one `hours` line: weekdays (0 = Sunday) and a local time range.
+type Hours struct {
+	Days  []int  `json:"days"`
+	Start string `json:"start"` // HH:MM
+	End   string `json:"end"`
+}
+
+// Owner is a stage's RACI after defaults (workflow → cell → stage) apply.
+type Owner struct {
+	Responsible *Assignee `json:"responsible,omitempty"`
+	Accountable string    `json:"accountable,omitempty"`
+	Consulted   []string  `json:"consulted,omitempty"`
+	Informed    []string  `json:"informed,omitempty"`
+}
+
+// Stage is one state of the graph.
+type Stage struct {
+	Name       string             `json:"name"`
+	Cell       string             `json:"cell,omitempty"`
+	Part       string             `json:"part,omitempty"` // assess advance develop
+	Lifecycle  string             `json:"lifecycle,omitempty"`
+	Terminal   bool               `json:"terminal,omitempty"`
+	Owner      Owner              `json:"owner"`
+	Enter      []Action           `json:"enter,omitempty"`
+	Exit       []Action           `json:"exit,omitempty"`
+	On         []Transition       `json:"on,omitempty"`       // event transitions, source order
+	Handlers   []Handler          `json:"handlers,omitempty"` // in-stage handlers (no move)
+	When       []Transition       `json:"when,omitempty"`     // automatic transitions, in order
+	After      []Timeout          `json:"after,omitempty"`
+	SLAs       []SLA              `json:"slas,omitempty"`
+	Nurture    *Nurture           `json:"nurture,omitempty"`
+	Exceptions []ExceptionHandler `json:"exceptions,omitempty"`
+	Pos        Pos                `json:"pos"`
+}
+
+// Transition is an event or automatic transition: an edge of the graph.
+// Origin names the cell rule it came from (qualify, disqualify, undecided,
+// advance, accept, reject, reassess) or is empty for a written transition.
+type Transition struct {
+	ID      string   `json:"id"`
+	Events  []string `json:"events,omitempty"`
+	Guard   *Expr    `json:"guard,omitempty"`
+	Target  string   `json:"target"`
+	Actions []Action `json:"actions,omitempty"`
+	Origin  string   `json:"origin,omitempty"`
+	Pos     Pos      `json:"pos"`
+}
+
+// Timeout is `after D -> T`, measured from entering the stage (also a
+// cell's `undecided after` and `recycle after`).
+type Timeout struct {
+	ID       string   `json:"id"`
+	After    Duration `json:"after"`
+	Calendar string   `json:"calendar,omitempty"`
+	Target   string   `json:"target"`
+	Actions  []Action `json:"actions,omitempty"`
+	Origin   string   `json:"origin,omitempty"`
+	Pos      Pos      `json:"pos"`
+}
+
+// SLA is a service-level agreement of a stage. Without a breach block
+// (Breach nil and !HasBreach) a breach raises the sla_breach exception.
+type SLA struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Within    Duration `json:"within"`
+	Calendar  string   `json:"calendar,omitempty"`
+	Until     []string `json:"until,omitempty"`
+	Warn      *Warn    `json:"warn,omitempty"`
+	HasBreach bool     `json:"has_breach,omitempty"`
+	Breach    []Action `json:"breach,omitempty"`
+	Pos       Pos      `json:"pos"`
+}
+
+// Warn fires when Percent of the SLA is used, or At after it started.
+type Warn struct {
+	Percent int      `json:"percent,omitempty"`
+	At      Duration `json:"at,omitempty"`
+	Actions []Action `json:"actions"`
+	Pos     Pos      `json:"pos"`
+}
+
+// Nurture is a develop stage's periodic nurture notification.
+type Nurture struct {
+	ID       string   `json:"id"`
+	Every    Duration `json:"every"`
+	Calendar string   `json:"calendar,omitempty"`
+	Message  *Expr    `json:"message,omitempty"`
+	Pos      Pos      `json:"pos"`
+}
+
+// Handler is an `on EVENT [when EXPR] { ACTIONS }` that does not move the
+// lead, or (Score set) one rule of a score block.
+type Handler struct {
+	Events  []string  `json:"events"`
+	Guard   *Expr     `json:"guard,omitempty"`
+	Actions []Action  `json:"actions,omitempty"`
+	Score   *ScoreAdd `json:"score,omitempty"`
+	Pos     Pos       `json:"pos"`
+}
+
+// ScoreAdd adds Amount to a score field (then clamps to the score's limit).
+type ScoreAdd struct {
+	Field  string  `json:"field"`
+	Amount float64 `json:"amount"`
+}
+
+// Score is a score block's field, decay and limit.
+type Score struct {
+	Field string   `json:"field"`
+	Float bool     `json:"float,omitempty"` // the field is a float (else int: decay rounds down)
+	Decay *Decay   `json:"decay,omitempty"`
+	Min   *float64 `json:"min,omitempty"`
+	Max   *float64 `json:"max,omitempty"`
+	Pos   Pos      `json:"pos"`
+}
+
+// Decay lowers a score by Percent after Every with no change by the score.
+type Decay struct {
+	Percent  int      `json:"percent"`
+	Every    Duration `json:"every"`
+	Calendar string   `json:"calendar,omitempty"`
+}
+
+// Exception kinds (LANGUAGE.md §7.4).
+const (
+	ExcSLABreach = "sla_breach"
+	ExcNoOwner   = "no_owner"
+	ExcEvalError = "eval_error"
+	ExcLoop      = "loop"
+)
+
+// ExceptionKinds lists the built-in exception kinds.
+var ExceptionKinds = []string{ExcSLABreach, ExcNoOwner, ExcEvalError, ExcLoop}
+
+// ExceptionHandler handles an exception kind; `-> T` is its last action.
+type ExceptionHandler struct {
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`
+	Actions []Action `json:"actions"`
+	Pos     Pos      `json:"pos"`
+}
+
+// Action kinds (LANGUAGE.md §7.2).
+const (
+	ActSet      = "set"
+	ActAssign   = "assign"
+	ActReassign = "reassign"
+	ActNotify   = "notify"
+	ActEscalate = "escalate"
+	ActMove     = "move"
+)
+
+// Action is one action. Set uses Field and Value; Assign uses Assign;
+// Notify uses Target (a role or responsible/accountable/consulted/informed)
+// and Value (the message); Escalate uses Target (a role) and Value; Move
+// uses Target (a stage).
+type Action struct {
+	Kind   string    `json:"kind"`
+	Field  string    `json:"field,omitempty"`
+	Value  *Expr     `json:"value,omitempty"`
+	Target string    `json:"target,omitempty"`
+	Assign *Assignee `json:"assign,omitempty"`
+	Pos    Pos       `json:"pos"`
+}
+
+// Expr is a type-checked CEL expression. Src has its whitespace runs and
+// comments collapsed to single spaces, so reformatting never changes it.
+type Expr struct {
+	Src  string `json:"src"`
+	Type string `json:"type"` // the checked result type, e.g. "bool"
+	Pos  Pos    `json:"pos"`
+}
+
+// Waiver records an accepted deviation from the workflow's standard.
+type Waiver struct {
+	Requirement string `json:"requirement"`
+	Reason      string `json:"reason"`
+	Pos         Pos    `json:"pos"`
+}
+
+// Stage returns the stage named name, or nil.
+func (w *Workflow) Stage(name string) *Stage {
+	for i := range w.Stages {
+		if w.Stages[i].Name == name {
+			return &w.Stages[i]
+		}
+	}
+	return nil
+}
+
+// Event returns the event type named name, or nil.
+func (w *Workflow) Event(name string) *Event {
+	for i := range w.Events {
+		if w.Events[i].Name == name {
+			return &w.Events[i]
+		}
+	}
+	return nil
+}
+
+// Field returns the lead field named name, or nil.
+func (w *Workflow) Field(name string) *Field {
+	for i := range w.Lead {
+		if w.Lead[i].Name == name {
+			return &w.Lead[i]
+		}
+	}
+	return nil
+}
+
+// Team returns the team named name, or nil.
+func (w *Workflow) Team(name string) *Team {
+	for i := range w.Teams {
+		if w.Teams[i].Name == name {
+			return &w.Teams[i]
+		}
+	}
+	return nil
+}
+
+// Routing returns the routing named name, or nil.
+func (w *Workflow) Routing(name string) *Routing {
+	for i := range w.Routings {
+		if w.Routings[i].Name == name {
+			return &w.Routings[i]
+		}
+	}
+	return nil
+}
+
+// Calendar returns the calendar named name, or nil.
+func (w *Workflow) Calendar(name string) *Calendar {
+	for i := range w.Calendars {
+		if w.Calendars[i].Name == name {
+			return &w.Calendars[i]
+		}
+	}
+	return nil
+}
+
+// BuiltinEvents are always declared (LANGUAGE.md §3.3).
+const (
+	EventCaptured = "captured"
+	EventUpdated  = "updated"
+)
+
+// BuiltinAttrs are the read-only lead attributes of LANGUAGE.md §3.2.
+var BuiltinAttrs = []Field{
+	{Name: "id", Type: Type{Kind: String}},
+	{Name: "stage", Type: Type{Kind: String}},
+	{Name: "owner", Type: Type{Kind: String}},
+	{Name: "created_at", Type: Type{Kind: Timestamp}},
+	{Name: "entered_at", Type: Type{Kind: Timestamp}},
+	{Name: "version", Type: Type{Kind: String}},
+}
+
+// IsBuiltinAttr reports whether name is a built-in lead attribute.
+func IsBuiltinAttr(name string) bool {
+	for _, f := range BuiltinAttrs {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+package compiler
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/leadlang/lead/compiler/ir"
+	"github.com/leadlang/lead/lang"
+)
+
+// stdDef is a checked standard (LANGUAGE.md §9).
+type stdDef struct {
+	name     string
+	stages   map[string]bool // non-terminal lifecycle names
+	terminal map[string]bool
+	all      []string
+	requires []requirement
+}
+
+// requirement is one `require` of a standard, named as waivers name it:
+// "sla.LIFECYCLE" or "accountable".
+type requirement struct {
+	name      string
+	lifecycle string
+	within    ir.Duration
+	f         *lang.File
+	span      lang.Span
+}
+
+// buildStandard validates a standard declaration.
+func (c *compilation) buildStandard(s *at[*lang.Standard]) *stdDef {
+	f, d := s.file, s.node
+	def := &stdDef{name: s.qual + d.Name.Name, stages: map[string]bool{}, terminal: map[string]bool{}}
+	for _, st := range d.Stmts {
+		sg, ok := st.(*lang.StandardStages)
+		if !ok {
+			continue
+		}
+		for _, n := range sg.Names {
+			if def.stages[n.Name] || def.terminal[n.Name] {
+				c.errorf(f, n.Span(), CodeStandardInvalid, "lifecycle stage `%s` is listed twice in standard %s", n.Name, def.name)
+				continue
+			}
+			if sg.Terminal {
+				def.terminal[n.Name] = true
+			} else {
+				def.stages[n.Name] = true
+			}
+			def.all = append(def.all, n.Name)
+		}
+	}
+	for _, st := range d.Stmts {
+		r, ok := st.(*lang.Require)
+		if !ok {
+			continue
+		}
+		if r.Accountable {
+			def.requires = append(def.requires, requirement{name: "accountable", f: f, span: r.Span()})
+			continue
+		}
+		if !def.stages[r.Lifecycle.Name] && !def.terminal[r.Lifecycle.Name] {
+			c.errorf(f, r.Lifecycle.Span(), CodeStandardInvalid, "`%s` is not a stage of standard %s", r.Lifecycle.Name, def.name).
+				suggest(r.Lifecycle.Name, def.all)
+			continue
+		}
+		within, ok := c.duration(f, r.Within)
+		if !ok {
+			continue
+		}
+		def.requires = append(def.requires, requirement{name: "sla." + r.Lifecycle.Name, lifecycle: r.Lifecycle.Name, within: within, f: f, span: r.Span()})
+	}
+	return def
+}
+
+// violation is one stage breaking one requirement.
+type violation struct {
+	req   requirement
+	stage *ir.Stage
+	what  string
+}
+
+// checkStandard verifies conformance: every stage maps to a standard stage
+// of the same kind, every requirement holds unless waived, and every
+// waiver names a requirement that would fail.
+func (c *compilation) checkStandard() {
+	if c.standard == nil {
+		for _, wv := range c.waives {
+			c.errorf(wv.file, wv.node.Span(), CodeUselessWaiver, "`waive` needs `conforms STANDARD`: there is nothing to waive")
+		}
+		return
+	}
+	def := c.buildStandard(c.standard)
+	c.w.Standard = def.name
+	for i := range c.w.Stages {
+		s := &c.w.Stages[i]
+		f, span := c.fileSpan(s.Pos)
+		switch {
+		case s.Lifecycle == "":
+			where := "the stage"
+			if s.Cell != "" {
+				where = fmt.Sprintf("the cell's `%s` part", s.Part)
+			}
+			c.errorf(f, span, CodeNoLifecycle, "stage %s has no lifecycle, but the workflow conforms to %s", s.Name, def.name).
+				help("add `lifecycle NAME` to %s; %s has: %s", where, def.name, strings.Join(def.all, ", "))
+		case !def.stages[s.Lifecycle] && !def.terminal[s.Lifecycle]:
+			c.errorf(f, span, CodeLifecycleName, "`%s` is not a stage of standard %s", s.Lifecycle, def.name).
+				suggest(s.Lifecycle, def.all).help("%s has: %s", def.name, strings.Join(def.all, ", "))
+		case s.Terminal && !def.terminal[s.Lifecycle]:
+			c.errorf(f, span, CodeLifecycleKind, "terminal stage %s maps to `%s`, which is not terminal in %s", s.Name, s.Lifecycle, def.name)
+		case !s.Terminal && def.terminal[s.Lifecycle]:
+			c.errorf(f, span, CodeLifecycleKind, "stage %s maps to terminal `%s`, but it is not terminal", s.Name, s.Lifecycle)
+		}
+	}
+	var violations []violation
+	for _, r := range def.requires {
+		for i := range c.w.Stages {
+			s := &c.w.Stages[i]
+			if r.name == "accountable" {
+				if s.Owner.Accountable == "" {
+					violations = append(violations, violation{r, s, "has no accountable owner"})
+				}
+				continue
+			}
+			if s.Lifecycle != r.lifecycle {
+				continue
+			}
+			ok := false
+			for _, sla := range s.SLAs {
+				ok = ok || sla.Within <= r.within
+			}
+			if !ok {
+				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s", ir.FormatDuration(r.within))})
+			}
+		}
+	}
+	waived := map[string]bool{}
+	for _, wv := range c.waives {
+		name := wv.node.Requirement.Value()
+		known := false
+		for _, r := range def.requires {
+			known = known || r.name == name
+		}
+		var names []string
+		for _, r := range def.requires {
+			names = append(names, r.name)
+		}
+		if !known {
+			c.errorf(wv.file, wv.node.Requirement.Span(), CodeUnknownRequire, "standard %s has no requirement %q", def.name, name).
+				suggest(name, names).help("requirements are named sla.LIFECYCLE and accountable; %s has: %s", def.name, strings.Join(names, ", "))
+			continue
+		}
+		fails := false
+		for _, v := range violations {
+			fails = fails || v.req.name == name
+		}
+		if !fails {
+			c.errorf(wv.file, wv.node.Span(), CodeUselessWaiver, "waiver %q waives nothing: the workflow meets that requirement", name).
+				help("remove the waiver; waivers record real deviations from the standard")
+			continue
+		}
+		if strings.TrimSpace(wv.node.Reason.Value()) == "" {
+			c.errorf(wv.file, wv.node.Reason.Span(), CodeUselessWaiver, "a waiver needs its justification").
+				help("say why and who approved it, e.g. \"China launch: 48h first touch, approved by the CMO 2026-10-01\"")
+			continue
+		}
+		waived[name] = true
+		c.w.Waivers = append(c.w.Waivers, ir.Waiver{Requirement: name, Reason: wv.node.Reason.Value(), Pos: pos(wv.file, wv.node.Span())})
+	}
+	for _, v := range violations {
+		if waived[v.req.name] {
+			continue
+		}
+		f, span := c.fileSpan(v.stage.Pos)
+		c.errorf(f, span, CodeRequirement, "stage %s %s, as standard %s requires (%s)", v.stage.Name, v.what, def.name, v.req.name).
+			related(v.req.f, v.req.span, "the requirement").
+			help("meet it, or record a justified exception: waive %q \"why, and who approved it\"", v.req.name)
+	}
+}

@@ -1,0 +1,207 @@
+package compiler
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/leadlang/lead/compiler/celenv"
+	"github.com/leadlang/lead/compiler/ir"
+	"github.com/leadlang/lead/lang"
+)
+
+// DefaultTestTime is a test's virtual clock when it has no `at`.
+var DefaultTestTime = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// Test is a compiled `test` block (LANGUAGE.md §11).
+type Test struct {
+	Name  string
+	File  *lang.File
+	Pos   ir.Pos
+	Steps []TestStep
+}
+
+// Test step kinds.
+const (
+	StepAt      = "at"
+	StepCapture = "capture"
+	StepSend    = "send"
+	StepWait    = "wait"
+	StepExpect  = "expect"
+)
+
+// TestStep is one statement of a test, with its values already checked
+// against the schema and converted to run-time form.
+type TestStep struct {
+	Kind   string
+	Pos    ir.Pos
+	At     time.Time      // at
+	Fields map[string]any // capture fields or send payload
+	ID     string         // capture: the lead id, if given
+	Event  string         // send
+	Wait   time.Duration  // wait
+	Expect *ir.Expr       // expect: a bool expression in the test context
+}
+
+// compileTests checks the workflow's test blocks.
+func (c *compilation) compileTests() {
+	seen := map[string]lang.Span{}
+	var jobs []*exprJob
+	for _, td := range c.testDecls {
+		f, d := td.file, td.node
+		t := &Test{Name: d.Name.Value(), File: f, Pos: pos(f, d.Span())}
+		if prev, ok := seen[t.Name]; ok && f == c.main {
+			c.errorf(f, d.Name.Span(), CodeDuplicate, "test %s is declared twice", d.Name.Raw).related(f, prev, "first declared here")
+		}
+		seen[t.Name] = d.Name.Span()
+		captured := false
+		var clock *time.Time
+		for _, st := range d.Stmts {
+			step := TestStep{Pos: pos(f, st.Span())}
+			switch st := st.(type) {
+			case *lang.At:
+				ts, err := time.Parse(time.RFC3339, st.Time.Value())
+				if err != nil {
+					c.errorf(f, st.Time.Span(), CodeTest, "invalid time %s", st.Time.Raw).
+						help("write an RFC 3339 time with its offset, e.g. \"2026-03-02T09:00:00-05:00\"")
+					continue
+				}
+				if clock != nil && ts.Before(*clock) {
+					c.errorf(f, st.Time.Span(), CodeTest, "`at` cannot move the clock backwards")
+					continue
+				}
+				clock = &ts
+				step.Kind, step.At = StepAt, ts
+			case *lang.Capture:
+				step.Kind = StepCapture
+				step.Fields, step.ID = c.captureFields(f, st.Fields)
+				captured = true
+			case *lang.Send:
+				if !captured {
+					c.errorf(f, st.Span(), CodeTest, "`send` needs a lead: capture one first")
+				}
+				step.Kind, step.Event = StepSend, st.Event.Name
+				if !c.resolveEvent(f, st.Event) {
+					continue
+				}
+				step.Fields = c.payload(f, st)
+			case *lang.Wait:
+				d, ok := c.duration(f, st.For)
+				if !ok {
+					continue
+				}
+				step.Kind, step.Wait = StepWait, time.Duration(d)
+			case *lang.Expect:
+				step.Kind = StepExpect
+				j := c.queue(f, st.Cond, celenv.Context{Test: true}, wantBool, "an expectation", nil, nil)
+				jobs = append(jobs, j)
+				step.Expect = j.out
+			}
+			t.Steps = append(t.Steps, step)
+		}
+		c.tests = append(c.tests, t)
+	}
+	// Expectations are checked like every other expression, after the
+	// workflow's own (which they may not affect).
+	saved := c.exprs
+	c.exprs = jobs
+	c.checkExprs()
+	c.exprs = append(saved, jobs...)
+}
+
+// captureFields checks a capture's values against the lead schema and
+// converts them. `id` sets the lead's id.
+func (c *compilation) captureFields(f *lang.File, obj *lang.ObjectLit) (map[string]any, string) {
+	out := map[string]any{}
+	id := ""
+	given := map[string]bool{}
+	for _, fv := range obj.Fields {
+		name := fv.Name.Name
+		if given[name] {
+			c.errorf(f, fv.Name.Span(), CodeTest, "field `%s` is given twice", name)
+			continue
+		}
+		given[name] = true
+		if name == "id" {
+			if fv.Value.String == nil {
+				c.errorf(f, fv.Value.Span(), CodeTest, "a lead id is a string")
+				continue
+			}
+			id = fv.Value.String.Value()
+			continue
+		}
+		field := c.w.Field(name)
+		if field == nil {
+			d := c.errorf(f, fv.Name.Span(), CodeTest, "lead has no field `%s`", name).suggest(name, c.fieldNames())
+			if ir.IsBuiltinAttr(name) {
+				d.help("lead.%s is set by the runtime", name)
+			}
+			continue
+		}
+		if v, ok := c.literal(f, fv.Value, field.Type); ok {
+			out[name] = v
+		}
+	}
+	var missing []string
+	for _, fd := range c.w.Lead {
+		if fd.Required() && !given[fd.Name] {
+			missing = append(missing, fd.Name)
+		}
+	}
+	if len(missing) > 0 {
+		c.errorf(f, obj.Span(), CodeTest, "capture is missing required %s %s", plural(len(missing), "field", "fields"), strings.Join(missing, ", "))
+	}
+	return out, id
+}
+
+// payload checks a send's payload against the event's fields.
+func (c *compilation) payload(f *lang.File, st *lang.Send) map[string]any {
+	out := map[string]any{}
+	ev := c.w.Event(st.Event.Name)
+	given := map[string]bool{}
+	if st.Data != nil {
+		var names []string
+		for _, fd := range ev.Fields {
+			names = append(names, fd.Name)
+		}
+		for _, fv := range st.Data.Fields {
+			name := fv.Name.Name
+			var field *ir.Field
+			for i := range ev.Fields {
+				if ev.Fields[i].Name == name {
+					field = &ev.Fields[i]
+				}
+			}
+			if field == nil {
+				c.errorf(f, fv.Name.Span(), CodeTest, "event %s has no field `%s`", ev.Name, name).suggest(name, names)
+				continue
+			}
+			if given[name] {
+				c.errorf(f, fv.Name.Span(), CodeTest, "field `%s` is given twice", name)
+				continue
+			}
+			given[name] = true
+			if v, ok := c.literal(f, fv.Value, field.Type); ok {
+				out[name] = v
+			}
+		}
+	}
+	var missing []string
+	for _, fd := range ev.Fields {
+		if fd.Required() && !given[fd.Name] {
+			missing = append(missing, fd.Name)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		c.errorf(f, st.Span(), CodeTest, "event %s needs %s %s", ev.Name, plural(len(missing), "field", "fields"), strings.Join(missing, ", "))
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,177 @@
+package calendar
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseClock(t *testing.T) {
+	valid := map[string]int{
+		"00:00": 0,
+		"00:01": 1,
+		"09:00": 540,
+		"12:30": 750,
+		"17:30": 1050,
+		"23:59": 1439,
+		"24:00": 1440,
+	}
+	for s, want := range valid {
+		got, ok := ParseClock(s)
+		if !ok || got != want {
+			t.Errorf("ParseClock(%q) = %d, %v; want %d, true", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{
+		"", "9:00", "09:0", "900", "0900", "09-00", "09:00 ", " 09:00", "+9:00",
+		"24:01", "24:30", "25:00", "99:00", "12:60", "ab:cd", "0x:00", "١٢:٠٠",
+	} {
+		if got, ok := ParseClock(s); ok {
+			t.Errorf("ParseClock(%q) = %d, true; want false", s, got)
+		}
+	}
+}
+
+func TestParseWeekday(t *testing.T) {
+	want := map[string]time.Weekday{
+		"mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+		"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+		"sun": time.Sunday,
+	}
+	for s, w := range want {
+		if got, ok := ParseWeekday(s); !ok || got != w {
+			t.Errorf("ParseWeekday(%q) = %v, %v; want %v, true", s, got, ok, w)
+		}
+	}
+	for _, s := range []string{"", "Mon", "MON", "monday", "mo", "mon ", "lun"} {
+		if _, ok := ParseWeekday(s); ok {
+			t.Errorf("ParseWeekday(%q) ok; want false", s)
+		}
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	valid := map[string]Date{
+		"2026-11-26": {2026, time.November, 26},
+		"2028-02-29": {2028, time.February, 29},
+		"2000-02-29": {2000, time.February, 29},
+		"2026-12-31": {2026, time.December, 31},
+	}
+	for s, want := range valid {
+		got, ok := ParseDate(s)
+		if !ok || got != want {
+			t.Errorf("ParseDate(%q) = %v, %v; want %v, true", s, got, ok, want)
+		}
+		if got.String() != s {
+			t.Errorf("%v.String() = %q; want %q", got, got.String(), s)
+		}
+	}
+	for _, s := range []string{
+		"", "2027-02-29", "1900-02-29", "2026-13-01", "2026-00-10", "2026-04-31",
+		"2026-01-00", "2026-1-01", "2026/01/01", "26-01-01", "2026-01-01T00:00:00Z", "２０２６-01-01",
+	} {
+		if got, ok := ParseDate(s); ok {
+			t.Errorf("ParseDate(%q) = %v, true; want false", s, got)
+		}
+	}
+}
+
+func TestIntervalString(t *testing.T) {
+	for iv, want := range map[Interval]string{
+		{540, 1020}: "09:00-17:00",
+		{0, 1440}:   "00:00-24:00",
+		{510, 1050}: "08:30-17:30",
+	} {
+		if got := iv.String(); got != want {
+			t.Errorf("%#v.String() = %q; want %q", iv, got, want)
+		}
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	weekdays := func(iv ...Interval) (h [7][]Interval) {
+		for d := time.Monday; d <= time.Friday; d++ {
+			h[d] = iv
+		}
+		return h
+	}
+	nineToFive := weekdays(Interval{540, 1020})
+	tests := []struct {
+		name     string
+		calName  string
+		tz       string
+		hours    [7][]Interval
+		holidays []Date
+		want     []string // substrings of the error
+	}{
+		{"unknown zone", "us", "America/New_Yrok", nineToFive, nil,
+			[]string{"calendar us", `unknown time zone "America/New_Yrok"`}},
+		{"empty zone", "us", "", nineToFive, nil, []string{"no time zone"}},
+		{"machine zone", "us", "Local", nineToFive, nil, []string{`"Local"`}},
+		{"inverted", "uk", "Europe/London", weekdays(Interval{1020, 540}), nil,
+			[]string{"calendar uk", "hours mon 17:00-09:00", "end must be after the start"}},
+		{"empty interval", "uk", "Europe/London", weekdays(Interval{540, 540}), nil,
+			[]string{"hours mon 09:00-09:00", "end must be after the start"}},
+		{"past midnight", "uk", "Europe/London", weekdays(Interval{540, 1441}), nil,
+			[]string{"out of range", "00:00 to 24:00"}},
+		{"negative", "uk", "Europe/London", weekdays(Interval{-1, 60}), nil,
+			[]string{"out of range"}},
+		{"no hours", "empty", "UTC", [7][]Interval{}, nil,
+			[]string{"calendar empty", "no working hours"}},
+		{"only holidays", "empty", "UTC", [7][]Interval{}, []Date{{2026, 1, 1}},
+			[]string{"no working hours"}},
+		{"bad holiday", "us", "America/New_York", nineToFive, []Date{{2026, 1, 1}, {2027, 2, 29}},
+			[]string{"calendar us", "holiday 2027-02-29 is not a real date"}},
+		{"unnamed", "", "Mars/Olympus", nineToFive, nil,
+			[]string{"calendar: unknown time zone"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.calName, tt.tz, tt.hours, tt.holidays)
+			if err == nil {
+				t.Fatalf("New succeeded: %+v", c)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNewNormalises(t *testing.T) {
+	var hours [7][]Interval
+	hours[time.Monday] = []Interval{{780, 1020}, {540, 720}, {660, 840}} // 13-17, 09-12, 11-14
+	hours[time.Tuesday] = []Interval{{540, 600}, {600, 660}}             // touching
+	hours[time.Wednesday] = []Interval{{540, 600}, {630, 660}}           // a gap stays
+	hours[time.Thursday] = []Interval{{540, 1020}, {600, 660}}           // contained
+	hours[time.Saturday] = []Interval{{0, 1440}}
+	monday := slices.Clone(hours[time.Monday])
+	c, err := New("n", "UTC", hours, []Date{{2026, 12, 25}, {2026, 12, 25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [7][]Interval{
+		time.Monday:    {{540, 1020}},
+		time.Tuesday:   {{540, 660}},
+		time.Wednesday: {{540, 600}, {630, 660}},
+		time.Thursday:  {{540, 1020}},
+		time.Saturday:  {{0, 1440}},
+	}
+	for d := range 7 {
+		if !slices.Equal(c.Hours[d], want[d]) {
+			t.Errorf("%v: hours %v; want %v", time.Weekday(d), c.Hours[d], want[d])
+		}
+	}
+	if !slices.Equal(hours[time.Monday], monday) {
+		t.Errorf("New changed its argument: %v", hours[time.Monday])
+	}
+	if len(c.Holidays) != 1 || !c.Holidays[Date{2026, 12, 25}] {
+		t.Errorf("holidays %v", c.Holidays)
+	}
+	if c.Name != "n" || c.Location.String() != "UTC" {
+		t.Errorf("name %q, location %v", c.Name, c.Location)
+	}
+}
