@@ -12,7 +12,8 @@ import (
 	"github.com/leadlang/lead/stdlib/calendar"
 )
 
-// Resolver finds a workflow's calendar by name (nil if unknown).
+// Resolver finds a workflow's calendar by name (nil if unknown). Programs
+// may be evaluated concurrently, so it must be safe for concurrent use.
 type Resolver func(name string) *calendar.Calendar
 
 // Library returns the env option adding Lead's functions. The environment
@@ -135,7 +136,7 @@ func macroMissing(name string) func(ref.Val) ref.Val {
 	}
 }
 
-func (l *library) calendar(fn string, name ref.Val) (*calendar.Calendar, ref.Val) {
+func (l *library) lookup(fn string, name ref.Val) (*calendar.Calendar, ref.Val) {
 	n := string(name.(types.String))
 	var c *calendar.Calendar
 	if l.cals != nil {
@@ -148,7 +149,7 @@ func (l *library) calendar(fn string, name ref.Val) (*calendar.Calendar, ref.Val
 }
 
 func (l *library) businessHoursBetween(args ...ref.Val) ref.Val {
-	c, err := l.calendar("business_hours_between", args[0])
+	c, err := l.lookup("business_hours_between", args[0])
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ func (l *library) businessHoursBetween(args ...ref.Val) ref.Val {
 }
 
 func (l *library) inBusinessHours(name, ts ref.Val) ref.Val {
-	c, err := l.calendar("in_business_hours", name)
+	c, err := l.lookup("in_business_hours", name)
 	if err != nil {
 		return err
 	}

@@ -517,3 +517,26 @@ func TestDateLineJump(t *testing.T) {
 		{"1867-10-18T10:00:00Z", 2 * time.Hour, "1867-10-18T20:01:13Z"}, // between spans: from Oct 19, 09:00, first pass
 	})
 }
+
+func TestConcurrentUse(t *testing.T) {
+	c := usBusiness(t)
+	from := ts(t, "2026-03-02T09:00:00-05:00")
+	want := c.Add(from, 2000*time.Hour)
+	done := make(chan time.Time)
+	for range 8 {
+		go func() {
+			var got time.Time
+			for range 50 {
+				got = c.Add(from, 2000*time.Hour)
+				c.Between(from, got)
+				c.InHours(got)
+			}
+			done <- got
+		}()
+	}
+	for range 8 {
+		if got := <-done; !got.Equal(want) {
+			t.Errorf("concurrent Add = %s; want %s", got, want)
+		}
+	}
+}
