@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/leadlang/lead/compiler/celenv"
+	"github.com/leadlang/lead/compiler/ir"
+	"github.com/leadlang/lead/stdlib/calendar"
+)
+
+// Machine is a loaded workflow version: the IR plus everything Step needs
+// precomputed — CEL programs (built once, reused by every step and safe for
+// concurrent use), calendars, and lookup tables.
+type Machine struct {
+	W *ir.Workflow
+
+	env        *celenv.Env
+	progs      map[*ir.Expr]cel.Program
+	fieldIndex map[string]int
+	stages     map[string]*ir.Stage
+	events     map[string]*ir.Event
+	teams      map[string]*ir.Team
+	routings   map[string]*ir.Routing
+	cals       map[string]*calendar.Calendar
+	scores     map[string]*ir.Score
+	wfExc      map[string]*ir.ExceptionHandler
+	// handlers lists the workflow-level handlers and score rules for each
+	// event, in source order.
+	handlers map[string][]*ir.Handler
+}
+
+// Load prepares a compiled workflow for execution.
+func Load(w *ir.Workflow) (*Machine, error) {
+	env, err := celenv.New(w)
+	if err != nil {
+		return nil, err
+	}
+	m := &Machine{
+		W: w, env: env,
+		progs:      map[*ir.Expr]cel.Program{},
+		fieldIndex: map[string]int{},
+		stages:     map[string]*ir.Stage{},
+		events:     map[string]*ir.Event{},
+		teams:      map[string]*ir.Team{},
+		routings:   map[string]*ir.Routing{},
+		cals:       map[string]*calendar.Calendar{},
+		scores:     map[string]*ir.Score{},
+		wfExc:      map[string]*ir.ExceptionHandler{},
+		handlers:   map[string][]*ir.Handler{},
+	}
+	for i, f := range w.Lead {
+		m.fieldIndex[f.Name] = i
+	}
+	for i := range w.Stages {
+		m.stages[w.Stages[i].Name] = &w.Stages[i]
+	}
+	for i := range w.Events {
+		m.events[w.Events[i].Name] = &w.Events[i]
+	}
+	for i := range w.Teams {
+		m.teams[w.Teams[i].Name] = &w.Teams[i]
+	}
+	for i := range w.Routings {
+		m.routings[w.Routings[i].Name] = &w.Routings[i]
+	}
+	for _, c := range w.Calendars {
+		cal, err := c.Build()
+		if err != nil {
+			return nil, err
+		}
+		m.cals[c.Name] = cal
+	}
+	for i := range w.Scores {
+		m.scores[w.Scores[i].Field] = &w.Scores[i]
+	}
+	for i := range w.Exceptions {
+		m.wfExc[w.Exceptions[i].Kind] = &w.Exceptions[i]
+	}
+	for i := range w.Handlers {
+		h := &w.Handlers[i]
+		for _, e := range h.Events {
+			m.handlers[e] = append(m.handlers[e], h)
+		}
+	}
+	if err := m.compile(); err != nil {
+		return nil, fmt.Errorf("load %s@%s: %w", w.Name, w.Version, err)
+	}
+	return m, nil
+}
+
+// Version is the workflow version the machine runs.
+func (m *Machine) Version() string { return m.W.Version }
+
+// Stage returns the stage named name, or nil.
+func (m *Machine) Stage(name string) *ir.Stage { return m.stages[name] }
+
+// Env returns the machine's CEL environments (tests build expectation
+// programs in them).
+func (m *Machine) Env() *celenv.Env { return m.env }
+
+// compile builds a program for every expression, in the context the
+// compiler checked it in (which variables it sees).
+func (m *Machine) compile() error {
+	none := celenv.Context{}
+	var err error
+	add := func(e *ir.Expr, ctx celenv.Context) {
+		if e == nil || err != nil {
+			return
+		}
+		p, _, perr := m.env.Program(ctx, e.Src)
+		if perr != nil {
+			err = fmt.Errorf("%s: %q: %w", e.Pos, e.Src, perr)
+			return
+		}
+		m.progs[e] = p
+	}
+	actions := func(acts []ir.Action, ctx celenv.Context) {
+		for i := range acts {
+			a := &acts[i]
+			add(a.Value, ctx)
+			if a.Assign != nil {
+				add(a.Assign.User, ctx)
+			}
+		}
+	}
+	for i := range m.W.Teams {
+		add(m.W.Teams[i].By, celenv.Context{Team: m.W.Teams[i].Name})
+	}
+	for i := range m.W.Routings {
+		for j := range m.W.Routings[i].Rules {
+			r := &m.W.Routings[i].Rules[j]
+			add(r.When, none)
+			add(r.Target.User, none)
+		}
+	}
+	for i := range m.W.Handlers {
+		h := &m.W.Handlers[i]
+		ctx := celenv.Context{Events: h.Events}
+		add(h.Guard, ctx)
+		actions(h.Actions, ctx)
+	}
+	for i := range m.W.Exceptions {
+		actions(m.W.Exceptions[i].Actions, none)
+	}
+	for i := range m.W.Stages {
+		s := &m.W.Stages[i]
+		if s.Owner.Responsible != nil {
+			add(s.Owner.Responsible.User, none)
+		}
+		actions(s.Enter, none)
+		actions(s.Exit, none)
+		for j := range s.On {
+			t := &s.On[j]
+			ctx := celenv.Context{Events: t.Events}
+			add(t.Guard, ctx)
+			actions(t.Actions, ctx)
+		}
+		for j := range s.Handlers {
+			h := &s.Handlers[j]
+			ctx := celenv.Context{Events: h.Events}
+			add(h.Guard, ctx)
+			actions(h.Actions, ctx)
+		}
+		for j := range s.When {
+			add(s.When[j].Guard, none)
+			actions(s.When[j].Actions, none)
+		}
+		for j := range s.After {
+			actions(s.After[j].Actions, none)
+		}
+		for j := range s.SLAs {
+			if w := s.SLAs[j].Warn; w != nil {
+				actions(w.Actions, none)
+			}
+			actions(s.SLAs[j].Breach, none)
+		}
+		if s.Nurture != nil {
+			add(s.Nurture.Message, none)
+		}
+		for j := range s.Exceptions {
+			actions(s.Exceptions[j].Actions, none)
+		}
+	}
+	return err
+}
+
+// add returns the instant d after t: working time on the named calendar,
+// else wall-clock time.
+func (m *Machine) add(t time.Time, d time.Duration, cal string) time.Time {
+	if c := m.cals[cal]; c != nil {
+		return c.Add(t, d)
+	}
+	return t.Add(d)
+}
+
+// FieldIndex returns the position of a lead field in Lead.Fields.
+func (m *Machine) FieldIndex(name string) (int, bool) {
+	i, ok := m.fieldIndex[name]
+	return i, ok
+}
