@@ -98,26 +98,26 @@ type Input struct {
 
 // Entry is one step in a lead's history.
 type Entry struct {
-	Seq           uint64             `json:"seq"`
-	At            time.Time          `json:"at"`
-	Cause         string             `json:"cause"` // capture event update timer override
-	Event         string             `json:"event,omitempty"`
-	EventID       string             `json:"event_id,omitempty"`
-	Timer         string             `json:"timer,omitempty"`
-	Late          time.Duration      `json:"late,omitempty"` // a timer fired after its due time
-	From          string             `json:"from"`
-	To            string             `json:"to"`
-	Owner         string             `json:"owner"`
-	Version       string             `json:"version"`
-	Moves         []Move             `json:"moves,omitempty"`
-	Actions       []string           `json:"actions,omitempty"`
-	SLAs          []SLAOutcome       `json:"slas,omitempty"`
-	Escalations   []string           `json:"escalations,omitempty"`
-	Notifications int                `json:"notifications,omitempty"`
-	Exceptions    []ExceptionRecord  `json:"exceptions,omitempty"`
-	Fields        map[string]any     `json:"fields,omitempty"` // fields changed by the step (JSON form)
-	Override      *OverrideRecord    `json:"override,omitempty"`
-	Extra         map[string]string  `json:"extra,omitempty"`
+	Seq           uint64            `json:"seq"`
+	At            time.Time         `json:"at"`
+	Cause         string            `json:"cause"` // capture event update timer override
+	Event         string            `json:"event,omitempty"`
+	EventID       string            `json:"event_id,omitempty"`
+	Timer         string            `json:"timer,omitempty"`
+	Late          time.Duration     `json:"late,omitempty"` // a timer fired after its due time
+	From          string            `json:"from"`
+	To            string            `json:"to"`
+	Owner         string            `json:"owner"`
+	Version       string            `json:"version"`
+	Moves         []Move            `json:"moves,omitempty"`
+	Actions       []string          `json:"actions,omitempty"`
+	SLAs          []SLAOutcome      `json:"slas,omitempty"`
+	Escalations   []string          `json:"escalations,omitempty"`
+	Notifications int               `json:"notifications,omitempty"`
+	Exceptions    []ExceptionRecord `json:"exceptions,omitempty"`
+	Fields        map[string]any    `json:"fields,omitempty"` // fields changed by the step (JSON form)
+	Override      *OverrideRecord   `json:"override,omitempty"`
+	Extra         map[string]string `json:"extra,omitempty"`
 }
 
 // Move is one stage change within a step, with the edge that caused it.

@@ -18,11 +18,11 @@ const MaxChain = 64
 
 // Timer name prefixes. A timer's name says what it does when it fires.
 const (
-	timerAfter   = "after:"   // after:INDEX — a stage timeout
-	timerWarn    = "warn:"    // warn:SLA
-	timerBreach  = "breach:"  // breach:SLA
-	timerNurture = "nurture"  // a develop stage's nurture
-	timerDecay   = "decay:"   // decay:FIELD — a score's decay
+	timerAfter   = "after:"  // after:INDEX — a stage timeout
+	timerWarn    = "warn:"   // warn:SLA
+	timerBreach  = "breach:" // breach:SLA
+	timerNurture = "nurture" // a develop stage's nurture
+	timerDecay   = "decay:"  // decay:FIELD — a score's decay
 )
 
 // InputError is a rejected input: nothing changed. Problems name every bad
