@@ -1,0 +1,125 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/store"
+)
+
+// commitQueue is an unbounded FIFO of pending steps. Pushing never blocks,
+// so it can happen under the service lock, which keeps the queue in step
+// order.
+type commitQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	items  []*pending
+	closed bool
+}
+
+func (q *commitQueue) push(p *pending) {
+	q.mu.Lock()
+	q.items = append(q.items, p)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// take waits for pending steps and returns up to max of them; nil once the
+// queue is closed and empty.
+func (q *commitQueue) take(max int) []*pending {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	n := min(len(q.items), max)
+	out := make([]*pending, n)
+	copy(out, q.items[:n])
+	q.items = q.items[n:]
+	if len(q.items) == 0 {
+		q.items = nil // let the backing array go
+	}
+	return out
+}
+
+func (q *commitQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// commitLoop is the group committer: it takes every step queued while the
+// previous commit was being made durable and commits them together. rot is
+// the routing state as of the committed steps, which is what it stores.
+func (s *Service) commitLoop(rot *engine.Rotation) {
+	for {
+		batch := s.queue.take(s.cfg.MaxBatch)
+		if batch == nil {
+			return
+		}
+		writes := make([]store.StepWrite, 0, len(batch))
+		routed := false
+		earliest := time.Time{}
+		notes := 0
+		for _, p := range batch {
+			<-p.ready
+			writes = append(writes, p.write)
+			if !p.routing.Empty() {
+				rot.Apply(p.routing)
+				routed = true
+			}
+			for _, t := range p.timers {
+				if earliest.IsZero() || t.Due.Before(earliest) {
+					earliest = t.Due
+				}
+			}
+			notes += p.notes
+		}
+		var rotRaw []byte
+		if routed {
+			rotRaw, _ = json.Marshal(rot)
+		}
+		start := time.Now()
+		err := s.st.Commit(context.Background(), writes, rotRaw)
+		s.met.commitBatch.Observe(float64(len(batch)))
+		s.met.commitSeconds.Observe(time.Since(start).Seconds())
+		if err != nil {
+			s.log.Error("commit failed: the service stops accepting work; restart to recover the last durable state", "err", err, "steps", len(batch))
+			s.mu.Lock()
+			s.failed = err
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
+		for _, p := range batch {
+			if ent := s.cache[p.leadID]; ent != nil {
+				ent.pending--
+				if p.eventID != "" && ent.events[p.eventID] == p {
+					delete(ent.events, p.eventID)
+				}
+			}
+		}
+		s.mu.Unlock()
+		for _, p := range batch {
+			p.err = err
+			close(p.done)
+		}
+		if !earliest.IsZero() {
+			signal(s.wake)
+		}
+		if notes > 0 {
+			signal(s.kick)
+		}
+	}
+}
+
+// signal wakes a loop without blocking.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,275 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/store"
+)
+
+// Lead returns a lead as the API shows it.
+func (s *Service) Lead(ctx context.Context, id string) (LeadView, error) {
+	s.mu.Lock()
+	ent, m, err := s.load(ctx, id)
+	var l *engine.Lead
+	if ent != nil {
+		l = ent.lead
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return LeadView{}, err
+	}
+	if l == nil {
+		return LeadView{}, fmt.Errorf("%w: lead %s", ErrNotFound, id)
+	}
+	return View(m, l), nil
+}
+
+// History returns a lead's steps after sequence number after.
+func (s *Service) History(ctx context.Context, id string, after uint64, limit int) ([]json.RawMessage, error) {
+	if _, err := s.Lead(ctx, id); err != nil {
+		return nil, err
+	}
+	s.flush(ctx, id)
+	raw, err := s.st.History(ctx, id, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, len(raw))
+	for i, r := range raw {
+		out[i] = r
+	}
+	return out, nil
+}
+
+// flush waits until a lead has no uncommitted steps, so reads from the
+// store see everything the caller has been told about.
+func (s *Service) flush(ctx context.Context, id string) {
+	for i := 0; i < 1000; i++ {
+		s.mu.Lock()
+		ent := s.cache[id]
+		busy := ent != nil && ent.pending > 0
+		s.mu.Unlock()
+		if !busy || ctx.Err() != nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Leads returns a page of leads.
+func (s *Service) Leads(ctx context.Context, q store.Query) ([]LeadView, string, error) {
+	page, next, err := s.st.Leads(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []LeadView{}
+	for _, sl := range page {
+		v, err := s.Lead(ctx, sl.ID)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
+// Workflows describes the loaded workflows, with in-flight leads per version.
+func (s *Service) Workflows(ctx context.Context) ([]WorkflowInfo, error) {
+	infos := s.reg.infos()
+	for i := range infos {
+		counts, err := s.st.InFlight(ctx, infos[i].Name)
+		if err != nil {
+			return nil, err
+		}
+		for v, n := range counts {
+			infos[i].Versions[v] = n
+		}
+	}
+	return infos, nil
+}
+
+// Notification is an outbox entry as the API shows it.
+type Notification struct {
+	Cursor string          `json:"cursor"`
+	Data   json.RawMessage `json:"notification"`
+}
+
+// Notifications returns up to limit outbox entries after the cursor ("" for
+// the start) and the cursor to continue from.
+func (s *Service) Notifications(ctx context.Context, since string, limit int) ([]Notification, string, error) {
+	after := uint64(0)
+	if since != "" {
+		n, err := strconv.ParseUint(since, 10, 64)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: cursor %q is not a cursor from this API", ErrBadRequest, since)
+		}
+		after = n
+	}
+	items, err := s.st.Outbox(ctx, after, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []Notification{}
+	next := since
+	for _, it := range items {
+		c := strconv.FormatUint(it.Seq, 10)
+		out = append(out, Notification{Cursor: c, Data: it.Data})
+		next = c
+	}
+	return out, next, nil
+}
+
+// ErrBadRequest marks a malformed request parameter.
+var ErrBadRequest = errors.New("bad request")
+
+// status returns a workflow's last reload.
+func (r *registry) status(name string) ReloadStatus {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if w := r.workflows[name]; w != nil {
+		return w.reload
+	}
+	return ReloadStatus{}
+}
+
+// migrateAll moves a workflow's in-flight leads on other versions to the
+// active one where their stage exists there; the others stay pinned and
+// move when they next take a step into a stage the new version has.
+func (s *Service) migrateAll(ctx context.Context, workflow string) {
+	active := s.reg.active(workflow)
+	if active == nil {
+		return
+	}
+	cursor := ""
+	for {
+		page, next, err := s.st.Leads(ctx, store.Query{Workflow: workflow, Limit: 500, Cursor: cursor})
+		if err != nil {
+			s.log.Error("migrate", "workflow", workflow, "err", err)
+			return
+		}
+		for _, l := range page {
+			if l.Version != active.Version() && !l.Terminal {
+				if err := s.migrate(ctx, l.ID); err != nil && !errors.Is(err, ErrUnavailable) {
+					s.log.Error("migrate", "lead", l.ID, "err", err)
+				}
+			}
+		}
+		if next == "" || ctx.Err() != nil {
+			return
+		}
+		cursor = next
+	}
+}
+
+// migrate moves one lead to its workflow's active version if it can.
+func (s *Service) migrate(ctx context.Context, id string) error {
+	s.busy.Add(1)
+	defer s.busy.Done()
+	s.mu.Lock()
+	if s.failed != nil {
+		s.mu.Unlock()
+		return ErrUnavailable
+	}
+	ent, m, err := s.load(ctx, id)
+	if err != nil || ent == nil {
+		s.mu.Unlock()
+		return err
+	}
+	active := s.reg.active(ent.lead.Workflow)
+	if active == nil || !engine.CanMigrate(active, ent.lead) {
+		s.mu.Unlock()
+		return nil
+	}
+	before := ent.lead
+	res := engine.Migrate(m, active, before, s.clock())
+	ent.lead = res.Lead
+	p := s.enqueue(ent, active, before, res, "")
+	s.mu.Unlock()
+	s.encode(p, active, before, res)
+	close(p.ready)
+	<-p.done
+	s.met.migrations.Inc()
+	return p.err
+}
+
+// dispatchLoop POSTs every notification to the webhook, at least once and
+// in order, retrying with exponential backoff. Each carries a stable id
+// (also in the Lead-Notification-Id header) for de-duplication. The cursor
+// of the last delivered one is stored, so a restart resumes where it was.
+func (s *Service) dispatchLoop(ctx context.Context) {
+	const cursorKey = "webhook_cursor"
+	client := &http.Client{Timeout: 10 * time.Second}
+	after := uint64(0)
+	if raw, ok, err := s.st.Meta(ctx, cursorKey); err == nil && ok {
+		after, _ = strconv.ParseUint(string(raw), 10, 64)
+	}
+	for ctx.Err() == nil {
+		items, err := s.st.Outbox(ctx, after, 100)
+		if err != nil {
+			s.log.Error("read outbox", "err", err)
+		}
+		for _, it := range items {
+			if !s.deliver(ctx, client, it) {
+				return
+			}
+			after = it.Seq
+			if err := s.st.PutMeta(ctx, cursorKey, []byte(strconv.FormatUint(after, 10))); err != nil {
+				s.log.Error("store webhook cursor", "err", err)
+			}
+		}
+		if len(items) == 0 {
+			select {
+			case <-ctx.Done():
+			case <-s.kick:
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+// deliver POSTs one notification until it is accepted (2xx) or the
+// service stops; it reports false on stop.
+func (s *Service) deliver(ctx context.Context, client *http.Client, it store.OutboxItem) bool {
+	var n struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(it.Data, &n)
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Webhook, bytes.NewReader(it.Data))
+		if err != nil {
+			s.log.Error("webhook", "err", err)
+			return false
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Lead-Notification-Id", n.ID)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				s.met.webhook.WithLabelValues("delivered").Inc()
+				return true
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		s.met.webhook.WithLabelValues("retry").Inc()
+		s.log.Warn("webhook delivery failed; retrying", "notification", n.ID, "attempt", attempt, "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}

@@ -1,0 +1,274 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leadlang/lead/compiler"
+	"github.com/leadlang/lead/compiler/ir"
+	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/store"
+)
+
+// registry holds the loaded workflows: each one's active version, every
+// version any lead still runs on, and the outcome of its last reload.
+type registry struct {
+	mu        sync.RWMutex
+	workflows map[string]*workflow      // by name
+	byFile    map[string]string         // workflow file → name
+	machines  map[string]*engine.Machine // by version hash
+	opts      compiler.Options
+}
+
+type workflow struct {
+	name   string
+	file   string
+	active *engine.Machine
+	reload ReloadStatus
+}
+
+// ReloadStatus is the outcome of a workflow's last (re)load.
+type ReloadStatus struct {
+	At          time.Time        `json:"at"`
+	OK          bool             `json:"ok"`
+	Version     string           `json:"version,omitempty"`
+	Diagnostics []DiagnosticView `json:"diagnostics"`
+}
+
+// DiagnosticView is a compiler diagnostic in API form.
+type DiagnosticView struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Severity string `json:"severity"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+func newRegistry(opts compiler.Options) *registry {
+	opts.SkipTests = true
+	return &registry{
+		workflows: map[string]*workflow{}, byFile: map[string]string{},
+		machines: map[string]*engine.Machine{}, opts: opts,
+	}
+}
+
+// machine returns the machine of a version.
+func (r *registry) machine(version string) *engine.Machine {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.machines[version]
+}
+
+// active returns a workflow's active machine.
+func (r *registry) active(name string) *engine.Machine {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if w := r.workflows[name]; w != nil {
+		return w.active
+	}
+	return nil
+}
+
+// loadStored loads every version saved in the store, so leads pinned to an
+// old version keep running after a restart.
+func (r *registry) loadStored(ctx context.Context, st store.Store) error {
+	versions, err := st.Versions(ctx)
+	if err != nil {
+		return fmt.Errorf("read stored versions: %w", err)
+	}
+	sort.Slice(versions, func(i, j int) bool { return versions[i].SavedAt.Before(versions[j].SavedAt) })
+	for _, v := range versions {
+		var w ir.Workflow
+		if err := json.Unmarshal(v.IR, &w); err != nil {
+			return fmt.Errorf("stored version %s of %s: %w", v.Version, v.Workflow, err)
+		}
+		m, err := engine.Load(&w)
+		if err != nil {
+			return fmt.Errorf("stored version %s of %s: %w", v.Version, v.Workflow, err)
+		}
+		r.mu.Lock()
+		r.machines[v.Version] = m
+		// Until the files compile, the newest stored version serves.
+		if r.workflows[v.Workflow] == nil {
+			r.workflows[v.Workflow] = &workflow{name: v.Workflow}
+		}
+		r.workflows[v.Workflow].active = m
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// compileFile compiles one workflow file; on success the new version is
+// saved to the store and becomes active atomically. On failure the last good
+// version keeps serving and the diagnostics are kept for GET /v1/workflows.
+func (r *registry) compileFile(ctx context.Context, st store.Store, path string, now time.Time) (name string, activated bool, err error) {
+	res := compiler.CompileFile(path, r.opts)
+	status := ReloadStatus{At: now, Diagnostics: diagViews(res.Diags)}
+	name = workflowName(res, path)
+	if res.Workflow == nil {
+		r.setStatus(name, path, status)
+		return name, false, nil
+	}
+	w := res.Workflow
+	status.OK, status.Version = true, w.Version
+	m := r.machine(w.Version)
+	if m == nil {
+		if m, err = engine.Load(w); err != nil {
+			status.OK = false
+			status.Diagnostics = append(status.Diagnostics, DiagnosticView{File: path, Severity: "error", Message: err.Error()})
+			r.setStatus(name, path, status)
+			return name, false, nil
+		}
+	}
+	raw, err := json.Marshal(w)
+	if err != nil {
+		return name, false, err
+	}
+	if err := st.SaveVersion(ctx, store.Version{Workflow: w.Name, Version: w.Version, IR: raw, SavedAt: now}); err != nil {
+		return name, false, fmt.Errorf("save version %s of %s: %w", w.Version, w.Name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.machines[w.Version] = m
+	wf := r.workflows[w.Name]
+	if wf == nil {
+		wf = &workflow{name: w.Name}
+		r.workflows[w.Name] = wf
+	}
+	activated = wf.active == nil || wf.active.Version() != w.Version
+	wf.active, wf.file, wf.reload = m, path, status
+	r.byFile[path] = w.Name
+	return w.Name, activated, nil
+}
+
+func (r *registry) setStatus(name, path string, s ReloadStatus) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	wf := r.workflows[name]
+	if wf == nil {
+		wf = &workflow{name: name}
+		r.workflows[name] = wf
+	}
+	wf.file, wf.reload = path, s
+	r.byFile[path] = name
+}
+
+// workflowName names a compile result's workflow even when it failed: the
+// header's name, or the file's base name.
+func workflowName(res *compiler.Result, path string) string {
+	if res.Workflow != nil {
+		return res.Workflow.Name
+	}
+	if len(res.Files) > 0 {
+		for _, d := range res.Files[0].Decls {
+			if w, ok := d.(*lang.Workflow); ok {
+				return w.Name.Name
+			}
+		}
+	}
+	return strings.TrimSuffix(filepath.Base(path), ".lead")
+}
+
+func diagViews(ds lang.Diagnostics) []DiagnosticView {
+	out := []DiagnosticView{}
+	for _, d := range ds {
+		p := d.File.Position(d.Subject.Start)
+		out = append(out, DiagnosticView{File: d.File.Name, Line: p.Line, Column: p.Column,
+			Severity: d.Severity.String(), Code: d.Code, Message: d.Summary})
+	}
+	return out
+}
+
+// WorkflowInfo describes a loaded workflow for GET /v1/workflows.
+type WorkflowInfo struct {
+	Name       string         `json:"name"`
+	File       string         `json:"file,omitempty"`
+	Active     string         `json:"active_version"`
+	Versions   map[string]int `json:"versions"` // in-flight leads per version
+	LastReload ReloadStatus   `json:"last_reload"`
+}
+
+func (r *registry) infos() []WorkflowInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []WorkflowInfo
+	for _, w := range r.workflows {
+		info := WorkflowInfo{Name: w.name, File: w.file, LastReload: w.reload, Versions: map[string]int{}}
+		if info.LastReload.Diagnostics == nil {
+			info.LastReload.Diagnostics = []DiagnosticView{}
+		}
+		if w.active != nil {
+			info.Active = w.active.Version()
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// discover lists the workflow files under paths: files (or *.lead files in
+// directories, recursively, skipping hidden ones) whose first declaration
+// is `workflow NAME` and that are not NAME_test.lead files.
+func discover(paths []string) ([]string, error) {
+	var files []string
+	add := func(p string) {
+		if strings.HasSuffix(p, "_test.lead") {
+			return
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return
+		}
+		if isWorkflowSource(string(src)) {
+			files = append(files, p)
+		}
+	}
+	for _, root := range paths {
+		info, err := os.Stat(root)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			add(root)
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && p != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && strings.HasSuffix(p, ".lead") {
+				add(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// isWorkflowSource reports whether a source's first declaration is a
+// workflow header.
+func isWorkflowSource(src string) bool {
+	f, _ := lang.Parse("", src)
+	if len(f.Decls) == 0 {
+		return false
+	}
+	_, ok := f.Decls[0].(*lang.Workflow)
+	return ok
+}

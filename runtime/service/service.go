@@ -1,0 +1,539 @@
+// Package service is the durable runtime behind `lead run`: it executes
+// workflows with the engine against a Store, one writer per lead, with
+// group commit (many leads' steps share one fsync), fires timers on time
+// even across restarts, reloads workflows when their files change, and
+// keeps every version a lead runs on.
+//
+// Data flow of one request: the step runs under the service's lock (engine
+// steps are microseconds), the lead's new state goes into the cache at once
+// so the next request for it sees it, and the step's writes join the commit
+// queue in step order. The committer writes whole batches in one durable
+// commit and only then acknowledges each request. A failed commit stops the
+// service: nothing unacknowledged was promised, and a restart recovers the
+// last durable state.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leadlang/lead/compiler"
+	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/store"
+)
+
+// Errors the API maps to status codes.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrUnknownWorkflow = errors.New("unknown workflow")
+	ErrConflict        = errors.New("conflict")
+	ErrUnavailable     = errors.New("service unavailable")
+)
+
+// Config configures a Service.
+type Config struct {
+	// Paths are the workflow files and directories to serve.
+	Paths []string
+	// Store is the durable state; the service does not close it.
+	Store store.Store
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// Watch reloads workflows when their files change.
+	Watch bool
+	// Debounce is how long file changes settle before a reload (default 50ms).
+	Debounce time.Duration
+	// Webhook, if set, receives every notification by POST, at least once.
+	Webhook string
+	// Registerer receives the service's Prometheus metrics (nil: none).
+	Registerer prometheus.Registerer
+	// CacheSize bounds the number of idle leads kept in memory (default 100,000).
+	CacheSize int
+	// StandardsPath is searched for `conforms NAME` standards.
+	StandardsPath []string
+	// MaxBatch bounds the steps of one commit (default 4,096).
+	MaxBatch int
+}
+
+// Service is the durable runtime.
+type Service struct {
+	cfg   Config
+	st    store.Store
+	reg   *registry
+	log   *slog.Logger
+	clock func() time.Time
+	met   *metrics
+
+	mu     sync.Mutex // engine steps, the cache and the routing state
+	rot    *engine.Rotation
+	cache  map[string]*cacheEntry
+	failed error // a commit failed: the service stops accepting work
+
+	queue commitQueue
+	wake  chan struct{} // a commit set timers: the scheduler re-checks
+	kick  chan struct{} // a commit added notifications: the dispatcher looks
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	busy   sync.WaitGroup // requests in flight, drained on Close
+}
+
+// cacheEntry is a lead held in memory.
+type cacheEntry struct {
+	lead    *engine.Lead
+	pending int                 // steps not yet committed
+	events  map[string]*pending // uncommitted event ids → their step
+}
+
+// New creates a service; Start loads the workflows and starts it.
+func New(cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 100_000
+	}
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = 50 * time.Millisecond
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 4096
+	}
+	s := &Service{
+		cfg: cfg, st: cfg.Store, log: cfg.Logger, clock: cfg.Clock,
+		reg:   newRegistry(compiler.Options{StandardsPath: cfg.StandardsPath}),
+		cache: map[string]*cacheEntry{},
+		wake:  make(chan struct{}, 1),
+		kick:  make(chan struct{}, 1),
+	}
+	s.queue.cond = sync.NewCond(&s.queue.mu)
+	s.met = newMetrics(cfg.Registerer, s)
+	return s
+}
+
+// Start loads stored versions and the workflow files, restores routing
+// state, and starts the committer, the timer scheduler, the file watcher and
+// the webhook dispatcher.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.reg.loadStored(ctx, s.st); err != nil {
+		return err
+	}
+	raw, err := s.st.Rotation(ctx)
+	if err != nil {
+		return fmt.Errorf("read routing state: %w", err)
+	}
+	s.rot = engine.NewRotation()
+	if raw != nil {
+		if err := json.Unmarshal(raw, s.rot); err != nil {
+			return fmt.Errorf("read routing state: %w", err)
+		}
+		if s.rot.Teams == nil {
+			s.rot.Teams = map[string]engine.TeamState{}
+		}
+		if s.rot.Open == nil {
+			s.rot.Open = map[string]int{}
+		}
+	}
+	files, err := discover(s.cfg.Paths)
+	if err != nil {
+		return fmt.Errorf("find workflows: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.commitLoop(s.rot.Clone()) }()
+	for _, f := range files {
+		s.reload(ctx, f)
+	}
+	if len(files) == 0 {
+		s.log.Warn("no workflow files found", "paths", strings.Join(s.cfg.Paths, ", "))
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.timerLoop(runCtx) }()
+	if s.cfg.Watch {
+		if err := s.startWatcher(runCtx); err != nil {
+			cancel()
+			return err
+		}
+	}
+	if s.cfg.Webhook != "" {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.dispatchLoop(runCtx) }()
+	}
+	return nil
+}
+
+// Close stops the background work after the requests in flight finish and
+// their steps are committed. The store stays open.
+func (s *Service) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.busy.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.queue.close()
+	s.wg.Wait()
+	return ctx.Err()
+}
+
+// reload compiles one workflow file and activates it if it compiles,
+// then moves in-flight leads to the new version where they can go.
+func (s *Service) reload(ctx context.Context, path string) {
+	start := time.Now()
+	name, activated, err := s.reg.compileFile(ctx, s.st, path, s.clock())
+	if err != nil {
+		s.log.Error("reload failed", "file", path, "err", err)
+		return
+	}
+	info := s.reg.status(name)
+	if !info.OK {
+		s.log.Warn("workflow does not compile; the last good version keeps serving", "workflow", name, "file", path, "diagnostics", len(info.Diagnostics))
+		for _, d := range info.Diagnostics {
+			s.log.Warn(fmt.Sprintf("%s:%d:%d: %s[%s]: %s", d.File, d.Line, d.Column, d.Severity, d.Code, d.Message))
+		}
+		return
+	}
+	if activated {
+		s.met.reloads.Inc()
+		s.log.Info("workflow active", "workflow", name, "version", info.Version, "took", time.Since(start).Round(time.Millisecond))
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.migrateAll(context.Background(), name) }()
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Requests
+
+// Capture creates a lead in a workflow. An existing id returns the
+// existing lead unchanged (created false).
+func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[string]any) (LeadView, bool, error) {
+	if id == "" {
+		id = newID()
+	}
+	o, err := s.do(ctx, id, workflow, engine.Input{Kind: engine.Capture, LeadID: id, Data: fields})
+	if err != nil {
+		return LeadView{}, false, err
+	}
+	return o.view, o.created, nil
+}
+
+// Send delivers an event to a lead. A repeated eventID returns the
+// original result without applying the event again.
+func (s *Service) Send(ctx context.Context, id, typ, eventID string, data map[string]any) (json.RawMessage, error) {
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Event, Event: typ, EventID: eventID, Data: data})
+	if err != nil {
+		return nil, err
+	}
+	return o.raw, nil
+}
+
+// Update changes lead fields and runs the `updated` event.
+func (s *Service) Update(ctx context.Context, id string, fields map[string]any) (LeadView, error) {
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Update, Data: fields})
+	return o.view, err
+}
+
+// Override moves a lead to a stage by an operator's decision.
+func (s *Service) Override(ctx context.Context, id, stage, reason, actor string) (LeadView, error) {
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Override, Stage: stage, Reason: reason, Actor: actor})
+	return o.view, err
+}
+
+// outcome is what a request returns.
+type outcome struct {
+	view    LeadView
+	raw     json.RawMessage // the view as JSON: the stored answer for event ids
+	created bool
+}
+
+// pending is one step's writes waiting for the committer.
+type pending struct {
+	write   store.StepWrite
+	routing engine.RoutingDelta
+	leadID  string
+	eventID string
+	ready   chan struct{} // write encoded
+	done    chan struct{} // closed once committed (or failed: err)
+	err     error
+	timers  []engine.TimerSet
+	notes   int
+	raw     json.RawMessage
+	enqueue time.Time
+	mig     *pending // a migration committed just before this step
+}
+
+// do runs one input for a lead: the heart of the runtime.
+func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input) (outcome, error) {
+	s.busy.Add(1)
+	defer s.busy.Done()
+	start := time.Now()
+	s.mu.Lock()
+	if s.failed != nil {
+		s.mu.Unlock()
+		return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, s.failed)
+	}
+	ent, m, err := s.load(ctx, id)
+	if err != nil {
+		s.mu.Unlock()
+		return outcome{}, err
+	}
+	now := s.clock()
+	var prev *engine.Lead
+	var mig *engine.Result
+	var migFrom *engine.Machine
+	switch {
+	case in.Kind == engine.Capture && ent != nil:
+		s.mu.Unlock()
+		if ent.lead.Workflow != workflow {
+			return outcome{}, fmt.Errorf("%w: lead %s already exists in workflow %s", ErrConflict, id, ent.lead.Workflow)
+		}
+		v := View(m, ent.lead)
+		raw, _ := json.Marshal(v)
+		s.met.events.WithLabelValues(workflow, "existing").Inc()
+		return outcome{view: v, raw: raw}, nil
+	case in.Kind == engine.Capture:
+		if m = s.reg.active(workflow); m == nil {
+			s.mu.Unlock()
+			return outcome{}, fmt.Errorf("%w: %q", ErrUnknownWorkflow, workflow)
+		}
+	case ent == nil:
+		s.mu.Unlock()
+		return outcome{}, fmt.Errorf("%w: lead %s", ErrNotFound, id)
+	default:
+		prev = ent.lead
+		if in.EventID != "" {
+			if p := ent.events[in.EventID]; p != nil {
+				s.mu.Unlock()
+				return s.duplicate(ctx, p)
+			}
+			raw, ok, err := s.st.EventResult(ctx, id, in.EventID)
+			if err != nil {
+				s.mu.Unlock()
+				return outcome{}, err
+			}
+			if ok {
+				s.mu.Unlock()
+				s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
+				return outcome{raw: raw}, nil
+			}
+		}
+		if active := s.reg.active(prev.Workflow); active != nil && engine.CanMigrate(active, prev) {
+			mig, migFrom = engine.Migrate(m, active, prev, now), m
+			prev, m = mig.Lead, active
+		}
+	}
+	res, err := engine.Step(m, prev, in, now, s.rot)
+	if err != nil {
+		s.mu.Unlock()
+		wf := workflow
+		if ent != nil {
+			wf = ent.lead.Workflow
+		}
+		s.met.events.WithLabelValues(wf, "rejected").Inc()
+		return outcome{}, err
+	}
+	if res.Stale {
+		s.mu.Unlock()
+		return outcome{view: View(m, res.Lead)}, nil
+	}
+	s.rot.Apply(res.Routing)
+	if ent == nil {
+		ent = &cacheEntry{}
+		s.cache[id] = ent
+		s.evict()
+	}
+	before := ent.lead
+	ent.lead = res.Lead
+	var migP *pending
+	migBefore := before
+	if mig != nil {
+		migP = s.enqueue(ent, migFrom, before, mig, "")
+		before = mig.Lead
+	}
+	p := s.enqueue(ent, m, before, res, in.EventID)
+	p.mig = migP
+	s.mu.Unlock()
+
+	v := View(m, res.Lead)
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return outcome{}, err
+	}
+	p.raw = raw
+	if migP != nil {
+		s.encode(migP, m, migBefore, mig)
+		close(migP.ready)
+	}
+	s.encode(p, m, before, res)
+	close(p.ready)
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		// The step will still commit; the caller just stops waiting.
+		return outcome{}, ctx.Err()
+	}
+	if p.err != nil {
+		return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, p.err)
+	}
+	s.observe(m, res, in, time.Since(start))
+	return outcome{view: v, raw: raw, created: in.Kind == engine.Capture}, nil
+}
+
+// duplicate waits for the in-flight step of a repeated event id and returns
+// its answer.
+func (s *Service) duplicate(ctx context.Context, p *pending) (outcome, error) {
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return outcome{}, ctx.Err()
+	}
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, p.err)
+		}
+	case <-ctx.Done():
+		return outcome{}, ctx.Err()
+	}
+	return outcome{raw: p.raw}, nil
+}
+
+// load returns a lead from the cache or the store, with its machine.
+// Called with s.mu held.
+func (s *Service) load(ctx context.Context, id string) (*cacheEntry, *engine.Machine, error) {
+	if ent, ok := s.cache[id]; ok {
+		m := s.reg.machine(ent.lead.Version)
+		if m == nil {
+			return nil, nil, fmt.Errorf("lead %s runs on version %s, which is not loaded", id, ent.lead.Version)
+		}
+		return ent, m, nil
+	}
+	sl, err := s.st.GetLead(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	_, version, err := leadHeader(sl.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := s.reg.machine(version)
+	if m == nil {
+		return nil, nil, fmt.Errorf("lead %s runs on version %s, which is not stored", id, version)
+	}
+	l, err := decodeLead(m, sl.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	ent := &cacheEntry{lead: l}
+	s.cache[id] = ent
+	s.evict()
+	return ent, m, nil
+}
+
+// evict drops idle leads when the cache is over its size. Called with s.mu.
+func (s *Service) evict() {
+	if len(s.cache) <= s.cfg.CacheSize {
+		return
+	}
+	drop := len(s.cache) - s.cfg.CacheSize*9/10
+	for id, ent := range s.cache {
+		if drop == 0 {
+			return
+		}
+		if ent.pending == 0 {
+			delete(s.cache, id)
+			drop--
+		}
+	}
+}
+
+// enqueue puts a step's writes on the commit queue, in step order. Called
+// with s.mu held; the writes are encoded later, outside the lock.
+func (s *Service) enqueue(ent *cacheEntry, m *engine.Machine, before *engine.Lead, res *engine.Result, eventID string) *pending {
+	p := &pending{
+		leadID: res.Lead.ID, eventID: eventID, routing: res.Routing,
+		ready: make(chan struct{}), done: make(chan struct{}),
+		timers: res.SetTimers, notes: len(res.Notifications), enqueue: time.Now(),
+	}
+	ent.pending++
+	if eventID != "" {
+		if ent.events == nil {
+			ent.events = map[string]*pending{}
+		}
+		ent.events[eventID] = p
+	}
+	s.queue.push(p)
+	return p
+}
+
+// encode fills a pending step's store writes.
+func (s *Service) encode(p *pending, m *engine.Machine, before *engine.Lead, res *engine.Result) {
+	w := store.StepWrite{Seq: res.Entry.Seq, EventID: p.eventID, Result: p.raw}
+	var err error
+	if w.Lead, err = encodeLead(m, res.Lead); err != nil {
+		s.log.Error("encode", "err", err)
+	}
+	if before != nil {
+		prev, err := encodeLeadAttrs(s.reg, before)
+		if err == nil {
+			w.Prev = &prev
+		}
+	}
+	w.Entry, _ = json.Marshal(res.Entry)
+	for i, n := range res.Notifications {
+		b, _ := json.Marshal(outboxNote{
+			ID: fmt.Sprintf("%s:%d:%d", res.Lead.ID, res.Entry.Seq, i), Notification: n, Workflow: res.Lead.Workflow,
+		})
+		w.Notifications = append(w.Notifications, b)
+	}
+	p.write = w
+}
+
+// encodeLeadAttrs encodes a lead's previous state for index maintenance,
+// with the machine of its own version.
+func encodeLeadAttrs(r *registry, l *engine.Lead) (store.Lead, error) {
+	m := r.machine(l.Version)
+	if m == nil {
+		return store.Lead{}, fmt.Errorf("version %s not loaded", l.Version)
+	}
+	sl, err := encodeLead(m, l)
+	sl.Data = nil
+	return sl, err
+}
+
+// outboxNote is a notification as the outbox and the webhook carry it.
+type outboxNote struct {
+	ID       string `json:"id"`
+	Workflow string `json:"workflow"`
+	engine.Notification
+}
+
+// newID returns a random lead id.
+func newID() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return "ld_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}

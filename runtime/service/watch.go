@@ -1,0 +1,145 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// startWatcher reloads workflows when .lead files change. It watches the
+// directories, not the files, so editors that save by writing a temporary
+// file and renaming it over the original (vim, VS Code, JetBrains) are seen
+// like editors that truncate and write in place. Changes are debounced per
+// directory: a burst of events causes one reload, once the file is whole.
+func (s *Service) startWatcher(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch workflows: %w", err)
+	}
+	dirs, err := watchDirs(s.cfg.Paths)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	for _, d := range dirs {
+		if err := w.Add(d); err != nil {
+			w.Close()
+			return fmt.Errorf("watch %s: %w", d, err)
+		}
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer w.Close()
+		dirty := map[string]bool{}
+		var fire <-chan time.Time
+		var timer *time.Timer
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if !strings.HasSuffix(ev.Name, ".lead") {
+					continue
+				}
+				dirty[filepath.Dir(ev.Name)] = true
+				if timer != nil {
+					timer.Stop()
+				}
+				timer = time.NewTimer(s.cfg.Debounce)
+				fire = timer.C
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				s.log.Error("file watcher", "err", err)
+			case <-fire:
+				fire = nil
+				for dir := range dirty {
+					s.reloadDir(ctx, dir)
+				}
+				dirty = map[string]bool{}
+			}
+		}
+	}()
+	return nil
+}
+
+// reloadDir recompiles every workflow in a directory that the service
+// serves: a change to a standard or test file there can affect any of them.
+func (s *Service) reloadDir(ctx context.Context, dir string) {
+	files, err := discover([]string{dir})
+	if err != nil {
+		s.log.Error("reload", "dir", dir, "err", err)
+		return
+	}
+	for _, f := range files {
+		if s.serves(f) {
+			s.reload(ctx, f)
+		}
+	}
+}
+
+// serves reports whether a workflow file is under the served paths.
+func (s *Service) serves(file string) bool {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.cfg.Paths {
+		root, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		if abs == root || strings.HasPrefix(abs, root+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// watchDirs lists the directories to watch: each directory path and its
+// subdirectories (skipping hidden ones), and each file path's directory.
+func watchDirs(paths []string) ([]string, error) {
+	set := map[string]bool{}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			set[filepath.Dir(p)] = true
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				set[path] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]string, 0, len(set))
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out, nil
+}
