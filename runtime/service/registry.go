@@ -23,8 +23,8 @@ import (
 // version any lead still runs on, and the outcome of its last reload.
 type registry struct {
 	mu        sync.RWMutex
-	workflows map[string]*workflow      // by name
-	byFile    map[string]string         // workflow file → name
+	workflows map[string]*workflow       // by name
+	byFile    map[string]string          // workflow file → name
 	machines  map[string]*engine.Machine // by version hash
 	opts      compiler.Options
 }
