@@ -74,11 +74,18 @@ func (ds Diagnostics) HasErrors() bool {
 	return false
 }
 
-// Sort orders diagnostics by file name, then position, then code.
+// Sort orders diagnostics by file name, then position, then code; the
+// order among equal ones is kept. Diagnostics without a file come first.
 func (ds Diagnostics) Sort() {
+	name := func(d *Diagnostic) string {
+		if d.File == nil {
+			return ""
+		}
+		return d.File.Name
+	}
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := ds[i], ds[j]
-		if an, bn := a.File.Name, b.File.Name; an != bn {
+		if an, bn := name(a), name(b); an != bn {
 			return an < bn
 		}
 		if a.Subject.Start != b.Subject.Start {
@@ -93,18 +100,18 @@ type Position struct {
 	Line, Column int
 }
 
-// Position converts a byte offset to a 1-based line and rune column.
+// Position converts a byte offset to a 1-based line and rune column. The
+// offset is clamped to the file.
 func (f *File) Position(offset int) Position {
+	offset = max(0, min(offset, len(f.Src)))
 	line := f.lineIndex(offset)
 	start := f.lineStarts()[line]
-	if offset > len(f.Src) {
-		offset = len(f.Src)
-	}
 	return Position{Line: line + 1, Column: utf8.RuneCountInString(f.Src[start:offset]) + 1}
 }
 
 // Offset converts a 1-based line and rune column back to a byte offset,
-// clamped to the file.
+// clamped to the file; a column past the end of its line gives the offset
+// of the line's end (before its "\r\n" or "\n").
 func (f *File) Offset(p Position) int {
 	starts := f.lineStarts()
 	if p.Line < 1 {
@@ -114,7 +121,7 @@ func (f *File) Offset(p Position) int {
 		return len(f.Src)
 	}
 	off := starts[p.Line-1]
-	for col := 1; col < p.Column && off < len(f.Src) && f.Src[off] != '\n'; col++ {
+	for col := 1; col < p.Column && off < len(f.Src) && f.Src[off] != '\n' && !strings.HasPrefix(f.Src[off:], "\r\n"); col++ {
 		_, n := utf8.DecodeRuneInString(f.Src[off:])
 		off += n
 	}
@@ -155,17 +162,34 @@ func (f *File) lineIndex(offset int) int {
 // summary` header, the source line with the subject underlined, then detail,
 // related places and help lines.
 func (d *Diagnostic) Render(b *strings.Builder) {
+	if d.File == nil {
+		fmt.Fprintf(b, "%s[%s]: %s\n", d.Severity, d.Code, d.Summary)
+		d.renderNotes(b)
+		return
+	}
 	p := d.File.Position(d.Subject.Start)
 	fmt.Fprintf(b, "%s:%d:%d: %s[%s]: %s\n", d.File.Name, p.Line, p.Column, d.Severity, d.Code, d.Summary)
 	d.File.underline(b, d.Subject)
+	d.renderNotes(b)
+}
+
+func (d *Diagnostic) renderNotes(b *strings.Builder) {
 	if d.Detail != "" {
 		for _, l := range strings.Split(d.Detail, "\n") {
 			fmt.Fprintf(b, "  %s\n", l)
 		}
 	}
 	for _, r := range d.Related {
-		rp := r.File.Position(r.Span.Start)
-		fmt.Fprintf(b, "  %s:%d:%d: note: %s\n", r.File.Name, rp.Line, rp.Column, r.Message)
+		f := r.File
+		if f == nil {
+			f = d.File
+		}
+		if f == nil {
+			fmt.Fprintf(b, "  note: %s\n", r.Message)
+			continue
+		}
+		rp := f.Position(r.Span.Start)
+		fmt.Fprintf(b, "  %s:%d:%d: note: %s\n", f.Name, rp.Line, rp.Column, r.Message)
 	}
 	for _, f := range d.Fixes {
 		fmt.Fprintf(b, "  help: %s\n", f.Message)

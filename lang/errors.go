@@ -1,7 +1,9 @@
 package lang
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,14 +14,14 @@ import (
 // Syntax diagnostic codes. Codes are stable: tools and docs refer to them.
 const (
 	CodeSyntax              = "E001" // a token the grammar does not allow here
-	CodeInvalidChar         = "E002"
-	CodeUnterminatedString  = "E003"
-	CodeUnterminatedComment = "E004"
-	CodeBadEscape           = "E005"
-	CodeUnclosedBlock       = "E006"
-	CodeUnknownDecl         = "E007"
-	CodeUnknownStmt         = "E008"
-	CodeStrayClose          = "E009"
+	CodeInvalidChar         = "E002" // a character that starts no token
+	CodeUnterminatedString  = "E003" // a string without its closing quote on its line
+	CodeUnterminatedComment = "E004" // a /* without */
+	CodeBadEscape           = "E005" // an escape sequence Go does not know
+	CodeUnclosedBlock       = "E006" // a {, or a ( or [ in an expression, never closed
+	CodeUnknownDecl         = "E007" // a line that starts no declaration
+	CodeUnknownStmt         = "E008" // a word that starts no statement of its block
+	CodeStrayClose          = "E009" // a }, ) or ] with nothing open
 )
 
 // blockKinds describes what each kind of block may hold, for messages about
@@ -68,17 +70,78 @@ func blockKindOf(opener string) string {
 	return ""
 }
 
+// errContext is where a syntax error happened: the innermost open block,
+// the first token of the statement holding the error, and the token before
+// the error.
+type errContext struct {
+	block string      // a blockKinds key, or "" at top level
+	stmt  string      // first token of the statement; "" if the error starts it
+	prev  lexer.Token // the significant token before the error; EOF if none
+}
+
+func contextAt(toks []lexer.Token, offset int) errContext {
+	var stack []string
+	ctx := errContext{prev: lexer.Token{Type: lexer.EOF}}
+	for _, t := range toks {
+		if t.Pos.Offset >= offset {
+			break
+		}
+		if t.Type == tokComment {
+			continue
+		}
+		ctx.prev = t
+		switch {
+		case t.Type == tokEOL:
+			ctx.stmt = ""
+		case t.Type == tokPunct && t.Value == "{":
+			kind := blockKindOf(ctx.stmt)
+			if ctx.stmt == "member" {
+				kind = "member"
+			}
+			stack = append(stack, kind)
+			ctx.stmt = ""
+		case t.Type == tokPunct && t.Value == "}":
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			ctx.stmt = ""
+		case ctx.stmt == "":
+			ctx.stmt = t.Value
+		}
+	}
+	if len(stack) > 0 {
+		ctx.block = stack[len(stack)-1]
+	}
+	return ctx
+}
+
 // syntaxError turns participle's error into a diagnostic. participle's own
-// text is never shown: the message is rebuilt from the unexpected token, the
-// block it is in, and what the grammar expected there.
+// text is never shown: the message is rebuilt from the unexpected token,
+// the block and statement it is in, the token before it, and what the
+// grammar expected there.
 func syntaxError(f *File, err error, c chunk, toks []lexer.Token) *Diagnostic {
+	ctoks := toks[c.start:c.end]
+	var be *bracketError
+	if errors.As(err, &be) {
+		return bracketDiag(f, be)
+	}
 	var ute *participle.UnexpectedTokenError
-	if !errorsAs(err, &ute) {
+	if !errors.As(err, &ute) {
+		// Not expected from this grammar; still say where and what.
 		off := c.stop
 		if pe, ok := err.(participle.Error); ok {
 			off = pe.Position().Offset
 		}
-		return &Diagnostic{Code: CodeSyntax, File: f, Subject: Span{off, off}, Summary: "syntax error in this declaration"}
+		tok := lexer.Token{Type: lexer.EOF, Pos: lexer.Position{Offset: off}}
+		for _, t := range ctoks {
+			if t.Pos.Offset >= off && t.Type != tokComment {
+				tok = t
+				break
+			}
+		}
+		ctx := contextAt(ctoks, off)
+		return &Diagnostic{Code: CodeSyntax, File: f, Subject: tokSpan(tok),
+			Summary: "unexpected " + describeToken(f, tok), Help: usageHelp(ctx)}
 	}
 	tok := ute.Unexpected
 	if tok.EOF() && c.unclosed >= 0 {
@@ -87,54 +150,196 @@ func syntaxError(f *File, err error, c chunk, toks []lexer.Token) *Diagnostic {
 	found := describeToken(f, tok)
 	subject := tokSpan(tok)
 	expected := expectedOf(ute)
+	ctx := contextAt(ctoks, tok.Pos.Offset)
 	switch {
-	case expected == "" && tok.Pos.Offset == toks[c.start].Pos.Offset:
+	case expected == "" && (tok.Value == "}" || tok.Value == ")" || tok.Value == "]") && tok.Type != tokString:
+		return &Diagnostic{Code: CodeStrayClose, File: f, Subject: subject,
+			Summary: fmt.Sprintf("unexpected %s: no block is open here", found),
+			Help:    []string{"remove it, or check the braces before it"}}
+	case expected == "" && tok.Pos.Offset == ctoks[0].Pos.Offset:
 		return unknownKeyword(f, tok, CodeUnknownDecl, "declaration", topLevelKeywords,
 			"a file holds: "+strings.Join(topLevelKeywords, ", "))
-	case expected == "" && tok.Value == "}":
-		return &Diagnostic{Code: CodeStrayClose, File: f, Subject: subject,
-			Summary: "unexpected `}`: no block is open here", Help: []string{"remove it, or check the braces before it"}}
 	case expected == "":
 		// A statement or field was complete but something else followed
 		// on its line (participle's lookahead failures carry no
 		// expectation).
-		switch kind := enclosingBlock(toks[c.start:c.end], tok.Pos.Offset); kind {
+		switch ctx.block {
 		case "":
 			return &Diagnostic{Code: CodeSyntax, File: f, Subject: subject,
 				Summary: fmt.Sprintf("expected the end of the line, found %s", found),
-				Help:    []string{"each declaration goes on its own line"}}
+				Help:    append(tokenHelp("", tok), "each declaration goes on its own line")}
 		case "lead", "event", "member", "values":
 			return &Diagnostic{Code: CodeSyntax, File: f, Subject: subject,
 				Summary: fmt.Sprintf("expected `,` or a new line before %s", found),
-				Help:    blockHelp(kind)}
+				Help:    blockHelp(ctx.block)}
 		default:
 			return &Diagnostic{Code: CodeSyntax, File: f, Subject: subject,
 				Summary: fmt.Sprintf("expected a new line or `;` before %s", found),
 				Help:    []string{"each statement ends at the end of its line or at `;`"}}
 		}
 	case expected == `"}"`:
-		kind := enclosingBlock(toks[c.start:c.end], tok.Pos.Offset)
-		if k, ok := blockKinds[kind]; ok && k.keywords != nil && tok.Type == tokIdent {
+		k, ok := blockKinds[ctx.block]
+		switch {
+		case ok && k.keywords != nil && tok.Type == tokIdent:
 			return unknownKeyword(f, tok, CodeUnknownStmt, "statement in "+k.what, k.keywords,
 				k.what+" holds: "+strings.Join(k.keywords, ", "))
-		}
-		if k, ok := blockKinds[kind]; ok {
+		case ok && k.keywords != nil:
 			return &Diagnostic{Code: CodeSyntax, File: f, Subject: subject,
-				Summary: fmt.Sprintf("unexpected %s in %s", found, k.what), Help: blockHelp(kind)}
+				Summary: fmt.Sprintf("expected a statement or `}`, found %s", found),
+				Help:    []string{k.what + " holds: " + strings.Join(k.keywords, ", ")}}
+		case ok:
+			return &Diagnostic{Code: CodeSyntax, File: f, Subject: subject,
+				Summary: fmt.Sprintf("unexpected %s in %s", found, k.what), Help: blockHelp(ctx.block)}
 		}
 	}
-	d := &Diagnostic{Code: CodeSyntax, File: f, Subject: subject,
-		Summary: fmt.Sprintf("expected %s, found %s", describeExpected(expected), found)}
-	d.Help = tokenHelp(expected, tok)
+	d := &Diagnostic{Code: CodeSyntax, File: f, Subject: subject}
+	what, help := describeSlot(expected, ctx, ctoks, tok)
+	if what == "" {
+		d.Summary = "unexpected " + found
+	} else {
+		d.Summary = fmt.Sprintf("expected %s, found %s", what, found)
+	}
+	if r := openerNote(f, expected, ctoks, tok); r != nil {
+		d.Related = []Related{*r}
+	}
+	d.Help = help
+	if len(d.Help) == 0 {
+		d.Help = tokenHelp(expected, tok)
+	}
+	if len(d.Help) == 0 {
+		d.Help = usageHelp(ctx)
+	}
 	return d
 }
 
-func errorsAs(err error, target **participle.UnexpectedTokenError) bool {
-	u, ok := err.(*participle.UnexpectedTokenError)
-	if ok {
-		*target = u
+// describeSlot says in words what belongs where the error is, using the
+// token before it when the grammar's expectation alone would be vague
+// ("a name" becomes "a target after `->`"), with a specific hint if any.
+func describeSlot(expected string, ctx errContext, toks []lexer.Token, tok lexer.Token) (string, []string) {
+	first := ""
+	if terms := splitTerms(expected); len(terms) > 0 {
+		first = strings.TrimRight(terms[0], "?*+")
 	}
-	return ok
+	prev := ctx.prev.Value
+	isName := first == "Ident" || first == "Ref" || first == "<ident>"
+	switch {
+	case isName && prev == "->":
+		return "a target after `->`", []string{"a target is a stage, a cell, or a cell's part: `-> sal`, `-> marketing`, `-> marketing.develop`"}
+	case isName && ctx.prev.Type == tokIdent && nameAfter[prev] != "":
+		return nameAfter[prev], tokenHelp(expected, tok)
+	case first == "Expr":
+		switch prev {
+		case "when", "expect":
+			return fmt.Sprintf("a condition after `%s`", prev), []string{"a condition is an expression such as `lead.fit >= 60`"}
+		case "user":
+			return "an expression after `user`", []string{"`user` takes the person's e-mail address: `user lead.account_owner` or `user \"ana@acme.example\"`"}
+		}
+		return fmt.Sprintf("an expression after `%s`", prev), nil
+	case first == `")"` && openerBefore(toks, tok.Pos.Offset, "enum"):
+		return "`,` or `)` after an enum value", []string{"enum values are names separated by commas: `enum(na, emea, apac)`"}
+	case first == `">"`:
+		return "`>` to close the type", []string{"write list<TYPE> or map<string, TYPE>, e.g. `list<string>`"}
+	case first == `","` && openerBefore(toks, tok.Pos.Offset, "map"):
+		return "`,` between the key and value types", []string{"write map<string, TYPE>, e.g. `map<string, int>`"}
+	case (first == "Literal" || first == "Number") && prev == ",":
+		return "a value after `,`", []string{"remove the `,` before " + describeToken(nil, tok) + ", or add a value after it"}
+	}
+	what := describeExpected(expected)
+	if n := nameAfter[prev]; n != "" && ctx.prev.Type == tokIdent && strings.Contains(what, "a name") {
+		what = strings.Replace(what, "a name", n, 1)
+	}
+	return what, nil
+}
+
+// nameAfter describes the name that follows a keyword.
+var nameAfter = map[string]string{
+	"workflow": "the workflow's name", "stage": "the stage's name", "cell": "the cell's name",
+	"role": "the role's name", "team": "the team's name", "event": "the event's name",
+	"calendar": "a calendar's name", "routing": "the routing's name", "score": "the lead field to score",
+	"standard": "the standard's name", "start": "the stage or cell where leads start",
+	"conforms": "the standard's name", "use": "a module name such as std.waterfall",
+	"sla": "the SLA's name", "lifecycle": "a lifecycle stage name", "route": "a routing's name",
+	"notify":   "who to notify (a role, or responsible, accountable, consulted or informed)",
+	"escalate": "the role to escalate to", "exception": "an exception kind (sla_breach, no_owner, eval_error or loop)",
+	"send": "the event's name", "on": "an event name", "until": "an event name",
+	"accountable": "a role", "consulted": "a role", "informed": "a role", "responsible": "an owner",
+	"strategy": "a strategy (round_robin, weighted, least_loaded or best_fit by EXPRESSION)",
+}
+
+// openerBefore reports whether the innermost bracket still open before
+// offset follows the keyword kw (`enum(`, `map<`).
+func openerBefore(toks []lexer.Token, offset int, kw string) bool {
+	var stack []int
+	for i, t := range toks {
+		if t.Pos.Offset >= offset {
+			break
+		}
+		switch t.Value {
+		case "(", "<":
+			stack = append(stack, i)
+		case ")", ">":
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
+	if len(stack) == 0 {
+		return false
+	}
+	for j := stack[len(stack)-1] - 1; j >= 0; j-- {
+		if toks[j].Type != tokComment {
+			return toks[j].Value == kw
+		}
+	}
+	return false
+}
+
+// openerNote points at the bracket that a missing closer should close,
+// when it is on an earlier line.
+func openerNote(f *File, expected string, toks []lexer.Token, tok lexer.Token) *Related {
+	want := map[string]string{`")"`: "(", `"]"`: "[", `">"`: "<"}[expected]
+	if want == "" {
+		return nil
+	}
+	depth := 0
+	for i := len(toks) - 1; i >= 0; i-- {
+		t := toks[i]
+		if t.Pos.Offset >= tok.Pos.Offset {
+			continue
+		}
+		switch t.Value {
+		case ")", "]", ">":
+			depth++
+		case "(", "[", "<":
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if t.Value != want || f.Position(t.Pos.Offset).Line == f.Position(tok.Pos.Offset).Line {
+				return nil
+			}
+			return &Related{File: f, Span: tokSpan(t), Message: "the `" + want + "` opened here"}
+		}
+	}
+	return nil
+}
+
+// bracketDiag reports brackets of an expression that do not pair up.
+func bracketDiag(f *File, be *bracketError) *Diagnostic {
+	want := closerOf[be.Open.Value]
+	if be.Close != nil && be.Close.Value != "}" {
+		return &Diagnostic{Code: CodeSyntax, File: f, Subject: tokSpan(*be.Close),
+			Summary: fmt.Sprintf("expected `%s` to close the `%s`, found `%s`", want, be.Open.Value, be.Close.Value),
+			Related: []Related{{File: f, Span: tokSpan(be.Open), Message: "the `" + be.Open.Value + "` opened here"}},
+			Help:    []string{fmt.Sprintf("brackets pair up innermost first: close the `%s` before this `%s`", be.Open.Value, be.Close.Value)}}
+	}
+	d := &Diagnostic{Code: CodeUnclosedBlock, File: f, Subject: tokSpan(be.Open),
+		Summary: fmt.Sprintf("this `%s` is never closed", be.Open.Value),
+		Help:    []string{fmt.Sprintf("add the missing `%s` where the expression ends; until it is closed, new lines do not end the statement", want)}}
+	if be.Close != nil {
+		d.Related = []Related{{File: f, Span: tokSpan(*be.Close), Message: "the block ends here, with the `" + be.Open.Value + "` still open"}}
+	}
+	return d
 }
 
 // expectedOf extracts what the grammar expected from participle's message.
@@ -148,69 +353,145 @@ func expectedOf(ute *participle.UnexpectedTokenError) string {
 	return ""
 }
 
+// keywordSynonyms maps words from other languages to Lead's keyword.
+var keywordSynonyms = map[string]string{"if": "when", "otherwise": "else", "default": "else", "timeout": "after"}
+
 func unknownKeyword(f *File, tok lexer.Token, code, what string, keywords []string, help string) *Diagnostic {
 	d := &Diagnostic{Code: code, File: f, Subject: tokSpan(tok),
 		Summary: fmt.Sprintf("unknown %s: %s", what, describeToken(f, tok)), Help: []string{help}}
 	if tok.Type == tokIdent {
-		if s := Suggest(tok.Value, keywords); s != "" {
+		s := Suggest(tok.Value, keywords)
+		if s == "" {
+			s = suggestByPrefix(tok.Value, keywords)
+		}
+		if syn, ok := keywordSynonyms[tok.Value]; ok && s == "" && slices.Contains(keywords, syn) {
+			s = syn
+		}
+		if s != "" {
 			d.Fixes = []Fix{{Message: fmt.Sprintf("did you mean `%s`?", s), Replace: s}}
 		}
 	}
 	return d
 }
 
+// suggestByPrefix returns the longest keyword of at least 3 letters that
+// starts name (`warning` → `warn`), or "".
+func suggestByPrefix(name string, keywords []string) string {
+	best := ""
+	for _, k := range keywords {
+		if len(k) >= 3 && strings.HasPrefix(name, k) && len(k) > len(best) {
+			best = k
+		}
+	}
+	return best
+}
+
 func blockHelp(kind string) []string {
 	switch kind {
 	case "lead", "event":
-		return []string{"fields are written NAME TYPE [= DEFAULT], e.g. `engagement int = 0`"}
+		return []string{"fields are written NAME TYPE [= DEFAULT], one per line or separated by commas, e.g. `engagement int = 0`"}
 	case "member":
-		return []string{"member attributes are written NAME VALUE, e.g. `{ weight 2 }`"}
+		return []string{"member attributes are written NAME VALUE, separated by commas, e.g. `{ products [\"storage\"], tenure 6 }`"}
 	case "values":
-		return []string{"field values are written NAME = VALUE, e.g. `{ email = \"a@b.example\" }`"}
+		return []string{"field values are written NAME = VALUE, separated by commas, e.g. `{ email = \"a@b.example\", fit = 3 }`"}
 	}
 	return nil
 }
 
-// enclosingBlock finds the kind of the innermost block open at offset.
-func enclosingBlock(toks []lexer.Token, offset int) string {
-	type open struct{ kind string }
-	var stack []open
-	stmtStart := ""
-	for _, t := range toks {
-		if t.Pos.Offset >= offset {
-			break
-		}
-		switch {
-		case t.Type == tokComment:
-		case t.Type == tokEOL:
-			stmtStart = ""
-		case t.Type == tokPunct && t.Value == "{":
-			stack = append(stack, open{blockKindOf(stmtStart)})
-			if stmtStart == "member" {
-				stack[len(stack)-1].kind = "member"
-			}
-			stmtStart = ""
-		case t.Type == tokPunct && t.Value == "}":
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
-			}
-			stmtStart = ""
-		default:
-			if stmtStart == "" {
-				stmtStart = t.Value
-			}
-		}
+// usageHelp shows the syntax of the statement the error is in.
+func usageHelp(ctx errContext) []string {
+	kw := ctx.stmt
+	if kw == "" {
+		return blockHelp(ctx.block)
 	}
-	if len(stack) == 0 {
-		return ""
+	u := usage[ctx.block+" "+kw]
+	if u == "" {
+		u = usage[kw]
 	}
-	return stack[len(stack)-1].kind
+	if u == "" {
+		return blockHelp(ctx.block)
+	}
+	return []string{"syntax: " + u}
+}
+
+// usage is the syntax of each declaration and statement, keyed by its
+// keyword, or by block kind and keyword where a keyword means different
+// things in different blocks.
+var usage = map[string]string{
+	"workflow":          "`workflow NAME [\"Title\"]`",
+	"start":             "`start STAGE_OR_CELL`",
+	"conforms":          "`conforms STANDARD`",
+	"use":               "`use std.MODULE`",
+	"waive":             "`waive \"REQUIREMENT\" \"REASON\"`",
+	"lead":              "`lead { NAME TYPE [= DEFAULT] ... }`",
+	"event":             "`event NAME [{ NAME TYPE, ... }]`",
+	"role":              "`role NAME [\"Description\"]`",
+	"team":              "`team NAME { strategy KIND ... member \"EMAIL\" ... }`",
+	"calendar":          "`calendar NAME { timezone \"AREA/CITY\" ... hours DAYS HH:MM-HH:MM ... }`",
+	"team calendar":     "`calendar CALENDAR`",
+	"routing":           "`routing NAME { when CONDITION -> OWNER ... else -> OWNER }`",
+	"routing when":      "`when CONDITION -> route R | team T | role R | user EXPRESSION`",
+	"routing else":      "`else -> route R | team T | role R | user EXPRESSION`",
+	"score":             "`score FIELD { on EVENT add N ... decay P% every DURATION ... limit MIN..MAX }`",
+	"score on":          "`on EVENT[, EVENT...] [when CONDITION] add N`",
+	"owner":             "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
+	"on":                "`on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`",
+	"stage":             "`stage NAME [terminal] [{ STATEMENTS }]`",
+	"cell":              "`cell NAME { owner { ... } assess { ... } advance -> TARGET [{ ... }] develop { ... } }`",
+	"standard":          "`standard NAME { stages NAME, ... terminal NAME, ... require ... }`",
+	"test":              "`test \"NAME\" { STEPS }`",
+	"strategy":          "`strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION`",
+	"capacity":          "`capacity N`",
+	"member":            "`member \"EMAIL\" [{ NAME VALUE, ... }]`",
+	"timezone":          "`timezone \"AREA/CITY\"`",
+	"hours":             "`hours DAYS HH:MM-HH:MM`, e.g. `hours mon-fri 09:00-17:00`",
+	"holiday":           "`holiday \"YYYY-MM-DD\"`",
+	"responsible":       "`responsible route R | team T | role R | user EXPRESSION`",
+	"accountable":       "`accountable ROLE`",
+	"consulted":         "`consulted ROLE`",
+	"informed":          "`informed ROLE`",
+	"decay":             "`decay PERCENT every DURATION [on CALENDAR]`, e.g. `decay 10% every 30d`",
+	"limit":             "`limit MIN..MAX`, e.g. `limit 0..100`",
+	"assess":            "`assess { STATEMENTS }`",
+	"advance":           "`advance -> TARGET [{ STATEMENTS }]`",
+	"develop":           "`develop { STATEMENTS }`",
+	"stages":            "`stages NAME, ...`",
+	"standard terminal": "`terminal NAME, ...`",
+	"require":           "`require sla on LIFECYCLE within DURATION` or `require accountable on every stage`",
+	"at":                "`at \"2026-03-02T09:00:00Z\"`",
+	"capture":           "`capture { FIELD = VALUE, ... }`",
+	"send":              "`send EVENT [{ FIELD = VALUE, ... }]`",
+	"wait":              "`wait DURATION`",
+	"expect":            "`expect CONDITION`",
+	"lifecycle":         "`lifecycle NAME`",
+	"enter":             "`enter { ACTIONS }`",
+	"exit":              "`exit { ACTIONS }`",
+	"when":              "`when CONDITION -> TARGET [{ ACTIONS }]`",
+	"after":             "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
+	"sla":               "`sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"warn":              "`warn at PERCENT | DURATION { ACTIONS }`, e.g. `warn at 50% { notify responsible }`",
+	"breach":            "`breach { ACTIONS }`",
+	"disqualify":        "`disqualify when CONDITION -> TARGET`",
+	"qualify":           "`qualify when CONDITION`",
+	"undecided":         "`undecided after DURATION [on CALENDAR] [-> TARGET]`",
+	"route":             "`route ROUTING`",
+	"accept":            "`accept on EVENT, ...`",
+	"reject":            "`reject on EVENT, ... [-> TARGET]`",
+	"nurture":           "`nurture every DURATION [on CALENDAR] [MESSAGE]`",
+	"reassess":          "`reassess on EVENT, ...`",
+	"recycle":           "`recycle after DURATION [on CALENDAR] -> TARGET`",
+	"set":               "`set lead.FIELD = EXPRESSION`",
+	"assign":            "`assign route R | team T | role R | user EXPRESSION`",
+	"reassign":          "`reassign`",
+	"notify":            "`notify ROLE | responsible | accountable | consulted | informed [MESSAGE]`",
+	"escalate":          "`escalate ROLE [MESSAGE]`",
+	"->":                "`-> TARGET`",
 }
 
 // describeToken names a token for a message: `30`, end of line, end of file.
 func describeToken(f *File, t lexer.Token) string {
 	switch {
-	case t.EOF() && t.Pos.Offset >= len(f.Src):
+	case t.EOF() && f != nil && t.Pos.Offset >= len(f.Src):
 		return "end of file"
 	case t.EOF() || t.Value == "\n":
 		return "end of line"
@@ -222,40 +503,54 @@ func describeToken(f *File, t lexer.Token) string {
 
 // termDescriptions maps grammar terms to words for users.
 var termDescriptions = map[string]string{
-	"Ident":       "a name",
-	"<ident>":     "a name",
-	"Ref":         "a name",
-	"StringLit":   "a string in double quotes",
-	"<string>":    "a string in double quotes",
-	"Duration":    "a duration such as 4h, 30d or 1h30m",
-	"Percent":     "a percentage such as 75%",
-	"Number":      "a number",
-	"<float>":     "a number",
-	"<int>":       "a number",
-	"Clock":       "a time of day such as 09:00",
-	"Expr":        "an expression",
-	"ActionBlock": "`{` and a block of actions",
-	"Assignee":    "an owner: route R, team T, role R or user EXPR",
-	"Literal":     "a value",
-	"TypeExpr":    "a type such as string, int or enum(a, b)",
-	"ObjectLit":   "`{` and field values",
-	"DayRange":    "a day such as mon or a range such as mon-fri",
-	"Field":       "a field",
-	"FieldValue":  "a field value NAME = VALUE",
-	"MemberAttr":  "a member attribute",
-	"DotDot":      "`..`",
-	"Arrow":       "`->`",
-	"EOL":         "a new line",
+	"Ident":        "a name",
+	"<ident>":      "a name",
+	"Ref":          "a name",
+	"StringLit":    "a string in double quotes",
+	"<string>":     "a string in double quotes",
+	"Duration":     "a duration such as 4h, 30d or 1h30m",
+	"Percent":      "a percentage such as 75%",
+	"Number":       "a number",
+	"<float>":      "a number",
+	"<int>":        "a number",
+	"Clock":        "a time of day such as 09:00",
+	"Expr":         "an expression",
+	"ActionBlock":  "`{` and a block of actions",
+	"Assignee":     "an owner: route R, team T, role R or user EXPRESSION",
+	"Literal":      "a value",
+	"TypeExpr":     "a type such as string, int or enum(a, b)",
+	"ObjectLit":    "`{` and field values",
+	"DayRange":     "a day such as mon or a range such as mon-fri",
+	"Field":        "a field",
+	"FieldValue":   "a field value NAME = VALUE",
+	"MemberAttr":   "a member attribute",
+	"OwnerEntry":   "responsible, accountable, consulted or informed",
+	"DotDot":       "`..`",
+	"<dotdot>":     "`..`",
+	"Arrow":        "`->`",
+	"<arrow>":      "`->`",
+	"EOL":          "a new line",
+	"<eol>":        "a new line",
+	"Decl":         "a declaration",
+	"StageStmt":    "a statement",
+	"TeamStmt":     "a statement",
+	"CalStmt":      "a statement",
+	"ScoreStmt":    "a statement",
+	"CellPart":     "owner, assess, advance or develop",
+	"StandardStmt": "a statement",
+	"TestStmt":     "a step",
+	"SLAClause":    "`warn` or `breach`",
+	"Action":       "an action",
 }
 
 // describeExpected turns participle's EBNF of what could come next into
 // words: the leading optional terms and the first required one, joined by
-// "or".
+// "or". It returns "" when no term has a description.
 func describeExpected(ebnf string) string {
 	var alts []string
 	seen := map[string]bool{}
 	add := func(s string) {
-		if !seen[s] {
+		if s != "" && !seen[s] {
 			seen[s] = true
 			alts = append(alts, s)
 		}
@@ -270,23 +565,25 @@ func describeExpected(ebnf string) string {
 			break
 		}
 	}
-	if len(alts) == 0 {
-		return "more input"
-	}
-	if len(alts) == 1 {
+	switch len(alts) {
+	case 0:
+		return ""
+	case 1:
 		return alts[0]
 	}
 	return strings.Join(alts[:len(alts)-1], ", ") + " or " + alts[len(alts)-1]
 }
 
+// describeTerm describes one grammar term, or returns "" for a term it
+// does not know (never show grammar names).
 func describeTerm(t string) string {
 	if d, ok := termDescriptions[t]; ok {
 		return d
 	}
-	if strings.HasPrefix(t, `"`) {
+	if strings.HasPrefix(t, `"`) && strings.HasSuffix(t, `"`) && len(t) > 2 {
 		return "`" + strings.Trim(t, `"`) + "`"
 	}
-	return t
+	return ""
 }
 
 // splitTerms splits a sequence at top-level spaces.
@@ -366,21 +663,23 @@ func splitAlternatives(s string) []string {
 func tokenHelp(expected string, tok lexer.Token) []string {
 	first := ""
 	if terms := splitTerms(expected); len(terms) > 0 {
-		first = terms[0]
+		first = strings.TrimRight(terms[0], "?*+")
 	}
 	switch {
-	case strings.Contains(first, "Duration") && tok.Type == tokInt:
+	case tok.Type == tokSQString:
+		return []string{"Lead strings use double quotes: \"" + strings.Trim(tok.Value, "'") + "\""}
+	case first == "Duration" && tok.Type == tokInt:
 		return []string{fmt.Sprintf("durations need a unit (ms, s, m, h, d or w): e.g. %sh or %sd", tok.Value, tok.Value)}
-	case strings.Contains(first, "Percent") && tok.Type == tokInt:
-		return []string{fmt.Sprintf("write %s%% for a percentage, or a duration such as %sh", tok.Value, tok.Value)}
+	case first == "Percent" && tok.Type == tokInt:
+		return []string{fmt.Sprintf("write %s%% for a percentage", tok.Value)}
+	case first == "Percent" && tok.Type == tokDuration:
+		return []string{"use a percentage of the period here, e.g. 10%"}
 	case first == "Clock" && tok.Type == tokInt:
 		return []string{"times are 24-hour HH:MM with two digits each, e.g. 09:00"}
 	case first == "StringLit" && tok.Type == tokIdent:
 		return []string{fmt.Sprintf("put the text in double quotes: \"%s\"", tok.Value)}
-	case first == "StringLit" && tok.Type == tokSQString:
-		return []string{"strings use double quotes"}
-	case first == "Ident" && (tok.Type == tokString || tok.Type == tokSQString):
-		return []string{"names are written without quotes"}
+	case (first == "Ident" || first == "Ref") && tok.Type == tokString:
+		return []string{"names are written without quotes: " + strings.Trim(tok.Value, `"`)}
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func (e *Expr) Parse(lex *lexer.PeekingLexer) error {
 	e.EndPos.Offset += len(last.Value)
 	e.Text = sourceBetween(first, last)
 	for _, t := range lex.Range(rawStart, lex.RawCursor()) {
-		if t.Type == tokComment && strings.HasPrefix(t.Value, "/*") && t.Pos.Offset < e.EndPos.Offset {
+		if t.Type == tokComment && strings.HasPrefix(t.Value, "/*") && t.Pos.Offset > e.Pos.Offset && t.Pos.Offset < e.EndPos.Offset {
 			e.Text = blankComments(e.Text, e.Pos.Offset, lex.Range(rawStart, lex.RawCursor()))
 			break
 		}
@@ -111,12 +111,12 @@ func sourceBetween(first, last *lexer.Token) string {
 }
 
 // blankComments returns text (which starts at offset start) with the block
-// comments among toks replaced by spaces, newlines kept, so positions after
+// comments among toks that lie inside it replaced by spaces, newlines kept, so positions after
 // them are unchanged.
 func blankComments(text string, start int, toks []lexer.Token) string {
 	b := []byte(text)
 	for _, t := range toks {
-		if t.Type != tokComment || !strings.HasPrefix(t.Value, "/*") {
+		if t.Type != tokComment || !strings.HasPrefix(t.Value, "/*") || t.Pos.Offset < start {
 			continue
 		}
 		for i := t.Pos.Offset - start; i < t.Pos.Offset-start+len(t.Value) && i < len(b); i++ {

@@ -2,8 +2,12 @@ package lang
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -15,29 +19,34 @@ type declRoot struct {
 	Decl Decl `parser:"@@"`
 }
 
-var declParser = participle.MustBuild[declRoot](
-	participle.Lexer(Lexer),
-	participle.Elide("Comment"),
-	participle.Union[Decl](
-		&Workflow{}, &Start{}, &Conforms{}, &Use{}, &Waive{}, &LeadSchema{}, &Event{}, &Role{},
-		&Team{}, &Calendar{}, &Routing{}, &OwnerBlock{}, &On{}, &Score{}, &Stage{}, &Cell{},
-		&Standard{}, &Test{},
-	),
-	participle.Union[TeamStmt](&Strategy{}, &Capacity{}, &TeamCalendar{}, &Member{}),
-	participle.Union[CalStmt](&Timezone{}, &Hours{}, &Holiday{}),
-	participle.Union[ScoreStmt](&ScoreRule{}, &Decay{}, &Limit{}),
-	participle.Union[CellPart](&OwnerBlock{}, &Assess{}, &Advance{}, &Develop{}),
-	participle.Union[StandardStmt](&StandardStages{}, &Require{}),
-	participle.Union[TestStmt](&At{}, &Capture{}, &Send{}, &Wait{}, &Expect{}),
-	participle.Union[StageStmt](
-		&Lifecycle{}, &OwnerBlock{}, &EnterExit{}, &On{}, &When{}, &After{}, &SLA{},
-		&Disqualify{}, &Qualify{}, &Undecided{}, &Route{}, &Accept{}, &Reject{},
-		&Nurture{}, &Reassess{}, &Recycle{},
-	),
-	participle.Union[SLAClause](&Warn{}, &Breach{}),
-	participle.Union[Action](&Set{}, &Assign{}, &Reassign{}, &Notify{}, &Escalate{}, &Move{}),
-	participle.UseLookahead(0),
-)
+// declParser is built on first use: well-formed declarations never need it
+// (see fastParser), so programs that only parse valid files do not pay for
+// building it.
+var declParser = sync.OnceValue(func() *participle.Parser[declRoot] {
+	return participle.MustBuild[declRoot](
+		participle.Lexer(Lexer),
+		participle.Elide("Comment"),
+		participle.Union[Decl](
+			&Workflow{}, &Start{}, &Conforms{}, &Use{}, &Waive{}, &LeadSchema{}, &Event{}, &Role{},
+			&Team{}, &Calendar{}, &Routing{}, &OwnerBlock{}, &On{}, &Score{}, &Stage{}, &Cell{},
+			&Standard{}, &Test{},
+		),
+		participle.Union[TeamStmt](&Strategy{}, &Capacity{}, &TeamCalendar{}, &Member{}),
+		participle.Union[CalStmt](&Timezone{}, &Hours{}, &Holiday{}),
+		participle.Union[ScoreStmt](&ScoreRule{}, &Decay{}, &Limit{}),
+		participle.Union[CellPart](&OwnerBlock{}, &Assess{}, &Advance{}, &Develop{}),
+		participle.Union[StandardStmt](&StandardStages{}, &Require{}),
+		participle.Union[TestStmt](&At{}, &Capture{}, &Send{}, &Wait{}, &Expect{}),
+		participle.Union[StageStmt](
+			&Lifecycle{}, &OwnerBlock{}, &EnterExit{}, &On{}, &When{}, &After{}, &SLA{},
+			&Disqualify{}, &Qualify{}, &Undecided{}, &Route{}, &Accept{}, &Reject{},
+			&Nurture{}, &Reassess{}, &Recycle{},
+		),
+		participle.Union[SLAClause](&Warn{}, &Breach{}),
+		participle.Union[Action](&Set{}, &Assign{}, &Reassign{}, &Notify{}, &Escalate{}, &Move{}),
+		participle.UseLookahead(0),
+	)
+})
 
 // declKeywords start top-level declarations. A line starting in column 1
 // with one of them (then a name) inside an unclosed block starts a new
@@ -56,36 +65,32 @@ var declKeywords = map[string]bool{
 // declaration that parsed; the diagnostics report every syntax error, one
 // per broken declaration at most, so an error in one stage never hides an
 // error in the next.
+//
+// Each declaration is parsed by fastParser; one that it rejects is parsed
+// again by participle, whose error says what the grammar expected.
 func Parse(filename, src string) (*File, Diagnostics) {
 	f := &File{Name: filename, Src: src}
-	toks := scan(filename, src)
+	toks, chunks := splitDecls(filename, src)
 	var diags Diagnostics
-	for i := 0; ; {
-		c, ok := nextDecl(toks, i, src)
-		if !ok {
-			break
-		}
-		i = c.end
-		if c.rescan {
-			// The declaration ended inside ( or [, where the scanner
-			// read newlines as spaces: scan the rest afresh.
-			toks = append(toks[:c.end:c.end], scanFrom(filename, src, c.stop)...)
-		}
+	for _, c := range chunks {
 		if lexDiags := lexicalErrors(f, toks[c.start:c.end]); len(lexDiags) > 0 {
 			diags = append(diags, lexDiags...)
 			continue
 		}
 		eof := lexer.EOFToken(lexer.Position{Filename: filename, Offset: c.stop})
-		pl, err := lexer.Upgrade(&sliceLexer{toks: toks[c.start:c.end], eof: eof}, tokComment)
-		if err != nil {
-			panic(err) // sliceLexer never fails
+		if d, ok := parseDeclFast(toks[c.start:c.end], eof); ok && c.unclosed < 0 {
+			f.Decls = append(f.Decls, d)
+			continue
 		}
-		root, err := declParser.ParseFromLexer(pl)
+		// participle is the grammar's reference and knows what it expected:
+		// it explains why the declaration does not parse.
+		root, err := parseDeclParticiple(toks[c.start:c.end], eof)
 		if err != nil {
 			if d := syntaxError(f, err, c, toks); d != nil {
 				diags = append(diags, d)
 			}
 		} else {
+			trimEnds(reflect.ValueOf(root.Decl), src)
 			f.Decls = append(f.Decls, root.Decl)
 		}
 		if c.unclosed >= 0 {
@@ -98,6 +103,35 @@ func Parse(filename, src string) (*File, Diagnostics) {
 		}
 	}
 	return f, diags
+}
+
+// splitDecls scans src and cuts the tokens into top-level declarations.
+func splitDecls(filename, src string) ([]lexer.Token, []chunk) {
+	toks := scan(filename, src)
+	var chunks []chunk
+	for i := 0; ; {
+		c, ok := nextDecl(toks, i, src)
+		if !ok {
+			return toks, chunks
+		}
+		i = c.end
+		if c.rescan {
+			// The declaration ended inside ( or [, where the scanner
+			// read newlines as spaces: scan the rest afresh.
+			toks = append(toks[:c.end:c.end], scanFrom(filename, src, c.stop)...)
+		}
+		chunks = append(chunks, c)
+	}
+}
+
+// parseDeclParticiple parses one declaration's tokens with the participle
+// grammar.
+func parseDeclParticiple(toks []lexer.Token, eof lexer.Token) (*declRoot, error) {
+	pl, err := lexer.Upgrade(&sliceLexer{toks: toks, eof: eof}, tokComment)
+	if err != nil {
+		panic(err) // sliceLexer never fails
+	}
+	return declParser().ParseFromLexer(pl)
 }
 
 // chunk is the token range [start, end) of one top-level declaration; stop
@@ -206,31 +240,49 @@ func lexicalErrors(f *File, toks []lexer.Token) Diagnostics {
 		case tokInvalid:
 			ds = append(ds, &Diagnostic{
 				Code: CodeInvalidChar, File: f, Subject: tokSpan(t),
-				Summary: fmt.Sprintf("invalid character %q", t.Value),
+				Summary: "invalid character " + describeChar(t.Value),
 				Help:    []string{invalidCharHelp(t.Value)},
 			})
 		case tokBadString:
 			ds = append(ds, &Diagnostic{
 				Code: CodeUnterminatedString, File: f, Subject: tokSpan(t),
 				Summary: "unterminated string: the closing quote is missing",
-				Help:    []string{"strings end on the line they start; write \\n for a line break"},
+				Help:    []string{"add the closing `\"`; a string ends on the line it starts (write \\n for a line break)"},
 			})
 		case tokBadComment:
 			ds = append(ds, &Diagnostic{
 				Code: CodeUnterminatedComment, File: f, Subject: Span{t.Pos.Offset, t.Pos.Offset + 2},
 				Summary: "unterminated block comment: `/*` has no matching `*/`",
+				Help:    []string{"close it with `*/` (block comments do not nest); until then the rest of the file is part of the comment"},
 			})
 		case tokString:
+			if strings.IndexByte(t.Value, '\\') < 0 {
+				continue // only an escape can make a scanned string invalid
+			}
 			if _, err := strconv.Unquote(t.Value); err != nil {
+				sp := badEscapeSpan(t)
 				ds = append(ds, &Diagnostic{
-					Code: CodeBadEscape, File: f, Subject: badEscapeSpan(t),
-					Summary: "invalid escape sequence in string",
-					Help:    []string{`strings use Go escapes: \" \\ \n \t \u00e9`},
+					Code: CodeBadEscape, File: f, Subject: sp,
+					Summary: fmt.Sprintf("invalid escape sequence `%s` in string", f.Src[sp.Start:sp.End]),
+					Help:    []string{`strings use Go escapes: \" \\ \n \t \u00e9; write \\ for a backslash`},
 				})
 			}
 		}
 	}
 	return ds
+}
+
+// describeChar names a character for a message: `#`, or its code point
+// when it would not show (a space, a control character, a stray byte).
+func describeChar(c string) string {
+	r, n := utf8.DecodeRuneInString(c)
+	switch {
+	case r == utf8.RuneError && n <= 1:
+		return fmt.Sprintf("byte 0x%02x (the file must be UTF-8)", c[0])
+	case unicode.IsPrint(r) && !unicode.IsSpace(r):
+		return "`" + c + "`"
+	}
+	return fmt.Sprintf("%U", r)
 }
 
 func invalidCharHelp(c string) string {
@@ -239,8 +291,18 @@ func invalidCharHelp(c string) string {
 		return "comments start with // or /* */"
 	case "&", "|":
 		return "logical operators are && and ||"
-	case "`":
-		return "strings use double quotes"
+	case "`", "\u201c", "\u201d":
+		return "strings use straight double quotes: \"...\""
+	case "@":
+		return "names are written without @; put an e-mail address in double quotes"
+	case "$":
+		return "names are written without $; lead fields are lead.NAME"
+	}
+	if r, _ := utf8.DecodeRuneInString(c); unicode.IsSpace(r) {
+		return "replace it with an ordinary space"
+	}
+	if r, _ := utf8.DecodeRuneInString(c); unicode.IsLetter(r) {
+		return "names use ASCII letters, digits and _; put other text in double quotes"
 	}
 	return "remove it, or put it inside a string"
 }
@@ -274,7 +336,7 @@ func unclosedBlock(f *File, c chunk) *Diagnostic {
 	d := &Diagnostic{
 		Code: CodeUnclosedBlock, File: f, Subject: Span{c.unclosed, c.unclosed + 1},
 		Summary: "this `{` is never closed",
-		Help:    []string{"add the missing `}`"},
+		Help:    []string{"add the missing `}` at the end of the block"},
 	}
 	if c.resynced {
 		d.Related = []Related{{File: f, Span: Span{c.stop, c.stop}, Message: "the next declaration starts here"}}
