@@ -114,6 +114,8 @@ type workspace struct {
 	opts   compiler.Options
 	parsed map[string]*parsed
 	diags  lang.Diagnostics
+	// results are the compiled workflows, in the order they were found.
+	results []*compiler.Result
 }
 
 func (ws *workspace) parse(path string) (*parsed, error) {
@@ -163,7 +165,9 @@ func (ws *workspace) check(files []string) (lang.Diagnostics, []error) {
 	}
 	for _, path := range workflows {
 		p := ws.parsed[path]
-		ws.diags = append(ws.diags, compiler.Compile(p.file, p.syntax, ws.opts).Diags...)
+		r := compiler.Compile(p.file, p.syntax, ws.opts)
+		ws.results = append(ws.results, r)
+		ws.diags = append(ws.diags, r.Diags...)
 	}
 	return dedupe(ws.diags), errs
 }

@@ -6,16 +6,7 @@ import "fmt"
 // have yet, with their summaries. Each gets a placeholder unless a real
 // command of that name is registered; delete its line when it lands.
 var unavailable = [][2]string{
-	{"test", "run test blocks on a virtual clock"},
-	{"run", "serve workflows durably over HTTP"},
-	{"diff", "compare two versions of a workflow"},
 	{"lsp", "language server on stdin/stdout"},
-	{"capture", "capture a lead on a running server"},
-	{"send", "send an event to a lead on a running server"},
-	{"show", "show a lead on a running server"},
-	{"history", "show a lead's history on a running server"},
-	{"override", "move a lead to a stage by hand, with a reason"},
-	{"stuck", "list stuck leads on a running server"},
 }
 
 // registerUnavailable registers a placeholder for every unavailable command

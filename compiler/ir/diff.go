@@ -3,6 +3,7 @@ package ir
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -125,8 +126,12 @@ func fieldText(f Field) string {
 	if f.Optional {
 		s += "?"
 	}
-	if f.Default != nil {
-		s += fmt.Sprintf(" = %v", f.Default)
+	switch d := f.Default.(type) {
+	case nil:
+	case string:
+		s += " = " + strconv.Quote(d)
+	default:
+		s += fmt.Sprintf(" = %v", d)
 	}
 	return s
 }

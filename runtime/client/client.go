@@ -1,0 +1,166 @@
+// Package client is a Go client for the runtime's HTTP API (INTERFACES.md),
+// used by the `lead capture|send|show|history|override|stuck` commands.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client talks to a running `lead run`.
+type Client struct {
+	Base  string // e.g. http://127.0.0.1:7420
+	Token string
+	HTTP  *http.Client
+}
+
+// New returns a client for base with an optional bearer token.
+func New(base, token string) *Client {
+	return &Client{Base: strings.TrimRight(base, "/"), Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// APIError is an error answer of the API.
+type APIError struct {
+	Status  int
+	Code    string    `json:"code"`
+	Message string    `json:"message"`
+	Details []Problem `json:"details"`
+}
+
+// Problem is one bad field named by a 422 answer.
+type Problem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%d %s)", e.Message, e.Status, http.StatusText(e.Status))
+	for _, d := range e.Details {
+		fmt.Fprintf(&b, "\n  %s: %s", d.Field, d.Message)
+	}
+	return b.String()
+}
+
+// Do sends a request with an optional JSON body and returns the raw JSON
+// answer of a 2xx response, or an *APIError.
+func (c *Client) Do(ctx context.Context, method, path string, body any) (json.RawMessage, int, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, 0, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot reach the lead server at %s: %w (is `lead run` running? set --server or LEAD_SERVER)", c.Base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, resp.StatusCode, err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error APIError `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) != nil || e.Error.Message == "" {
+			e.Error.Message = strings.TrimSpace(string(raw))
+		}
+		e.Error.Status = resp.StatusCode
+		return nil, resp.StatusCode, &e.Error
+	}
+	return raw, resp.StatusCode, nil
+}
+
+// Capture creates a lead (or returns the existing one with that id).
+func (c *Client) Capture(ctx context.Context, workflow, id string, fields map[string]any) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodPost, "/v1/workflows/"+url.PathEscape(workflow)+"/leads", map[string]any{"id": id, "fields": orEmpty(fields)})
+	return raw, err
+}
+
+// Send delivers an event.
+func (c *Client) Send(ctx context.Context, lead, typ, eventID string, data map[string]any) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodPost, "/v1/leads/"+url.PathEscape(lead)+"/events", map[string]any{"type": typ, "id": eventID, "data": orEmpty(data)})
+	return raw, err
+}
+
+// Update changes lead fields.
+func (c *Client) Update(ctx context.Context, lead string, fields map[string]any) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodPatch, "/v1/leads/"+url.PathEscape(lead), map[string]any{"fields": orEmpty(fields)})
+	return raw, err
+}
+
+// Lead reads a lead.
+func (c *Client) Lead(ctx context.Context, lead string) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodGet, "/v1/leads/"+url.PathEscape(lead), nil)
+	return raw, err
+}
+
+// History reads a lead's steps.
+func (c *Client) History(ctx context.Context, lead string) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodGet, "/v1/leads/"+url.PathEscape(lead)+"/history", nil)
+	return raw, err
+}
+
+// Override moves a lead to a stage.
+func (c *Client) Override(ctx context.Context, lead, stage, reason, actor string) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodPost, "/v1/leads/"+url.PathEscape(lead)+"/override", map[string]any{"stage": stage, "reason": reason, "actor": actor})
+	return raw, err
+}
+
+// Leads lists leads; query holds workflow, stage, owner, stuck, limit, cursor.
+func (c *Client) Leads(ctx context.Context, query url.Values) (json.RawMessage, error) {
+	path := "/v1/leads"
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	raw, _, err := c.Do(ctx, http.MethodGet, path, nil)
+	return raw, err
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// ParseAssignments turns `key=value` arguments into fields: a value that
+// parses as JSON (numbers, true, false, null, "quoted", [lists]) is taken
+// as JSON, anything else as a string.
+func ParseAssignments(args []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("expected key=value, got %q", a)
+		}
+		var x any
+		if err := json.Unmarshal([]byte(v), &x); err == nil {
+			out[k] = x
+		} else {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
