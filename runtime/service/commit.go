@@ -35,6 +35,9 @@ func (q *commitQueue) take(max int) []*pending {
 	for len(q.items) == 0 && !q.closed {
 		q.cond.Wait()
 	}
+	if len(q.items) == 0 {
+		return nil // closed and drained
+	}
 	n := min(len(q.items), max)
 	out := make([]*pending, n)
 	copy(out, q.items[:n])
