@@ -1,8 +1,11 @@
 package compiler
 
 import (
+	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
@@ -61,8 +64,22 @@ type compilation struct {
 	// used records referenced declarations for the "unused" warning.
 	used map[string]bool
 
+	// lifecycles records where each stage names its lifecycle, for the
+	// standard's diagnostics.
+	lifecycles map[string]fileSpan
+
 	exprs []*exprJob // every expression, checked in checkExprs
-	jobOf map[*ir.Expr]*exprJob
+
+	celMu      sync.Mutex
+	celCache   map[string]*celResult          // by context and text
+	fieldCache map[string]map[string][]string // by context
+	jobOf      map[*ir.Expr]*exprJob
+}
+
+// fileSpan is a range in a file.
+type fileSpan struct {
+	file *lang.File
+	span lang.Span
 }
 
 // target is what a stage or cell name refers to.
@@ -74,9 +91,12 @@ type target struct {
 func newCompilation(f *lang.File, opts Options) *compilation {
 	return &compilation{
 		opts: opts, main: f, files: []*lang.File{f},
-		w:    &ir.Workflow{},
-		used:  map[string]bool{},
-		jobOf: map[*ir.Expr]*exprJob{},
+		w:          &ir.Workflow{},
+		used:       map[string]bool{},
+		lifecycles: map[string]fileSpan{},
+		celCache:   map[string]*celResult{},
+		fieldCache: map[string]map[string][]string{},
+		jobOf:      map[*ir.Expr]*exprJob{},
 	}
 }
 
@@ -327,20 +347,53 @@ func (c *compilation) checkDuplicates() {
 			c.routingByName[name] = r
 		}
 	}
-	seen = map[string]seenAt{}
+	// Stages and cells share one namespace: a TARGET names either. The
+	// later declaration in source order is the duplicate.
+	type stageOrCell struct {
+		kind string
+		name *lang.Ident
+		file *lang.File
+		t    target
+	}
+	var all []stageOrCell
 	for i := range c.stages {
 		s := &c.stages[i]
-		name := s.qual + s.node.Name.Name
-		if !dup("stage or cell", name, seen, s.file, s.node.Name.Span()) {
-			c.targets[name] = target{stage: s}
-		}
+		all = append(all, stageOrCell{"stage", s.node.Name, s.file, target{stage: s}})
 	}
 	for i := range c.cells {
 		cl := &c.cells[i]
-		name := cl.qual + cl.node.Name.Name
-		if !dup("stage or cell", name, seen, cl.file, cl.node.Name.Span()) {
-			c.targets[name] = target{cell: cl}
+		all = append(all, stageOrCell{"cell", cl.node.Name, cl.file, target{cell: cl}})
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].file != all[j].file {
+			return all[i].file == c.main
 		}
+		return all[i].name.Span().Start < all[j].name.Span().Start
+	})
+	kinds := map[string]string{}
+	for _, d := range all {
+		qual := ""
+		if d.t.stage != nil {
+			qual = d.t.stage.qual
+		} else {
+			qual = d.t.cell.qual
+		}
+		name := qual + d.name.Name
+		if prev, ok := seen[name]; ok {
+			msg := fmt.Sprintf("%s `%s` is declared twice", d.kind, name)
+			if kinds[name] != d.kind {
+				msg = fmt.Sprintf("`%s` is already the name of a %s; a stage and a cell cannot share a name", name, kinds[name])
+			}
+			note := "first declared here"
+			if kinds[name] != d.kind {
+				note = fmt.Sprintf("the %s `%s` is declared here", kinds[name], name)
+			}
+			c.errorf(d.file, d.name.Span(), CodeDuplicate, "%s", msg).related(prev.file, prev.span, "%s", note)
+			continue
+		}
+		seen[name] = seenAt{d.file, d.name.Span()}
+		kinds[name] = d.kind
+		c.targets[name] = d.t
 	}
 	seen = map[string]seenAt{}
 	for _, s := range c.standards {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
@@ -89,8 +90,13 @@ func Compile(f *lang.File, syntax lang.Diagnostics, opts Options) *Result {
 	return r
 }
 
-// run executes the passes; each later pass relies only on what earlier
-// passes built without error.
+// run executes the passes. It collects as many findings as it can: only
+// errors in the data types (lead schema, events) stop it before the
+// expressions are checked, because every expression would then report the
+// same missing field again. Name errors elsewhere (an unknown role, team or
+// calendar) do not stop it; the graph's structural checks and the standard
+// still run, and only the lints, which reason about a graph that has to be
+// whole, wait until there are no errors.
 func (c *compilation) run() {
 	c.collect(c.main, false)
 	if c.header == nil {
@@ -100,10 +106,12 @@ func (c *compilation) run() {
 	c.loadModules()
 	c.loadStandard()
 	c.checkDuplicates()
-	c.buildTypes()
-	if c.failed() {
+	before := len(c.diags)
+	c.buildData()
+	if lang.Diagnostics(c.diags[before:]).HasErrors() {
 		return
 	}
+	c.buildPeople()
 	env, err := celenv.New(c.w)
 	if err != nil {
 		c.errorf(c.main, c.header.Span(), CodeExpr, "cannot build the expression environment: %v", err)
@@ -112,15 +120,20 @@ func (c *compilation) run() {
 	c.env = env
 	c.lower()
 	c.checkExprs()
-	if c.failed() {
-		return
-	}
 	c.checkGraph()
 	c.checkStandard()
-	c.w.Version = c.w.Hash()
+	// The workflow is complete: hash it while the tests compile (they only
+	// read it). The hash is the largest serial cost of a check.
+	var wg sync.WaitGroup
+	version := ""
+	if !c.failed() {
+		wg.Go(func() { version = c.w.Hash() })
+	}
 	if !c.opts.SkipTests {
 		c.compileTests()
 	}
+	wg.Wait()
+	c.w.Version = version
 }
 
 func (c *compilation) failed() bool { return c.diags.HasErrors() }

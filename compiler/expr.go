@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -18,6 +17,7 @@ import (
 	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/stdlib"
 )
 
 // want is what an expression must produce.
@@ -47,9 +47,10 @@ type exprJob struct {
 	guard *exprJob
 	out   *ir.Expr
 
-	checked  *cel.Ast
-	hasSet   map[string]bool // fields this expression tests with has() at top level
-	diags    lang.Diagnostics
+	checked   *cel.Ast
+	hasSet    map[string]bool // fields this expression tests with has() at top level
+	diags     lang.Diagnostics
+	fields    map[string][]string // the fields of lead, event and member here
 	env       *celenv.Env
 	workflow  *ir.Workflow
 	calendars []string // calendar names passed to business-hours functions
@@ -59,7 +60,7 @@ type exprJob struct {
 // filled in by checkExprs.
 func (c *compilation) queue(f *lang.File, e *lang.Expr, ctx celenv.Context, w want, what string, field *ir.Field, guard *exprJob) *exprJob {
 	j := &exprJob{file: f, expr: e, ctx: ctx, want: w, what: what, field: field, guard: guard,
-		out: &ir.Expr{Src: normalizeExpr(e.Text), Pos: pos(f, e.Span())}}
+		out: &ir.Expr{Src: canonicalExpr(e.Text), Pos: pos(f, e.Span())}}
 	c.exprs = append(c.exprs, j)
 	c.jobOf[j.out] = j
 	return j
@@ -109,26 +110,69 @@ func (j *exprJob) errorf(start, end int, code, format string, args ...any) diag 
 
 func (j *exprJob) whole() (int, int) { s := j.expr.Span(); return s.Start, s.End }
 
+// celResult is the outcome of parsing and checking one expression text in
+// one context. Workflows repeat expressions (`lead.segment ==
+// "enterprise"`, a notification message), so each distinct (context, text)
+// is parsed and checked once and shared: CEL's positions are relative to
+// the text, and every job turns them into file positions from its own
+// offset.
+type celResult struct {
+	once     sync.Once
+	envErr   error
+	parsed   *cel.Ast
+	parseIss *cel.Issues
+	checked  *cel.Ast
+	checkIss *cel.Issues
+}
+
+// celResultFor parses and checks j's text in j's context, once per
+// compilation for each distinct pair.
+func (c *compilation) celResultFor(j *exprJob) *celResult {
+	key := contextKey(j.ctx) + "\x00" + j.expr.Text
+	c.celMu.Lock()
+	r, ok := c.celCache[key]
+	if !ok {
+		r = &celResult{}
+		c.celCache[key] = r
+	}
+	c.celMu.Unlock()
+	r.once.Do(func() {
+		env, err := c.env.For(j.ctx)
+		if err != nil {
+			r.envErr = err
+			return
+		}
+		r.parsed, r.parseIss = env.ParseSource(common.NewStringSource(j.expr.Text, j.file.Name))
+		if r.parseIss.Err() != nil {
+			return
+		}
+		r.checked, r.checkIss = env.Check(r.parsed)
+	})
+	return r
+}
+
+func contextKey(ctx celenv.Context) string {
+	return strings.Join(ctx.Events, ",") + "|" + ctx.Team + "|" + fmt.Sprint(ctx.Test)
+}
+
 func (c *compilation) checkExpr(j *exprJob) {
-	j.env, j.workflow = c.env, c.w
-	env, err := c.env.For(j.ctx)
-	if err != nil {
+	j.env, j.workflow, j.fields = c.env, c.w, c.fieldsFor(j.ctx)
+	res := c.celResultFor(j)
+	if res.envErr != nil {
 		s, e := j.whole()
-		j.errorf(s, e, CodeExpr, "cannot check this expression: %v", err)
+		j.errorf(s, e, CodeExpr, "cannot check this expression: %v", res.envErr)
 		return
 	}
-	src := common.NewStringSource(j.expr.Text, j.file.Name)
-	parsed, iss := env.ParseSource(src)
-	if iss.Err() != nil {
-		j.reportIssues(iss.Errors(), nil)
+	if res.parseIss.Err() != nil {
+		j.reportIssues(res.parseIss.Errors(), nil, nil)
 		return
 	}
-	reported := j.checkFieldNames(parsed)
-	checked, iss := env.Check(parsed)
-	if iss.Err() != nil {
-		j.reportIssues(iss.Errors(), reported)
+	reported := j.checkFieldNames(res.parsed)
+	if res.checkIss.Err() != nil {
+		j.reportIssues(res.checkIss.Errors(), reported, res.parsed.NativeRep())
 		return
 	}
+	checked := res.checked
 	j.checked = checked
 	out := checked.OutputType()
 	j.out.Type = typeName(out)
@@ -180,6 +224,11 @@ var (
 	reUndeclared = regexp.MustCompile(`^undeclared reference to '([^']+)'`)
 	reOverload   = regexp.MustCompile(`^found no matching overload for '([^']+)' applied to '\((.*)\)'`)
 	reUndefField = regexp.MustCompile(`^undefined field '([^']+)'`)
+	reExpected   = regexp.MustCompile(`^expected type '([^']+)' but found '([^']+)'`)
+	reNoSelect   = regexp.MustCompile(`^type '([^']+)' does not support field selection`)
+	reBadInput   = regexp.MustCompile(`^(?:extraneous|mismatched) input '(.*)' expecting`)
+	reNoViable   = regexp.MustCompile(`^no viable alternative at input '(.*)'`)
+	reMissing    = regexp.MustCompile(`^missing '?(.*?)'? at '(.*)'`)
 )
 
 var operatorNames = map[string]string{
@@ -190,7 +239,8 @@ var operatorNames = map[string]string{
 	operators.Negate: "-", operators.In: "in", operators.Index: "[]", operators.Conditional: "?:",
 }
 
-// leadFunctions are the Lead stdlib's functions, for suggestions and help.
+// leadFunctions are the signatures of the Lead stdlib's functions
+// (stdlib.Names), for help lines.
 var leadFunctions = map[string]string{
 	"domain":                 "domain(email string) string",
 	"is_free_email":          "is_free_email(email string) bool",
@@ -199,48 +249,207 @@ var leadFunctions = map[string]string{
 	"hours_since":            "hours_since(ts timestamp) int",
 	"business_hours_between": "business_hours_between(calendar string, from timestamp, to timestamp) duration",
 	"in_business_hours":      "in_business_hours(calendar string, ts timestamp) bool",
+	"bant_count":             "bant_count(lead) int",
 }
 
+// hiddenFunctions are the stdlib's internal overloads behind macros, by
+// the name the author wrote; the macro adds `now` as the last argument.
+var hiddenFunctions = map[string]string{"@lead_days_since": "days_since", "@lead_hours_since": "hours_since"}
+
 // reportIssues turns CEL's errors into diagnostics inside the .lead file,
-// rewording the common ones.
-func (j *exprJob) reportIssues(errs []*common.Error, skip map[int]bool) {
+// rewording the common ones so that they speak Lead rather than CEL, and
+// underlining the whole offending subexpression where CEL names one.
+func (j *exprJob) reportIssues(errs []*common.Error, skip map[int]bool, parsed *ast.AST) {
 	for _, e := range errs {
 		off := j.locOffset(e.Location)
 		if skip[off] {
 			continue
 		}
-		end := off + 1
+		start, end := off, off+1
+		if parsed != nil && e.ExprID != 0 {
+			if node := findExpr(parsed.Expr(), e.ExprID); node != nil {
+				start, end = j.nodeSpan(parsed, node)
+			}
+		}
 		msg := e.Message
-		var d diag
 		switch {
 		case reUndeclared.MatchString(msg):
 			name := reUndeclared.FindStringSubmatch(msg)[1]
-			end = off + len(name)
-			d = j.undeclared(off, end, name)
+			// CEL places an undeclared function at its `(`.
+			src := j.file.Src
+			switch {
+			case strings.HasPrefix(src[off:], name):
+				start, end = off, off+len(name)
+			case off-len(name) >= 0 && src[off-len(name):off] == name:
+				start, end = off-len(name), off
+			}
+			j.undeclared(start, end, name)
 		case reOverload.MatchString(msg):
 			m := reOverload.FindStringSubmatch(msg)
-			args := friendlyTypes(m[2])
-			if op, ok := operatorNames[m[1]]; ok {
-				d = j.errorf(off, end, CodeExprType, "operator `%s` cannot be applied to (%s)", op, args)
-				if op == "+" && strings.Contains(args, "string") {
-					d.help("convert values to text with string(x)")
+			fn, args := m[1], friendlyTypes(m[2])
+			if name, ok := hiddenFunctions[fn]; ok {
+				fn = name
+				args = strings.TrimSuffix(strings.TrimSuffix(args, "timestamp"), ", ")
+			}
+			if op, ok := operatorNames[fn]; ok {
+				d := j.errorf(start, end, CodeExprType, "operator `%s` cannot be applied to %s", op, operandList(args))
+				if op == "+" && strings.Contains(args, "string") && !strings.Contains(args, "list") {
+					d.help("`+` joins two strings or adds two numbers; convert a value with string(...) or int(...)")
 				}
 			} else {
-				d = j.errorf(off, end, CodeExprType, "`%s` cannot be applied to (%s)", m[1], args)
-				if sig, ok := leadFunctions[m[1]]; ok {
+				d := j.errorf(start, end, CodeExprType, "`%s` cannot be applied to %s", fn, operandList(args))
+				if sig, ok := leadFunctions[fn]; ok {
 					d.help("%s", sig)
 				}
 			}
 		case reUndefField.MatchString(msg):
 			name := reUndefField.FindStringSubmatch(msg)[1]
-			d = j.errorf(off, off+len(name), CodeExpr, "unknown field `%s`", name)
+			j.errorf(off, off+len(name), CodeUnknownField, "unknown field `%s`", name)
+		case reExpected.MatchString(msg):
+			m := reExpected.FindStringSubmatch(msg)
+			want, got := friendlyTypes(m[1]), friendlyTypes(m[2])
+			if want == "bool" {
+				j.errorf(start, end, CodeExprType, "expected true or false here, but this is %s", got)
+			} else {
+				j.errorf(start, end, CodeExprType, "expected %s here, but this is %s", want, got)
+			}
+		case reNoSelect.MatchString(msg):
+			j.errorf(start, end, CodeExprType, "%s values have no fields", friendlyTypes(reNoSelect.FindStringSubmatch(msg)[1]))
 		case strings.HasPrefix(msg, "Syntax error: "):
-			d = j.errorf(off, end, CodeExpr, "invalid expression: %s", strings.TrimPrefix(msg, "Syntax error: "))
+			j.syntaxError(off, strings.TrimPrefix(msg, "Syntax error: "))
 		default:
-			d = j.errorf(off, end, CodeExpr, "%s", msg)
+			j.errorf(start, end, CodeExpr, "%s", friendlyTypes(msg))
 		}
-		_ = d
 	}
+}
+
+// syntaxError rewords ANTLR's messages ("mismatched input ')' expecting
+// {'[', '{', ...}") as Lead does for its own syntax errors.
+func (j *exprJob) syntaxError(off int, msg string) {
+	tok := ""
+	switch {
+	case reBadInput.MatchString(msg):
+		tok = reBadInput.FindStringSubmatch(msg)[1]
+	case reNoViable.MatchString(msg):
+		in := reNoViable.FindStringSubmatch(msg)[1]
+		if f := strings.Fields(in); len(f) > 0 {
+			tok = f[len(f)-1]
+		}
+	case reMissing.MatchString(msg):
+		m := reMissing.FindStringSubmatch(msg)
+		j.errorf(off, off+max(1, len(m[2])), CodeExpr, "invalid expression: missing `%s` before `%s`", m[1], m[2])
+		return
+	default:
+		j.errorf(off, off+1, CodeExpr, "invalid expression: %s", msg)
+		return
+	}
+	if tok == "<EOF>" {
+		s, e := j.whole()
+		j.errorf(max(s, e-1), e, CodeExpr, "invalid expression: it ends too early").
+			help("complete the expression; a long one can be wrapped inside parentheses")
+		return
+	}
+	width := len(tok)
+	if width == 0 || off+width > len(j.file.Src) || j.file.Src[off:off+width] != tok {
+		width = 1
+	}
+	d := j.errorf(off, off+width, CodeExpr, "invalid expression: unexpected `%s`", tok)
+	switch tok {
+	case ">>", "<<", "&", "|", "^":
+		d.help("CEL has no bit operators; compare with < <= > >= == !=, combine with && || !")
+	case "=":
+		d.help("compare with `==`; `=` only appears in `set lead.FIELD = VALUE`")
+	case "'":
+		d.help("strings use double quotes")
+	}
+}
+
+// operandList renders CEL's argument types "string, int" as "(string, int)".
+func operandList(args string) string {
+	if args == "" {
+		return "no arguments"
+	}
+	return "(" + args + ")"
+}
+
+// findExpr returns the node with the given id, or nil.
+func findExpr(root ast.Expr, id int64) ast.Expr {
+	var found ast.Expr
+	ast.PostOrderVisit(root, ast.NewExprVisitor(func(e ast.Expr) {
+		if e.ID() == id {
+			found = e
+		}
+	}))
+	return found
+}
+
+// nodeSpan is the file range of a subexpression: from the first to the
+// last character of any node in it. CEL records a select at its dot and a
+// global call at its `(`, so the field name and the function name are
+// added, and brackets left open at the end are closed.
+func (j *exprJob) nodeSpan(a *ast.AST, e ast.Expr) (int, int) {
+	lo, hi := -1, -1
+	text := j.expr.Text
+	ast.PostOrderVisit(e, ast.NewExprVisitor(func(x ast.Expr) {
+		r, ok := a.SourceInfo().GetOffsetRange(x.ID())
+		if !ok || r.Stop < r.Start {
+			return
+		}
+		start, stop := runeToByte(text, int(r.Start)), runeToByte(text, int(r.Stop))
+		switch x.Kind() {
+		case ast.SelectKind:
+			name := x.AsSelect().FieldName()
+			if k := strings.Index(text[start:], name); k >= 0 {
+				stop = max(stop, start+k+len(name))
+			}
+		case ast.CallKind:
+			call := x.AsCall()
+			name := call.FunctionName()
+			if n, ok := hiddenFunctions[name]; ok {
+				name = n
+			}
+			if !call.IsMemberFunction() && start >= len(name) && text[start-len(name):start] == name {
+				start -= len(name)
+			}
+		}
+		if lo < 0 || start < lo {
+			lo = start
+		}
+		hi = max(hi, stop)
+	}))
+	if lo < 0 {
+		return j.whole()
+	}
+	hi = min(hi, len(text))
+	depth := 0
+	for k := lo; k < hi; k++ {
+		switch text[k] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		case '"', '\'':
+			q := text[k]
+			for k++; k < hi && text[k] != q; k++ {
+				if text[k] == '\\' {
+					k++
+				}
+			}
+		}
+	}
+	for ; depth > 0 && hi < len(text); hi++ {
+		switch text[hi] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		}
+	}
+	for hi > lo && strings.ContainsRune(" \t\r\n", rune(text[hi-1])) {
+		hi--
+	}
+	base := j.expr.Span().Start
+	return base + lo, base + hi
 }
 
 // undeclared explains an unknown name: a variable not in scope here, a
@@ -255,25 +464,71 @@ func (j *exprJob) undeclared(start, end int, name string) diag {
 	}
 	switch {
 	case name == "event" && j.ctx.Events == nil:
-		return j.errorf(start, end, CodeExpr, "`event` is not available in %s", j.what).
-			help("`event` exists only in `on EVENT` handlers and transitions and their actions")
+		return j.errorf(start, end, CodeExpr, "`event` is not available here").
+			help("`event` exists only in `on EVENT` handlers and transitions and their actions; enter and exit blocks, `when`, `after` and SLA actions do not run for one event")
 	case name == "member" && j.ctx.Team == "":
 		return j.errorf(start, end, CodeExpr, "`member` is not available here").help("`member` exists only in a team's `best_fit by`")
+	case name == "bant_count" && !j.workflow.BantCount:
+		return j.errorf(start, end, CodeExpr, "unknown function `bant_count`").help("bant_count(lead) comes with `use std.bant`")
 	}
-	fns := make([]string, 0, len(leadFunctions))
-	for f := range leadFunctions {
-		fns = append(fns, f)
+	if j.ctx.Test && hasRole(j.workflow, name) {
+		return j.errorf(start, end, CodeExpr, "unknown name `%s`", name).
+			help("in expressions a role is named by a string: \"%s\", as in escalated(\"%s\")", name, name)
 	}
-	sort.Strings(fns)
+	fns := stdlib.Names()
+	if j.workflow.BantCount {
+		fns = append(fns, "bant_count")
+	}
+	if s := lang.Suggest(name, fns); s != "" {
+		return j.errorf(start, end, CodeExpr, "unknown function `%s`", name).suggest(name, fns).help("%s", leadFunctions[s])
+	}
 	return j.errorf(start, end, CodeExpr, "unknown name `%s`", name).
 		suggest(name, append(vars, fns...)).
 		help("in scope here: %s", strings.Join(vars, ", "))
 }
 
+// friendlyTypes rewrites CEL's type names in text as Lead writes them.
 func friendlyTypes(s string) string {
-	r := strings.NewReplacer("double", "float", "google.protobuf.Timestamp", "timestamp", "google.protobuf.Duration", "duration",
-		celenv.LeadType, "lead")
-	return r.Replace(s)
+	s = strings.NewReplacer("double", "float", "google.protobuf.Timestamp", "timestamp", "google.protobuf.Duration", "duration",
+		celenv.LeadType, "lead").Replace(s)
+	// list(T) -> list<T>, map(K, V) -> map<K, V>
+	for _, kw := range []string{"list(", "map("} {
+		for {
+			i := strings.Index(s, kw)
+			if i < 0 {
+				break
+			}
+			depth, k := 0, i+len(kw)-1
+			for ; k < len(s); k++ {
+				if s[k] == '(' {
+					depth++
+				} else if s[k] == ')' {
+					depth--
+					if depth == 0 {
+						break
+					}
+				}
+			}
+			if k >= len(s) {
+				break
+			}
+			s = s[:i+len(kw)-1] + "<" + s[i+len(kw):k] + ">" + s[k+1:]
+		}
+	}
+	for _, p := range []string{"lead.Event.", "lead.Member."} {
+		for {
+			i := strings.Index(s, p)
+			if i < 0 {
+				break
+			}
+			k := i + len(p)
+			for k < len(s) && s[k] != ',' && s[k] != ')' && s[k] != '>' && s[k] != '\'' {
+				k++
+			}
+			s = s[:i] + strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(p, "lead."), ".")) + s[k:]
+		}
+	}
+	return s
 }
 
 // checkFieldNames reports `lead.x`, `event.x` and `member.x` for fields
@@ -281,7 +536,7 @@ func friendlyTypes(s string) string {
 // skipped. It returns the offsets it reported at.
 func (j *exprJob) checkFieldNames(parsed *cel.Ast) map[int]bool {
 	reported := map[int]bool{}
-	env := j.envFields()
+	env := j.fields
 	a := parsed.NativeRep()
 	ast.PostOrderVisit(a.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
 		if e.Kind() != ast.SelectKind {
@@ -309,17 +564,84 @@ func (j *exprJob) checkFieldNames(parsed *cel.Ast) map[int]bool {
 		if i := strings.Index(j.file.Src[start:stop], sel.FieldName()); i >= 0 {
 			start, end = start+i, start+i+len(sel.FieldName())
 		}
-		d := j.errorf(start, end, CodeUnknownField, "%s has no field `%s`", obj, sel.FieldName()).suggest(sel.FieldName(), fields)
-		if obj == "event" && len(j.ctx.Events) > 1 {
-			d.help("a handler for several events sees only the fields they all have")
+		if obj == "event" && len(j.ctx.Events) > 1 && j.eventFieldNotCommon(start, end, sel.FieldName()) {
+			return
 		}
+		j.errorf(start, end, CodeUnknownField, "%s has no field `%s`", objectName(obj, j.ctx), sel.FieldName()).suggest(sel.FieldName(), fields)
 	}))
 	return reported
 }
 
+// objectName names the object a field was looked up in, for messages:
+// "lead", "event form_submitted", "member of team field".
+func objectName(obj string, ctx celenv.Context) string {
+	switch {
+	case obj == "event" && len(ctx.Events) == 1:
+		return "event " + ctx.Events[0]
+	case obj == "member":
+		return "a member of team " + ctx.Team
+	}
+	return obj
+}
+
+// eventFieldNotCommon explains `event.X` in a handler for several events
+// when some of them have X: it must be in all of them, with one type.
+func (j *exprJob) eventFieldNotCommon(start, end int, name string) bool {
+	var with, without, typed []string
+	typesSeen := map[string]bool{}
+	for _, e := range j.ctx.Events {
+		ev := j.workflow.Event(e)
+		if ev == nil {
+			continue
+		}
+		found := false
+		for _, f := range ev.Fields {
+			if f.Name == name {
+				found = true
+				t := f.Type.String()
+				if f.Optional {
+					t += "?"
+				}
+				typesSeen[t] = true
+				typed = append(typed, e+" has "+t)
+			}
+		}
+		if found {
+			with = append(with, e)
+		} else {
+			without = append(without, e)
+		}
+	}
+	if len(with) == 0 {
+		return false
+	}
+	var d diag
+	if len(without) > 0 {
+		d = j.errorf(start, end, CodeUnknownField, "event.%s is not a field of every event handled here: %s %s no `%s`",
+			name, strings.Join(without, ", "), plural(len(without), "has", "have"), name)
+	} else {
+		d = j.errorf(start, end, CodeUnknownField, "event.%s has a different type in the events handled here: %s", name, strings.Join(typed, ", "))
+	}
+	d.help("a handler for several events sees only the fields they all have, with the same type; handle the events separately")
+	return true
+}
+
+// fieldsFor lists the fields of each object variable in scope in ctx, for
+// "did you mean"; computed once per context.
+func (c *compilation) fieldsFor(ctx celenv.Context) map[string][]string {
+	key := contextKey(ctx)
+	c.celMu.Lock()
+	defer c.celMu.Unlock()
+	if f, ok := c.fieldCache[key]; ok {
+		return f
+	}
+	f := envFields(c.w, ctx)
+	c.fieldCache[key] = f
+	return f
+}
+
 // envFields lists the fields of each object variable in scope.
-func (j *exprJob) envFields() map[string][]string {
-	w := j.workflow
+func envFields(w *ir.Workflow, ctx celenv.Context) map[string][]string {
 	out := map[string][]string{}
 	lead := []string{}
 	for _, f := range ir.BuiltinAttrs {
@@ -329,16 +651,16 @@ func (j *exprJob) envFields() map[string][]string {
 		lead = append(lead, f.Name)
 	}
 	out["lead"] = lead
-	if j.ctx.Events != nil {
+	if ctx.Events != nil {
 		var ev []string
-		for _, f := range celenv.EventFields(w, j.ctx.Events) {
+		for _, f := range celenv.EventFields(w, ctx.Events) {
 			ev = append(ev, f.Name)
 		}
 		out["event"] = ev
 	}
-	if j.ctx.Team != "" {
+	if ctx.Team != "" {
 		m := []string{"email", "weight"}
-		if t := w.Team(j.ctx.Team); t != nil {
+		if t := w.Team(ctx.Team); t != nil {
 			for _, a := range t.Attrs {
 				m = append(m, a.Name)
 			}
@@ -357,17 +679,31 @@ func (j *exprJob) checkResult(out *types.Type) {
 	switch j.want {
 	case wantBool:
 		if out.Kind() != types.BoolKind {
-			j.errorf(s, e, CodeExprType, "%s must be true or false, but this is %s", j.what, typeName(out)).
-				help("compare it with something, e.g. `%s > 0` or `%s == \"x\"`", strings.TrimSpace(j.expr.Text), strings.TrimSpace(j.expr.Text))
+			d := j.errorf(s, e, CodeExprType, "%s must be true or false, but this is %s", j.what, typeName(out))
+			text := normalizeExpr(j.expr.Text)
+			switch out.Kind() {
+			case types.IntKind, types.DoubleKind:
+				d.help("compare it, e.g. `%s > 0`", text)
+			case types.StringKind:
+				d.help("compare it, e.g. `%s == \"...\"` or `%s != \"\"`", text, text)
+			case types.ListKind, types.MapKind:
+				d.help("test its size, e.g. `size(%s) > 0`", text)
+			}
 		}
 	case wantNumber:
 		if out.Kind() != types.IntKind && out.Kind() != types.DoubleKind {
-			j.errorf(s, e, CodeExprType, "%s must be a number (int or float), but this is %s", j.what, typeName(out))
+			d := j.errorf(s, e, CodeExprType, "%s must be a number (int or float), but this is %s", j.what, typeName(out))
+			if out.Kind() == types.BoolKind {
+				d.help("turn a condition into points with `(CONDITION ? 10 : 0)`")
+			}
 		}
 	case wantString:
 		if out.Kind() != types.StringKind {
-			j.errorf(s, e, CodeExprType, "%s must be a string, but this is %s", j.what, typeName(out)).
-				help("convert it with string(...)")
+			d := j.errorf(s, e, CodeExprType, "%s must be a string, but this is %s", j.what, typeName(out))
+			switch out.Kind() {
+			case types.IntKind, types.DoubleKind, types.BoolKind, types.TimestampKind, types.DurationKind:
+				d.help("convert it with string(...)")
+			}
 		}
 	case wantField:
 		want := celenv.CELType(j.field.Type)
@@ -380,7 +716,7 @@ func (j *exprJob) checkResult(out *types.Type) {
 		}
 		if j.field.Type.Kind == ir.Enum {
 			a := j.checked.NativeRep()
-			j.checkEnumLiteral(a, a.Expr(), j.field)
+			j.checkEnumLiteral(a, a.Expr(), j.field, "lead."+j.field.Name)
 		}
 	}
 }
@@ -413,7 +749,7 @@ func (j *exprJob) walk(a *ast.AST, e ast.Expr, guarded map[string]bool) {
 			return
 		}
 		if f, key, ok := j.objectField(a, e); ok && f.Optional && !guarded[key] {
-			start, end := j.span(a, e.ID())
+			start, end := j.nodeSpan(a, e)
 			j.diags = append(j.diags, &lang.Diagnostic{Severity: lang.Warning, Code: CodeOptionalRead, File: j.file,
 				Subject: lang.Span{Start: start, End: end},
 				Summary: fmt.Sprintf("%s is optional and may be absent here", key),
@@ -439,16 +775,16 @@ func (j *exprJob) walk(a *ast.AST, e ast.Expr, guarded map[string]bool) {
 			return
 		case operators.Equals, operators.NotEquals:
 			for i := 0; i < 2; i++ {
-				if f, _, ok := j.objectField(a, args[i]); ok && f.Type.Kind == ir.Enum {
-					j.checkEnumLiteral(a, args[1-i], &f)
+				if f, key, ok := j.objectField(a, args[i]); ok && f.Type.Kind == ir.Enum {
+					j.checkEnumLiteral(a, args[1-i], &f, key)
 				}
 			}
 		case "business_hours_between", "in_business_hours":
 			j.checkCalendarArg(a, args[0])
 		case operators.In:
-			if f, _, ok := j.objectField(a, args[0]); ok && f.Type.Kind == ir.Enum && args[1].Kind() == ast.ListKind {
+			if f, key, ok := j.objectField(a, args[0]); ok && f.Type.Kind == ir.Enum && args[1].Kind() == ast.ListKind {
 				for _, el := range args[1].AsList().Elements() {
-					j.checkEnumLiteral(a, el, &f)
+					j.checkEnumLiteral(a, el, &f, key)
 				}
 			}
 		}
@@ -479,10 +815,10 @@ func (j *exprJob) walk(a *ast.AST, e ast.Expr, guarded map[string]bool) {
 
 // checkEnumLiteral reports a string literal compared with (or assigned to)
 // an enum field that is not one of its values.
-func (j *exprJob) checkEnumLiteral(a *ast.AST, e ast.Expr, f *ir.Field) {
+func (j *exprJob) checkEnumLiteral(a *ast.AST, e ast.Expr, f *ir.Field, key string) {
 	if e.Kind() == ast.CallKind && e.AsCall().FunctionName() == operators.Conditional {
-		j.checkEnumLiteral(a, e.AsCall().Args()[1], f)
-		j.checkEnumLiteral(a, e.AsCall().Args()[2], f)
+		j.checkEnumLiteral(a, e.AsCall().Args()[1], f, key)
+		j.checkEnumLiteral(a, e.AsCall().Args()[2], f, key)
 		return
 	}
 	if e.Kind() != ast.LiteralKind {
@@ -495,8 +831,8 @@ func (j *exprJob) checkEnumLiteral(a *ast.AST, e ast.Expr, f *ir.Field) {
 	if f.Type.HasValue(s) {
 		return
 	}
-	start, end := j.span(a, e.ID())
-	j.errorf(start, end, CodeEnumCheck, "%q is not a value of %s (%s)", s, f.Name, f.Type).suggest(s, f.Type.Enum)
+	start, end := j.nodeSpan(a, e)
+	j.errorf(start, end, CodeEnumCheck, "%q is not a value of %s: it is one of %s", s, key, strings.Join(f.Type.Enum, ", ")).suggest(s, f.Type.Enum)
 }
 
 // objectField resolves `lead.x` / `event.x` / `member.x` to its declared
@@ -590,4 +926,13 @@ func (j *exprJob) checkCalendarArg(a *ast.AST, e ast.Expr) {
 	}
 	start, end := j.span(a, e.ID())
 	j.errorf(start, end, CodeUnknownCal, "unknown calendar %q", name).suggest(name, cals)
+}
+
+func hasRole(w *ir.Workflow, name string) bool {
+	for _, r := range w.Roles {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
 }

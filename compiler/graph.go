@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -18,6 +19,14 @@ import (
 // transitions, unused declarations.
 func (c *compilation) checkGraph() {
 	w := c.w
+	// A cell none of whose stages has an accountable owner is one finding,
+	// at the cell's name.
+	missing := map[string][]string{}
+	for _, s := range w.Stages {
+		if !s.Terminal && s.Owner.Accountable == "" && s.Cell != "" {
+			missing[s.Cell] = append(missing[s.Cell], s.Name)
+		}
+	}
 	for i := range w.Stages {
 		s := &w.Stages[i]
 		f, span := c.fileSpan(s.Pos)
@@ -25,10 +34,23 @@ func (c *compilation) checkGraph() {
 			c.checkTerminal(s, f, span)
 			continue
 		}
-		if s.Owner.Accountable == "" {
-			c.errorf(f, span, CodeAccountable, "stage %s has no accountable owner", s.Name).
-				help("every step has one accountable owner: add `owner { accountable ROLE }` to the stage, its cell, or the workflow")
+		if s.Owner.Accountable != "" {
+			continue
 		}
+		if parts := missing[s.Cell]; s.Cell != "" && len(parts) == len(cellParts) {
+			if parts[0] == s.Name {
+				cl := c.targets[s.Cell].cell
+				c.errorf(cl.file, cl.node.Name.Span(), CodeAccountable, "cell %s has no accountable owner (for %s)", s.Cell, strings.Join(parts, ", ")).
+					help("every step has one accountable owner: add `accountable ROLE` to the cell's owner block, or a workflow-level `owner { accountable ROLE }`")
+			}
+			continue
+		}
+		where := "the stage"
+		if s.Cell != "" {
+			where = "this part of the cell, the cell"
+		}
+		c.errorf(f, span, CodeAccountable, "stage %s has no accountable owner", s.Name).
+			help("every step has one accountable owner: add `owner { accountable ROLE }` to %s, or to the workflow", where)
 	}
 	c.checkAutoCycles()
 	c.checkRoutings()
@@ -45,6 +67,10 @@ func (c *compilation) fileSpan(p ir.Pos) (*lang.File, lang.Span) {
 	return fileOf(c.files, p.File), lang.Span{Start: p.Off, End: p.End}
 }
 
+// checkTerminal rejects what would move a lead out of an end state:
+// transitions, timers, SLAs, nurture, a move in `enter` or in an exception
+// handler. What does not move it is allowed: `enter` and `exit` actions
+// (a "Lost" notification), in-stage handlers, an owner, a lifecycle.
 func (c *compilation) checkTerminal(s *ir.Stage, f *lang.File, span lang.Span) {
 	bad := func(p ir.Pos, what string) {
 		ff, sp := c.fileSpan(p)
@@ -72,6 +98,22 @@ func (c *compilation) checkTerminal(s *ir.Stage, f *lang.File, span lang.Span) {
 			bad(a.Pos, "transitions")
 		}
 	}
+	for _, e := range s.Exceptions {
+		for _, a := range e.Actions {
+			if a.Kind == ir.ActMove {
+				bad(a.Pos, "transitions")
+			}
+		}
+	}
+}
+
+// enterMove returns the move that ends a stage's enter actions, if any:
+// a lead entering the stage always leaves it at once.
+func enterMove(s *ir.Stage) *ir.Action {
+	if n := len(s.Enter); n > 0 && s.Enter[n-1].Kind == ir.ActMove {
+		return &s.Enter[n-1]
+	}
+	return nil
 }
 
 // alwaysTrue reports whether a guard is absent or literally `true`.
@@ -81,7 +123,13 @@ func alwaysTrue(g *ir.Expr) bool { return g == nil || strings.TrimSpace(g.Src) =
 // guards are all literally true: a lead entering one would loop forever.
 func (c *compilation) checkAutoCycles() {
 	next := map[string][]ir.Transition{}
-	for _, s := range c.w.Stages {
+	for i := range c.w.Stages {
+		s := &c.w.Stages[i]
+		if m := enterMove(s); m != nil {
+			// The enter move happens before any `when` is checked.
+			next[s.Name] = []ir.Transition{{Target: m.Target, Pos: m.Pos}}
+			continue
+		}
 		for _, t := range s.When {
 			if alwaysTrue(t.Guard) && t.Target != "" {
 				next[s.Name] = append(next[s.Name], t)
@@ -106,8 +154,8 @@ func (c *compilation) checkAutoCycles() {
 				}
 				cycle := append(append([]string(nil), stack[i:]...), t.Target)
 				f, span := c.fileSpan(t.Pos)
-				c.errorf(f, span, CodeAutoCycle, "automatic transitions loop forever: %s", strings.Join(cycle, " -> ")).
-					help("give one of these `when` transitions a condition that becomes false")
+				c.errorf(f, span, CodeAutoCycle, "automatic moves loop forever: %s", strings.Join(cycle, " -> ")).
+					help("every move in this cycle always happens; give one of them a condition that becomes false, or end the cycle")
 			}
 		}
 		stack = stack[:len(stack)-1]
@@ -120,50 +168,77 @@ func (c *compilation) checkAutoCycles() {
 	}
 }
 
-// checkRoutings requires an `else` unless the rules cover every value of
-// one enum field (`lead.region == "emea"`, `lead.region in ["na", "latam"]`).
+// checkRoutings requires an `else` unless the rules provably cover every
+// value of one enum field: rules that test only that field
+// (`lead.region == "emea"`, `lead.region in ["na", "latam"]`, or a
+// disjunction of such tests) add the values they test; other rules may or
+// may not match and add nothing. The field must be required or defaulted,
+// never optional, so it always has one of its values.
 func (c *compilation) checkRoutings() {
 	for _, r := range c.w.Routings {
-		if len(r.Rules) == 0 || r.Rules[len(r.Rules)-1].When == nil {
+		if len(r.Rules) == 0 || r.Rules[len(r.Rules)-1].When == nil || c.hasExprErrors(r.Rules) {
 			continue
 		}
-		if c.enumExhaustive(r.Rules) {
+		field, uncovered := c.enumCoverage(r.Rules)
+		if field != "" && len(uncovered) == 0 {
 			continue
 		}
 		f, span := c.fileSpan(r.Pos)
-		c.errorf(f, span, CodeNotExhaustve, "routing `%s` has no `else` and its rules may all fail", r.Name).
-			help("add `else -> TARGET` so every lead gets an owner, or cover every value of an enum field")
+		if rt, ok := c.routingByName[r.Name]; ok {
+			f, span = rt.file, rt.node.Name.Span()
+		}
+		d := c.errorf(f, span, CodeNotExhaustve, "routing `%s` has no `else`, and its rules may all fail", r.Name)
+		if field != "" {
+			quoted := make([]string, len(uncovered))
+			for i, v := range uncovered {
+				quoted[i] = fmt.Sprintf("%q", v)
+			}
+			d.help("no rule matches lead.%s == %s: add rules for %s or end with `else -> TARGET`", field, strings.Join(quoted, " or "), plural(len(uncovered), "it", "them"))
+		} else {
+			d.help("end with `else -> TARGET` so every lead gets an owner, or cover every value of an enum field")
+		}
 	}
 }
 
-func (c *compilation) enumExhaustive(rules []ir.Rule) bool {
-	field := ""
-	covered := map[string]bool{}
+// enumCoverage finds the enum field the rules test most completely and the
+// values no rule covers ("" when no rule tests an enum field alone).
+func (c *compilation) enumCoverage(rules []ir.Rule) (string, []string) {
+	covered := map[string]map[string]bool{}
+	var order []string
 	for _, r := range rules {
 		j := c.jobOf[r.When]
 		if j == nil || j.checked == nil {
-			return false
+			continue
 		}
 		a := j.checked.NativeRep()
 		name, values, ok := enumTest(a, a.Expr())
-		if !ok || (field != "" && name != field) {
-			return false
+		if !ok {
+			continue
 		}
-		field = name
+		if f := c.w.Field(name); f == nil || f.Type.Kind != ir.Enum || f.Optional {
+			continue
+		}
+		if covered[name] == nil {
+			covered[name] = map[string]bool{}
+			order = append(order, name)
+		}
 		for _, v := range values {
-			covered[v] = true
+			covered[name][v] = true
 		}
 	}
-	f := c.w.Field(field)
-	if f == nil || f.Type.Kind != ir.Enum || f.Optional {
-		return false
-	}
-	for _, v := range f.Type.Enum {
-		if !covered[v] {
-			return false
+	best, bestMissing := "", []string(nil)
+	for _, name := range order {
+		var missing []string
+		for _, v := range c.w.Field(name).Type.Enum {
+			if !covered[name][v] {
+				missing = append(missing, v)
+			}
+		}
+		if best == "" || len(missing) < len(bestMissing) {
+			best, bestMissing = name, missing
 		}
 	}
-	return true
+	return best, bestMissing
 }
 
 // enumTest recognises `lead.F == "v"`, `"v" == lead.F`, `lead.F in [...]`
@@ -224,9 +299,9 @@ func enumTest(a *ast.AST, e ast.Expr) (string, []string, bool) {
 	return "", nil, false
 }
 
-// edges returns each stage's successors; workflow-level exception handlers
-// can move a lead from any stage.
-func (c *compilation) edges() map[string][]string {
+// edges returns each stage's successors. With anywhere, a workflow-level
+// exception handler's move counts as an edge from every non-terminal stage.
+func (c *compilation) edges(anywhereEdges bool) map[string][]string {
 	out := map[string][]string{}
 	anywhere := []string{}
 	for _, e := range c.w.Edges() {
@@ -239,6 +314,9 @@ func (c *compilation) edges() map[string][]string {
 		}
 		out[e.From] = append(out[e.From], e.To)
 	}
+	if !anywhereEdges {
+		return out
+	}
 	for _, s := range c.w.Stages {
 		if !s.Terminal {
 			out[s.Name] = append(out[s.Name], anywhere...)
@@ -249,7 +327,7 @@ func (c *compilation) edges() map[string][]string {
 
 func (c *compilation) checkReachability() {
 	w := c.w
-	succ := c.edges()
+	succ := c.edges(true)
 	reach := map[string]bool{}
 	var dfs func(n string)
 	dfs = func(n string) {
@@ -266,8 +344,12 @@ func (c *compilation) checkReachability() {
 	}
 	// Which stages can reach an end state: walk edges backwards from the
 	// terminal stages.
+	// A stage that reaches an end state only through a workflow-level
+	// exception handler (no_owner -> triage) strands every lead whose
+	// exception never comes, so those moves do not count here; they do
+	// count for reachability above.
 	pred := map[string][]string{}
-	for from, tos := range succ {
+	for from, tos := range c.edges(false) {
 		for _, to := range tos {
 			pred[to] = append(pred[to], from)
 		}
@@ -299,8 +381,8 @@ func (c *compilation) checkReachability() {
 			continue
 		}
 		if !waits(s) {
-			c.warnf(f, span, CodeWaitsForever, "a lead can wait in %s forever", s.Name).
-				help("no lead left behind: add `after DURATION -> STAGE`, an `sla`, or an automatic transition that always decides")
+			c.warnf(f, span, CodeWaitsForever, "a lead can wait in %s forever: it has no `after`, no `sla` and no automatic move that always happens", s.Name).
+				help("no lead left behind: add a timeout such as `after 30d -> STAGE`, or an `sla`")
 		}
 		if !ends[s.Name] {
 			c.warnf(f, span, CodeNoTerminal, "no end state can be reached from %s", s.Name).
@@ -312,7 +394,7 @@ func (c *compilation) checkReachability() {
 // waits reports whether a lead in s is certain to be looked at again: a
 // timeout, an SLA, or an automatic transition that always fires.
 func waits(s ir.Stage) bool {
-	if len(s.After) > 0 || len(s.SLAs) > 0 {
+	if len(s.After) > 0 || len(s.SLAs) > 0 || enterMove(&s) != nil {
 		return true
 	}
 	for _, t := range s.When {
@@ -344,10 +426,10 @@ func (c *compilation) checkShadowing() {
 				f, span := c.fileSpan(t.Pos)
 				pf, pspan := c.fileSpan(shadowedBy.Pos)
 				c.warnf(f, span, CodeShadowed, "this transition never fires: an earlier transition on %s always does", strings.Join(t.Events, ", ")).
-					related(pf, pspan, "the earlier transition, with no condition").
+					related(pf, pspan, "the earlier transition, which always holds").
 					help("order transitions from the most specific condition to the least")
 			}
-			if t.Guard == nil {
+			if alwaysTrue(t.Guard) {
 				for _, e := range t.Events {
 					if _, ok := covered[e]; !ok {
 						covered[e] = t
@@ -355,13 +437,33 @@ func (c *compilation) checkShadowing() {
 				}
 			}
 		}
+		// A `when` after one that always fires never does; the moves the
+		// compiler adds for cells (the default to develop, the hand-off of
+		// advance) come last by design and are not reported.
+		for i, t := range s.When {
+			if !alwaysTrue(t.Guard) {
+				continue
+			}
+			for _, later := range s.When[i+1:] {
+				if later.Origin == "undecided" || later.Origin == "advance" {
+					continue
+				}
+				f, span := c.fileSpan(later.Pos)
+				pf, pspan := c.fileSpan(t.Pos)
+				c.warnf(f, span, CodeShadowed, "this automatic transition never fires: an earlier one always does").
+					related(pf, pspan, "the earlier transition, which always holds").
+					help("order transitions from the most specific condition to the least")
+			}
+			break
+		}
 		for _, h := range s.Handlers {
 			for _, e := range h.Events {
 				if prev, ok := covered[e]; ok {
 					f, span := c.fileSpan(h.Pos)
 					pf, pspan := c.fileSpan(prev.Pos)
 					c.warnf(f, span, CodeShadowed, "this handler never runs on %s: a transition on it always fires first", e).
-						related(pf, pspan, "the transition, with no condition")
+						related(pf, pspan, "the transition, which always holds").
+						help("move these actions into the transition: `on %s -> STAGE { ACTIONS }`", e)
 					break
 				}
 			}
@@ -369,6 +471,10 @@ func (c *compilation) checkShadowing() {
 	}
 }
 
+// checkUnused reports declarations nothing refers to. A reference from a
+// declaration that is itself unused still counts (a team used only by an
+// unused routing is not reported; the routing is), so each finding is a
+// root to remove.
 func (c *compilation) checkUnused() {
 	type decl struct {
 		kind, name string
@@ -414,4 +520,15 @@ func (c *compilation) checkUnused() {
 				help("remove it, or refer to it where it is meant to apply")
 		}
 	}
+}
+
+// hasExprErrors reports whether a rule's condition failed to check; its
+// routing is then not judged for exhaustiveness.
+func (c *compilation) hasExprErrors(rules []ir.Rule) bool {
+	for _, r := range rules {
+		if j := c.jobOf[r.When]; j != nil && (j.checked == nil || j.diags.HasErrors()) {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,9 @@ import (
 	"github.com/leadlang/lead/lang"
 )
 
+// raciSlots are the owners a `notify` can name instead of a role.
+var raciSlots = []string{"responsible", "accountable", "consulted", "informed"}
+
 // cellParts are the three stages a cell expands to (LANGUAGE.md §8).
 var cellParts = []string{"assess", "advance", "develop"}
 
@@ -65,6 +68,12 @@ func (c *compilation) lowerStart() {
 	}
 	s := c.start[0]
 	c.w.Start = c.resolveTarget(s.file, s.node.Target, nil)
+	// Starting in an end state would end every lead at capture: certainly
+	// a mistake, so an error rather than a lint.
+	if t, ok := c.targets[c.w.Start]; ok && t.stage != nil && t.stage.node.Terminal {
+		c.errorf(s.file, s.node.Target.Span(), CodeNoStart, "start `%s` is a terminal stage: every captured lead would end at once", c.w.Start).
+			help("start where leads are first qualified, e.g. a cell such as `marketing`")
+	}
 }
 
 // resolveTarget resolves a TARGET: a stage, a cell (its assess), a
@@ -90,7 +99,8 @@ func (c *compilation) resolveTarget(f *lang.File, r *lang.Ref, cell *at[*lang.Ce
 				suggest(r.Member, cellParts).help("a cell's stages are %s.assess, %s.advance and %s.develop", r.Name, r.Name, r.Name)
 			return ""
 		}
-		c.errorf(f, r.Span(), CodeUnknownStage, "`%s` is a stage, not a cell: write `%s`", r.Name, r.Name)
+		c.errorf(f, r.Span(), CodeUnknownStage, "`%s` is a stage, not a cell, so it has no `%s`", r.Name, r.Member).
+			help("write `%s`", r.Name)
 		return ""
 	}
 	d := c.errorf(f, r.Span(), CodeUnknownStage, "unknown stage `%s`", r.String()).suggest(r.String(), c.targetNames())
@@ -123,7 +133,9 @@ type partialOwner struct {
 	hasC, hasI          bool
 }
 
-// apply overlays p on defaults d: each kind p states replaces d's.
+// apply overlays p on defaults d: each kind p states replaces d's. The
+// spec says the stage's entries override; lists are not merged, so a stage
+// that names its own `informed` informs exactly those roles.
 func (p partialOwner) apply(d partialOwner) partialOwner {
 	out := d
 	if p.responsible != nil {
@@ -153,7 +165,7 @@ func (c *compilation) ownerBlock(f *lang.File, b *lang.OwnerBlock) partialOwner 
 		switch e.Kind {
 		case "responsible":
 			if responsibleAt != nil {
-				c.errorf(f, e.Span(), CodeRepeated, "an owner block has one responsible").related(f, responsibleAt.Span(), "the first is here")
+				c.errorf(f, e.Span(), CodeRepeated, "`responsible` is given twice: a stage has one responsible owner").related(f, responsibleAt.Span(), "the first is here")
 				continue
 			}
 			responsibleAt = e
@@ -166,14 +178,16 @@ func (c *compilation) ownerBlock(f *lang.File, b *lang.OwnerBlock) partialOwner 
 				p.responsible = a
 			}
 		default:
-			role, ok := c.raciRole(f, e)
-			if !ok {
+			// An unknown role is reported once here; its name is kept so
+			// that the stage does not also read as having no accountable.
+			role, _ := c.raciRole(f, e)
+			if role == "" {
 				continue
 			}
 			switch e.Kind {
 			case "accountable":
 				if accountableAt != nil {
-					c.errorf(f, e.Span(), CodeAccountable, "a stage has exactly one accountable owner").
+					c.errorf(f, e.Span(), CodeAccountable, "`accountable` is given twice: a stage has exactly one accountable owner").
 						related(f, accountableAt.Span(), "the first accountable is here")
 					continue
 				}
@@ -193,13 +207,20 @@ func (c *compilation) ownerBlock(f *lang.File, b *lang.OwnerBlock) partialOwner 
 func (c *compilation) raciRole(f *lang.File, e *lang.OwnerEntry) (string, bool) {
 	if e.Assignee != nil {
 		if e.Assignee.Kind == ir.AssignRole {
-			return e.Assignee.Name.Name, c.resolveRole(f, e.Assignee.Name)
+			return e.Assignee.Name.Name, c.resolveRole(f, e.Assignee.Name, e.Kind)
 		}
-		c.errorf(f, e.Assignee.Span(), CodeOwnerKind, "%s takes a role, not %s", e.Kind, strings.Fields(e.Assignee.Kind+" user")[0]).
+		kind := map[string]string{ir.AssignTeam: "a team", ir.AssignRoute: "a routing"}[e.Assignee.Kind]
+		if kind == "" {
+			kind = "a user"
+		}
+		c.errorf(f, e.Assignee.Span(), CodeOwnerKind, "%s takes a role, not %s", e.Kind, kind).
 			help("only `responsible` can be a team, a routing or a user; declare a role for who is %s", e.Kind)
-		return "", false
+		if e.Assignee.Name != nil {
+			return e.Assignee.Name.Name, false
+		}
+		return "?", false
 	}
-	return e.Role.Name, c.resolveRole(f, e.Role)
+	return e.Role.Name, c.resolveRole(f, e.Role, e.Kind)
 }
 
 // lowerWorkflowHandlers builds the workflow-level handlers, score rules
@@ -220,9 +241,10 @@ func (c *compilation) lowerWorkflowHandlers() {
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].off < items[j].off })
 	seenExc := map[string]lang.Span{}
+	scored := map[string]lang.Span{}
 	for _, it := range items {
 		if it.score != nil {
-			c.lowerScore(it.score)
+			c.lowerScore(it.score, scored)
 			continue
 		}
 		f, on := it.on.file, it.on.node
@@ -231,13 +253,13 @@ func (c *compilation) lowerWorkflowHandlers() {
 				continue
 			}
 			if prev, ok := seenExc[on.Exception.Name]; ok {
-				c.errorf(f, on.Span(), CodeRepeated, "exception `%s` is already handled at workflow level", on.Exception.Name).related(f, prev, "first handler")
+				c.errorf(f, on.Exception.Span(), CodeRepeated, "exception `%s` is already handled at workflow level", on.Exception.Name).related(f, prev, "the first handler")
 				continue
 			}
-			seenExc[on.Exception.Name] = on.Span()
+			seenExc[on.Exception.Name] = on.Exception.Span()
 			c.w.Exceptions = append(c.w.Exceptions, ir.ExceptionHandler{
 				ID: "#exception:" + on.Exception.Name, Kind: on.Exception.Name,
-				Actions: c.handlerActions(f, on, nil, celenv.Context{}, nil, true), Pos: pos(f, on.Span()),
+				Actions: c.handlerActions(f, on, nil, celenv.Context{}, nil), Pos: pos(f, on.Span()),
 			})
 			continue
 		}
@@ -246,7 +268,7 @@ func (c *compilation) lowerWorkflowHandlers() {
 				help("it runs in every stage; write the transition in the stages it applies to")
 			continue
 		}
-		h, ok := c.handler(f, on, nil)
+		h, ok := c.handler(f, on, nil, noMoveWorkflowHandler)
 		if ok {
 			c.w.Handlers = append(c.w.Handlers, h)
 		}
@@ -265,7 +287,7 @@ func (c *compilation) exceptionKind(f *lang.File, id *lang.Ident) bool {
 }
 
 // handler builds an in-stage or workflow-level `on EVENT [when] { ... }`.
-func (c *compilation) handler(f *lang.File, on *lang.On, cell *at[*lang.Cell]) (ir.Handler, bool) {
+func (c *compilation) handler(f *lang.File, on *lang.On, cell *at[*lang.Cell], mv moves) (ir.Handler, bool) {
 	events, ok := c.eventList(f, on.Events)
 	h := ir.Handler{Events: events, Pos: pos(f, on.Span())}
 	ctx := celenv.Context{Events: events}
@@ -278,18 +300,23 @@ func (c *compilation) handler(f *lang.File, on *lang.On, cell *at[*lang.Cell]) (
 		c.errorf(f, on.Span(), CodeMisplaced, "`on %s` does nothing: add `-> STAGE` or `{ ACTIONS }`", strings.Join(events, ", "))
 		return h, false
 	}
-	h.Actions = c.actions(f, on.Actions, ctx, guard, cell, false)
+	h.Actions = c.actions(f, on.Actions, ctx, guard, cell, mv)
 	return h, ok
 }
 
-func (c *compilation) handlerActions(f *lang.File, on *lang.On, cell *at[*lang.Cell], ctx celenv.Context, guard *exprJob, allowMove bool) []ir.Action {
+// handlerActions lowers an exception handler: `-> TARGET`, `{ ACTIONS }`
+// ending in an optional move, or both (the actions run, then the move).
+func (c *compilation) handlerActions(f *lang.File, on *lang.On, cell *at[*lang.Cell], ctx celenv.Context, guard *exprJob) []ir.Action {
 	var acts []ir.Action
 	if on.Actions != nil {
-		acts = c.actions(f, on.Actions, ctx, guard, cell, allowMove)
+		acts = c.actions(f, on.Actions, ctx, guard, cell, moveLast)
 	}
 	if on.Target != nil {
 		if on.Actions != nil && len(acts) > 0 && acts[len(acts)-1].Kind == ir.ActMove {
-			c.errorf(f, on.Target.Span(), CodeMoveNotLast, "this handler moves the lead twice")
+			last := acts[len(acts)-1]
+			lf, ls := c.fileSpan(last.Pos)
+			c.errorf(f, on.Target.Span(), CodeMoveNotLast, "this handler moves the lead twice: to %s here and again at the end of its actions", on.Target.String()).
+				related(lf, ls, "the second move").help("keep one of the two moves")
 		}
 		if t := c.resolveTarget(f, on.Target, cell); t != "" {
 			acts = append(acts, ir.Action{Kind: ir.ActMove, Target: t, Pos: pos(f, on.Target.Span())})
@@ -320,8 +347,14 @@ func (c *compilation) eventList(f *lang.File, ids []*lang.Ident) ([]string, bool
 	return out, ok
 }
 
-func (c *compilation) lowerScore(s *at[*lang.Score]) {
+func (c *compilation) lowerScore(s *at[*lang.Score], seen map[string]lang.Span) {
 	f, d := s.file, s.node
+	if prev, ok := seen[d.Field.Name]; ok {
+		c.errorf(f, d.Field.Span(), CodeDuplicate, "lead.%s already has a score", d.Field.Name).
+			related(f, prev, "the first score").help("put all the rules for one field in one score block")
+		return
+	}
+	seen[d.Field.Name] = d.Field.Span()
 	field := c.w.Field(d.Field.Name)
 	if field == nil {
 		c.errorf(f, d.Field.Span(), CodeUnknownField, "unknown lead field `%s`", d.Field.Name).suggest(d.Field.Name, c.fieldNames()).
@@ -375,6 +408,8 @@ func (c *compilation) lowerScore(s *at[*lang.Score]) {
 			}
 			sc.Decay = dec
 		case *lang.Limit:
+			// An int score clamps to whole numbers; decay rounds down
+			// (LANGUAGE.md §7.5), so fractional bounds would never be met.
 			if limitSeen != (lang.Span{}) {
 				c.errorf(f, st.Span(), CodeRepeated, "a score has one limit").related(f, limitSeen, "first limit")
 				continue
@@ -384,6 +419,10 @@ func (c *compilation) lowerScore(s *at[*lang.Score]) {
 			hi, err2 := strconv.ParseFloat(st.Max.String(), 64)
 			if err1 != nil || err2 != nil || lo > hi {
 				c.errorf(f, st.Span(), CodeBadLiteral, "limit %s..%s is empty: the minimum must not exceed the maximum", st.Min.String(), st.Max.String())
+				continue
+			}
+			if !sc.Float && (strings.ContainsAny(st.Min.Text, ".eE") || strings.ContainsAny(st.Max.Text, ".eE")) {
+				c.errorf(f, st.Span(), CodeBadLiteral, "lead.%s is an int: its limit is whole numbers", field.Name)
 				continue
 			}
 			sc.Min, sc.Max = &lo, &hi
@@ -499,7 +538,10 @@ func (c *compilation) lowerCell(cl *at[*lang.Cell], wf partialOwner) {
 				help("a cell has all three parts: assess { ... }, advance -> TARGET, develop { ... }")
 			continue
 		}
-		b := c.newStage(f, d.Name.Name+"."+part, p.Span(), cl, part)
+		// A cell stage's position is its part keyword (`assess`), so that
+		// diagnostics about the stage underline a word, not a block.
+		kw := lang.Span{Start: p.Span().Start, End: p.Span().Start + len(part)}
+		b := c.newStage(f, d.Name.Name+"."+part, kw, cl, part)
 		b.st.Cell = d.Name.Name
 		switch p := p.(type) {
 		case *lang.Assess:
@@ -535,6 +577,7 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 	case *lang.Lifecycle:
 		if b.once("lifecycle", st.Span()) {
 			s.Lifecycle = st.Name.Name
+			c.lifecycles[s.Name] = fileSpan{f, st.Name.Span()}
 		}
 	case *lang.OwnerBlock:
 		if b.once("owner", st.Span()) {
@@ -544,7 +587,11 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 		if !b.once(st.Kind, st.Span()) {
 			return
 		}
-		acts := c.actions(f, st.Actions, celenv.Context{}, nil, b.cell, st.Kind == "enter")
+		mv := moveLast
+		if st.Kind == "exit" {
+			mv = noMoveInExit
+		}
+		acts := c.actions(f, st.Actions, celenv.Context{}, nil, b.cell, mv)
 		if st.Kind == "enter" {
 			s.Enter = acts
 		} else {
@@ -557,7 +604,7 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 		t := ir.Transition{Guard: guard.out, Pos: pos(f, st.Span())}
 		t.Target = c.resolveTarget(f, st.Target, b.cell)
 		if st.Actions != nil {
-			t.Actions = c.actions(f, st.Actions, celenv.Context{}, guard, b.cell, false)
+			t.Actions = c.actions(f, st.Actions, celenv.Context{}, guard, b.cell, noMoveInTransition)
 		}
 		b.whens = append(b.whens, t)
 	case *lang.After:
@@ -571,7 +618,7 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 		}
 		t.Target = c.resolveTarget(f, st.Target, b.cell)
 		if st.Actions != nil {
-			t.Actions = c.actions(f, st.Actions, celenv.Context{}, nil, b.cell, false)
+			t.Actions = c.actions(f, st.Actions, celenv.Context{}, nil, b.cell, noMoveInTransition)
 		}
 		s.After = append(s.After, t)
 	case *lang.SLA:
@@ -678,17 +725,26 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 func (b *stageBuilder) on(st *lang.On) {
 	c, f, s := b.c, b.f, b.st
 	if st.Exception != nil {
-		if !c.exceptionKind(f, st.Exception) || !b.once("on exception "+st.Exception.Name, st.Span()) {
+		if !c.exceptionKind(f, st.Exception) || !b.once("on exception "+st.Exception.Name, st.Exception.Span()) {
 			return
 		}
 		s.Exceptions = append(s.Exceptions, ir.ExceptionHandler{
 			ID: s.Name + "#exception:" + st.Exception.Name, Kind: st.Exception.Name,
-			Actions: c.handlerActions(f, st, b.cell, celenv.Context{}, nil, true), Pos: pos(f, st.Span()),
+			Actions: c.handlerActions(f, st, b.cell, celenv.Context{}, nil), Pos: pos(f, st.Span()),
 		})
 		return
 	}
+	// A lead is captured before it enters the start stage (LANGUAGE.md
+	// §7.3), so no stage ever handles `captured`.
+	for _, e := range st.Events {
+		if e.Name == ir.EventCaptured {
+			c.errorf(f, e.Span(), CodeMisplaced, "a stage never sees `captured`: a lead is captured before it enters its first stage").
+				help("handle it at workflow level, `on captured { ... }`, or act in the start stage's `enter`")
+			return
+		}
+	}
 	if st.Target == nil {
-		if h, ok := c.handler(f, st, b.cell); ok {
+		if h, ok := c.handler(f, st, b.cell, noMoveInHandler); ok {
 			s.Handlers = append(s.Handlers, h)
 		}
 		return
@@ -703,7 +759,7 @@ func (b *stageBuilder) on(st *lang.On) {
 	}
 	t.Target = c.resolveTarget(f, st.Target, b.cell)
 	if st.Actions != nil {
-		t.Actions = c.actions(f, st.Actions, ctx, guard, b.cell, false)
+		t.Actions = c.actions(f, st.Actions, ctx, guard, b.cell, noMoveInTransition)
 	}
 	s.On = append(s.On, t)
 }
@@ -712,7 +768,9 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 	c, f, s := b.c, b.f, b.st
 	for _, other := range s.SLAs {
 		if other.Name == st.Name.Name {
-			c.errorf(f, st.Name.Span(), CodeDuplicate, "stage %s has two SLAs named `%s`", s.Name, st.Name.Name)
+			of, os := c.fileSpan(other.Pos)
+			c.errorf(f, st.Name.Span(), CodeDuplicate, "stage %s has two SLAs named `%s`", s.Name, st.Name.Name).
+				related(of, os, "the first SLA `%s`", other.Name).help("name each SLA of a stage differently, e.g. `%s_2`", st.Name.Name)
 			return
 		}
 	}
@@ -729,6 +787,8 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 	for _, cl := range st.Clauses {
 		switch cl := cl.(type) {
 		case *lang.Warn:
+			// `warn at P` must fall inside the SLA: 1% to 99%; `warn at D`
+			// strictly before `within`.
 			if warnAt != (lang.Span{}) {
 				c.errorf(f, cl.Span(), CodeRepeated, "an SLA has one `warn`").related(f, warnAt, "the first is here").
 					help("for an escalation ladder, write several SLAs with different deadlines")
@@ -737,8 +797,15 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 			warnAt = cl.Span()
 			w := &ir.Warn{Pos: pos(f, cl.Span())}
 			if cl.Percent != nil {
-				p, ok := c.percent(f, cl.Percent, 1, 99)
-				if !ok {
+				p, err := strconv.Atoi(strings.TrimSuffix(cl.Percent.Text, "%"))
+				switch {
+				case err != nil || p >= 100:
+					c.errorf(f, cl.Percent.Span(), CodeWarnAt, "warn at %s is not before the SLA ends", cl.Percent.Text).
+						help("warn while there is still time to act, e.g. at 75%%")
+					continue
+				case p <= 0:
+					c.errorf(f, cl.Percent.Span(), CodePercent, "warn at 0%% would warn the moment the SLA starts").
+						help("warn at 1%% to 99%% of the SLA, e.g. at 50%%")
 					continue
 				}
 				w.Percent = p
@@ -748,13 +815,13 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 					continue
 				}
 				if d >= within {
-					c.errorf(f, cl.Duration.Span(), CodeWarnAt, "warn at %s is not before the SLA ends (%s)", cl.Duration.Text, st.Within.Text).
-						help("warn earlier than the deadline, e.g. at 75%%")
+					c.errorf(f, cl.Duration.Span(), CodeWarnAt, "warn at %s is not before the SLA ends (within %s)", cl.Duration.Text, st.Within.Text).
+						help("warn while there is still time to act, e.g. at 75%%")
 					continue
 				}
 				w.At = d
 			}
-			w.Actions = c.actions(f, cl.Actions, celenv.Context{}, nil, b.cell, true)
+			w.Actions = c.actions(f, cl.Actions, celenv.Context{}, nil, b.cell, moveLast)
 			sla.Warn = w
 		case *lang.Breach:
 			if breachAt != (lang.Span{}) {
@@ -763,7 +830,7 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 			}
 			breachAt = cl.Span()
 			sla.HasBreach = true
-			sla.Breach = c.actions(f, cl.Actions, celenv.Context{}, nil, b.cell, true)
+			sla.Breach = c.actions(f, cl.Actions, celenv.Context{}, nil, b.cell, moveLast)
 		}
 	}
 	s.SLAs = append(s.SLAs, sla)
@@ -805,6 +872,11 @@ func (b *stageBuilder) finish(defaults partialOwner) {
 				b.whens = append(b.whens, ir.Transition{Target: b.advanceTo, Origin: "advance", Pos: s.Pos})
 			}
 		}
+		if b.route != nil && b.owner.responsible != nil {
+			rf, rs := c.fileSpan(b.owner.responsible.Pos)
+			c.errorf(b.f, b.route.Span(), CodeRepeated, "`route %s` and the owner's `responsible` both say who is responsible in %s", b.route.Routing.Name, s.Name).
+				related(rf, rs, "the owner's responsible").help("keep one: `route R` is short for `owner { responsible route R }`")
+		}
 		if b.route != nil {
 			b.owner.responsible = &ir.Assignee{Kind: ir.AssignRoute, Name: b.route.Routing.Name, Pos: pos(b.f, b.route.Span())}
 		}
@@ -826,9 +898,29 @@ func (b *stageBuilder) finish(defaults partialOwner) {
 	c.w.Stages = append(c.w.Stages, *s)
 }
 
-// actions lowers an action block. `-> T` is allowed only as the last action
-// of enter, warn, breach and exception handlers (allowMove).
-func (c *compilation) actions(f *lang.File, blk *lang.ActionBlock, ctx celenv.Context, guard *exprJob, cell *at[*lang.Cell], allowMove bool) []ir.Action {
+// moves says whether an action block may end with `-> TARGET` and, if not,
+// why, in the words of the error.
+type moves struct {
+	allowed   bool
+	why, help string
+}
+
+var (
+	// LANGUAGE.md §7.2: a move is the last action of enter, warn, breach
+	// or an exception handler.
+	moveLast           = moves{allowed: true}
+	noMoveInTransition = moves{why: "a transition already moves the lead to its target; its actions cannot move it again",
+		help: "name the target before the actions: `on EVENT -> STAGE { ACTIONS }`"}
+	noMoveInHandler = moves{why: "an `on EVENT { ... }` handler runs its actions without moving the lead",
+		help: "to move the lead, write a transition: `on EVENT -> STAGE { ACTIONS }`"}
+	noMoveWorkflowHandler = moves{why: "a workflow-level handler runs in every stage and cannot move the lead",
+		help: "write the transition in the stages it applies to"}
+	noMoveInExit = moves{why: "`exit` actions run while the lead leaves its stage and cannot move it elsewhere",
+		help: "move the lead with the transition that leaves the stage, or in the next stage's `enter`"}
+)
+
+// actions lowers an action block; mv says whether it may end with a move.
+func (c *compilation) actions(f *lang.File, blk *lang.ActionBlock, ctx celenv.Context, guard *exprJob, cell *at[*lang.Cell], mv moves) []ir.Action {
 	out := []ir.Action{}
 	for i, a := range blk.Actions {
 		p := pos(f, a.Span())
@@ -857,11 +949,19 @@ func (c *compilation) actions(f *lang.File, blk *lang.ActionBlock, ctx celenv.Co
 		case *lang.Reassign:
 			out = append(out, ir.Action{Kind: ir.ActReassign, Pos: p})
 		case *lang.Notify:
+			// A role, or one of the stage's RACI owners; a name close to
+			// one of those (`responsibel`) is suggested rather than being
+			// reported as an unknown role.
 			t := a.Target.Name
 			switch t {
 			case "responsible", "accountable", "consulted", "informed":
 			default:
-				if !c.resolveRole(f, a.Target) {
+				if _, ok := c.roleByName[t]; !ok && lang.Suggest(t, raciSlots) != "" {
+					c.errorf(f, a.Target.Span(), CodeUnknownRole, "unknown role `%s`", t).suggest(t, raciSlots).
+						help("notify takes a role or one of the stage's owners: responsible, accountable, consulted, informed")
+					continue
+				}
+				if !c.resolveRole(f, a.Target, "notify") {
 					continue
 				}
 			}
@@ -871,7 +971,7 @@ func (c *compilation) actions(f *lang.File, blk *lang.ActionBlock, ctx celenv.Co
 			}
 			out = append(out, act)
 		case *lang.Escalate:
-			if !c.resolveRole(f, a.Role) {
+			if !c.resolveRole(f, a.Role, "escalate") {
 				continue
 			}
 			act := ir.Action{Kind: ir.ActEscalate, Target: a.Role.Name, Pos: p}
@@ -880,9 +980,8 @@ func (c *compilation) actions(f *lang.File, blk *lang.ActionBlock, ctx celenv.Co
 			}
 			out = append(out, act)
 		case *lang.Move:
-			if !allowMove {
-				c.errorf(f, a.Span(), CodeMoveNotLast, "`->` is not allowed here").
-					help("a move is the last action of enter, warn, breach or an exception handler; transitions name their target before `{`")
+			if !mv.allowed {
+				c.errorf(f, a.Span(), CodeMoveNotLast, "%s", mv.why).help("%s", mv.help)
 				continue
 			}
 			if i != len(blk.Actions)-1 {

@@ -17,12 +17,24 @@ type stdDef struct {
 	requires []requirement
 }
 
+// names lists the lifecycle names in set, in the standard's order.
+func (d *stdDef) names(set map[string]bool) []string {
+	var out []string
+	for _, n := range d.all {
+		if set[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // requirement is one `require` of a standard, named as waivers name it:
 // "sla.LIFECYCLE" or "accountable".
 type requirement struct {
 	name      string
 	lifecycle string
 	within    ir.Duration
+	text      string // the duration as written
 	f         *lang.File
 	span      lang.Span
 }
@@ -67,7 +79,7 @@ func (c *compilation) buildStandard(s *at[*lang.Standard]) *stdDef {
 		if !ok {
 			continue
 		}
-		def.requires = append(def.requires, requirement{name: "sla." + r.Lifecycle.Name, lifecycle: r.Lifecycle.Name, within: within, f: f, span: r.Span()})
+		def.requires = append(def.requires, requirement{name: "sla." + r.Lifecycle.Name, lifecycle: r.Lifecycle.Name, within: within, text: r.Within.Text, f: f, span: r.Span()})
 	}
 	return def
 }
@@ -77,6 +89,7 @@ type violation struct {
 	req   requirement
 	stage *ir.Stage
 	what  string
+	at    *ir.Pos // where to point, if not at the stage
 }
 
 // checkStandard verifies conformance: every stage maps to a standard stage
@@ -94,8 +107,12 @@ func (c *compilation) checkStandard() {
 	for i := range c.w.Stages {
 		s := &c.w.Stages[i]
 		f, span := c.fileSpan(s.Pos)
+		if l, ok := c.lifecycles[s.Name]; ok {
+			f, span = l.file, l.span
+		}
 		switch {
 		case s.Lifecycle == "":
+			f, span = c.fileSpan(s.Pos)
 			where := "the stage"
 			if s.Cell != "" {
 				where = fmt.Sprintf("the cell's `%s` part", s.Part)
@@ -106,30 +123,47 @@ func (c *compilation) checkStandard() {
 			c.errorf(f, span, CodeLifecycleName, "`%s` is not a stage of standard %s", s.Lifecycle, def.name).
 				suggest(s.Lifecycle, def.all).help("%s has: %s", def.name, strings.Join(def.all, ", "))
 		case s.Terminal && !def.terminal[s.Lifecycle]:
-			c.errorf(f, span, CodeLifecycleKind, "terminal stage %s maps to `%s`, which is not terminal in %s", s.Name, s.Lifecycle, def.name)
+			c.errorf(f, span, CodeLifecycleKind, "terminal stage %s maps to `%s`, which is not terminal in %s", s.Name, s.Lifecycle, def.name).
+				help("an end state maps to one of %s's terminal stages: %s", def.name, strings.Join(def.names(def.terminal), ", "))
 		case !s.Terminal && def.terminal[s.Lifecycle]:
-			c.errorf(f, span, CodeLifecycleKind, "stage %s maps to terminal `%s`, but it is not terminal", s.Name, s.Lifecycle)
+			c.errorf(f, span, CodeLifecycleKind, "stage %s maps to `%s`, which is terminal in %s, but %s is not terminal", s.Name, s.Lifecycle, def.name, s.Name).
+				help("map it to one of %s's other stages: %s, or mark the stage terminal", def.name, strings.Join(def.names(def.stages), ", "))
 		}
 	}
 	var violations []violation
 	for _, r := range def.requires {
 		for i := range c.w.Stages {
 			s := &c.w.Stages[i]
+			// "every stage" includes end states: a standard that wants
+			// someone answerable for won and lost leads says so, and a
+			// workflow can waive it.
 			if r.name == "accountable" {
 				if s.Owner.Accountable == "" {
-					violations = append(violations, violation{r, s, "has no accountable owner"})
+					violations = append(violations, violation{r, s, "has no accountable owner", nil})
 				}
 				continue
 			}
 			if s.Lifecycle != r.lifecycle {
 				continue
 			}
+			// SLAs compare by their stated duration: `within 8h on
+			// us_business` meets `require sla on mql within 24h`.
 			ok := false
-			for _, sla := range s.SLAs {
+			var longest *ir.SLA
+			for k := range s.SLAs {
+				sla := &s.SLAs[k]
 				ok = ok || sla.Within <= r.within
+				if longest == nil {
+					longest = sla
+				}
 			}
-			if !ok {
-				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s", ir.FormatDuration(r.within))})
+			switch {
+			case ok:
+			case longest != nil:
+				p := longest.Pos
+				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s (%s allows %s)", r.text, longest.Name, ir.FormatDuration(longest.Within)), &p})
+			default:
+				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s", r.text), nil})
 			}
 		}
 	}
@@ -154,7 +188,7 @@ func (c *compilation) checkStandard() {
 			fails = fails || v.req.name == name
 		}
 		if !fails {
-			c.errorf(wv.file, wv.node.Span(), CodeUselessWaiver, "waiver %q waives nothing: the workflow meets that requirement", name).
+			c.errorf(wv.file, wv.node.Requirement.Span(), CodeUselessWaiver, "waiver %q waives nothing: the workflow meets that requirement", name).
 				help("remove the waiver; waivers record real deviations from the standard")
 			continue
 		}
@@ -171,6 +205,9 @@ func (c *compilation) checkStandard() {
 			continue
 		}
 		f, span := c.fileSpan(v.stage.Pos)
+		if v.at != nil {
+			f, span = c.fileSpan(*v.at)
+		}
 		c.errorf(f, span, CodeRequirement, "stage %s %s, as standard %s requires (%s)", v.stage.Name, v.what, def.name, v.req.name).
 			related(v.req.f, v.req.span, "the requirement").
 			help("meet it, or record a justified exception: waive %q \"why, and who approved it\"", v.req.name)

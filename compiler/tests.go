@@ -74,7 +74,7 @@ func (c *compilation) compileTests() {
 				step.Kind, step.At = StepAt, ts
 			case *lang.Capture:
 				step.Kind = StepCapture
-				step.Fields, step.ID = c.captureFields(f, st.Fields)
+				step.Fields, step.ID = c.captureFields(f, st, st.Fields)
 				captured = true
 			case *lang.Send:
 				if !captured {
@@ -111,7 +111,7 @@ func (c *compilation) compileTests() {
 
 // captureFields checks a capture's values against the lead schema and
 // converts them. `id` sets the lead's id.
-func (c *compilation) captureFields(f *lang.File, obj *lang.ObjectLit) (map[string]any, string) {
+func (c *compilation) captureFields(f *lang.File, st *lang.Capture, obj *lang.ObjectLit) (map[string]any, string) {
 	out := map[string]any{}
 	id := ""
 	given := map[string]bool{}
@@ -149,7 +149,9 @@ func (c *compilation) captureFields(f *lang.File, obj *lang.ObjectLit) (map[stri
 		}
 	}
 	if len(missing) > 0 {
-		c.errorf(f, obj.Span(), CodeTest, "capture is missing required %s %s", plural(len(missing), "field", "fields"), strings.Join(missing, ", "))
+		kw := lang.Span{Start: st.Span().Start, End: st.Span().Start + len("capture")}
+		c.errorf(f, kw, CodeTest, "capture is missing required %s %s", plural(len(missing), "field", "fields"), strings.Join(missing, ", ")).
+			help("a lead field without a default and without `?` must be given when a lead is captured")
 	}
 	return out, id
 }
@@ -194,7 +196,8 @@ func (c *compilation) payload(f *lang.File, st *lang.Send) map[string]any {
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		c.errorf(f, st.Span(), CodeTest, "event %s needs %s %s", ev.Name, plural(len(missing), "field", "fields"), strings.Join(missing, ", "))
+		c.errorf(f, st.Event.Span(), CodeTest, "event %s needs %s %s", ev.Name, plural(len(missing), "field", "fields"), strings.Join(missing, ", ")).
+			help("write them in braces: send %s { %s = ... }", ev.Name, missing[0])
 	}
 	return out
 }

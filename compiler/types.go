@@ -15,12 +15,15 @@ import (
 
 var scalarTypes = []string{ir.String, ir.Int, ir.Float, ir.Bool, ir.Timestamp, ir.DurationK}
 
-// buildTypes builds the workflow's data and people: the lead schema,
-// events, roles, calendars, teams and routings. Expressions inside them are
-// queued for checking once the CEL environment exists.
-func (c *compilation) buildTypes() {
+// buildData builds the workflow's data types: the lead schema and events.
+func (c *compilation) buildData() {
 	c.buildSchema()
 	c.buildEvents()
+}
+
+// buildPeople builds roles, calendars, teams and routings. Expressions
+// inside them are queued for checking once the CEL environment exists.
+func (c *compilation) buildPeople() {
 	for _, r := range c.roles {
 		c.w.Roles = append(c.w.Roles, ir.Role{Name: r.qual + r.node.Name.Name, Title: titleOf(r.node.Title), Pos: pos(r.file, r.node.Span())})
 	}
@@ -92,17 +95,19 @@ func (c *compilation) buildEvents() {
 			continue // a duplicate, reported
 		}
 		ev := ir.Event{Name: name, Pos: pos(e.file, e.node.Span()), Fields: []ir.Field{}}
-		seen := map[string]bool{}
+		seen := map[string]lang.Span{}
 		for _, fd := range e.node.Fields {
 			if fd.Name.Name == "type" || fd.Name.Name == "at" {
-				c.errorf(e.file, fd.Name.Span(), CodeBuiltinAttr, "`event.%s` is built in and cannot be declared", fd.Name.Name)
+				c.errorf(e.file, fd.Name.Span(), CodeBuiltinAttr, "`event.%s` is built in and cannot be declared", fd.Name.Name).
+					help("every event has event.type (its name) and event.at (when it happened)")
 				continue
 			}
-			if seen[fd.Name.Name] {
-				c.errorf(e.file, fd.Name.Span(), CodeDuplicate, "event field `%s` is declared twice", fd.Name.Name)
+			if prev, ok := seen[fd.Name.Name]; ok {
+				c.errorf(e.file, fd.Name.Span(), CodeDuplicate, "event field `%s` is declared twice", fd.Name.Name).
+					related(e.file, prev, "first declared here")
 				continue
 			}
-			seen[fd.Name.Name] = true
+			seen[fd.Name.Name] = fd.Name.Span()
 			if f, ok := c.buildField(e.file, fd); ok {
 				ev.Fields = append(ev.Fields, f)
 			}
@@ -199,7 +204,7 @@ func (c *compilation) literal(f *lang.File, lit *lang.Literal, t ir.Type) (any, 
 			return bad("expected one of %s", strings.Join(t.Enum, ", "))
 		}
 		if !t.HasValue(v) {
-			c.errorf(f, lit.Span(), CodeBadEnum, "`%s` is not a value of %s", v, t).suggest(v, t.Enum)
+			c.errorf(f, lit.Span(), CodeBadEnum, "%q is not one of %s", v, strings.Join(t.Enum, ", ")).suggest(v, t.Enum)
 			return nil, false
 		}
 		return v, true
@@ -365,7 +370,14 @@ func (c *compilation) buildCalendar(cal at[*lang.Calendar]) (ir.Calendar, bool) 
 				fail()
 				continue
 			}
-			if end <= start {
+			if end == start {
+				c.errorf(f, lang.Span{Start: s.Start.Span().Start, End: s.End.Span().End}, CodeHours,
+					"working hours %s-%s are empty: they end when they start", s.Start.Text, s.End.Text).
+					help("write the end of the working day, e.g. 09:00-17:00")
+				fail()
+				continue
+			}
+			if end < start {
 				c.errorf(f, lang.Span{Start: s.Start.Span().Start, End: s.End.Span().End}, CodeHours,
 					"working hours %s-%s end before they start", s.Start.Text, s.End.Text).
 					help("hours cannot cross midnight; write two lines, e.g. 22:00-24:00 and 00:00-06:00 on the next day")
@@ -562,7 +574,7 @@ func (c *compilation) checkSameAttrs(f *lang.File, first, m *lang.Member) {
 	set := func(x *lang.Member) map[string]bool {
 		s := map[string]bool{}
 		for _, a := range x.Attrs {
-			if a.Name.Name != "weight" {
+			if a.Name.Name != "weight" && a.Name.Name != "email" {
 				s[a.Name.Name] = true
 			}
 		}
@@ -583,13 +595,14 @@ func (c *compilation) checkSameAttrs(f *lang.File, first, m *lang.Member) {
 	if len(missing)+len(extra) == 0 {
 		return
 	}
-	msg := "this member's attributes differ from the first member's:"
+	var parts []string
 	if len(missing) > 0 {
-		msg += fmt.Sprintf(" missing %s", strings.Join(sorted(missing), ", "))
+		parts = append(parts, fmt.Sprintf("lacks %s, which the first member has", strings.Join(sorted(missing), ", ")))
 	}
 	if len(extra) > 0 {
-		msg += fmt.Sprintf(" extra %s", strings.Join(sorted(extra), ", "))
+		parts = append(parts, fmt.Sprintf("has %s, which the first member lacks", strings.Join(sorted(extra), ", ")))
 	}
+	msg := "this member " + strings.Join(parts, ", and ")
 	c.errorf(f, m.Email.Span(), CodeMemberAttrs, "%s", msg).related(f, first.Email.Span(), "the first member").
 		help("all members of a team declare the same attributes (weight aside), so member.X is defined for everyone")
 }
@@ -600,7 +613,8 @@ func (c *compilation) buildRouting(r at[*lang.Routing]) ir.Routing {
 	for i, rule := range d.Rules {
 		rl := ir.Rule{Pos: pos(f, rule.Span())}
 		if rule.Else && i != len(d.Rules)-1 {
-			c.errorf(f, rule.Span(), CodeMisplaced, "`else` must be the last rule: the rules after it never apply")
+			c.errorf(f, lang.Span{Start: rule.Span().Start, End: rule.Span().Start + len("else")}, CodeMisplaced,
+				"`else` must be the last rule: the rules after it never apply")
 		}
 		var guard *exprJob
 		if rule.When != nil {
@@ -618,7 +632,8 @@ func (c *compilation) buildRouting(r at[*lang.Routing]) ir.Routing {
 		out.Rules = append(out.Rules, rl)
 	}
 	if len(d.Rules) == 0 {
-		c.errorf(f, d.Name.Span(), CodeNotExhaustve, "routing `%s` has no rules", d.Name.Name)
+		c.errorf(f, d.Name.Span(), CodeNotExhaustve, "routing `%s` has no rules", d.Name.Name).
+			help("add `when CONDITION -> TARGET` rules and end with `else -> TARGET`")
 	}
 	return out
 }
@@ -638,7 +653,7 @@ func (c *compilation) assignee(f *lang.File, a *lang.Assignee, ctx celenv.Contex
 	case ir.AssignTeam:
 		return out, c.resolveTeam(f, a.Name)
 	case ir.AssignRole:
-		return out, c.resolveRole(f, a.Name)
+		return out, c.resolveRole(f, a.Name, "a role target")
 	}
 	return out, false
 }
@@ -661,14 +676,28 @@ func (c *compilation) resolveTeam(f *lang.File, id *lang.Ident) bool {
 	return false
 }
 
-func (c *compilation) resolveRole(f *lang.File, id *lang.Ident) bool {
+// resolveRole resolves a role named where only a role fits; use says
+// where, for the message ("accountable", "notify", "a responsible role").
+func (c *compilation) resolveRole(f *lang.File, id *lang.Ident, use string) bool {
 	if _, ok := c.roleByName[id.Name]; ok {
 		c.used["role:"+id.Name] = true
 		return true
 	}
-	d := c.errorf(f, id.Span(), CodeUnknownRole, "unknown role `%s`", id.Name).suggest(id.Name, names(c.roleByName))
 	if _, ok := c.teamByName[id.Name]; ok {
-		d.help("`%s` is a team; only roles can be accountable, consulted, informed or notified", id.Name)
+		c.used["team:"+id.Name] = true
+		c.errorf(f, id.Span(), CodeOwnerKind, "%s takes a role, but `%s` is a team", use, id.Name).
+			help("declare a role for the person who answers for this, e.g. `role %s_manager`", id.Name)
+		return false
+	}
+	if _, ok := c.routingByName[id.Name]; ok {
+		c.used["routing:"+id.Name] = true
+		c.errorf(f, id.Span(), CodeOwnerKind, "%s takes a role, but `%s` is a routing", use, id.Name).
+			help("only `responsible` can be a routing: `responsible route %s`", id.Name)
+		return false
+	}
+	d := c.errorf(f, id.Span(), CodeUnknownRole, "unknown role `%s`", id.Name)
+	if lang.Suggest(id.Name, names(c.roleByName)) != "" {
+		d.suggest(id.Name, names(c.roleByName))
 	} else {
 		d.help("declare it: `role %s`", id.Name)
 	}
@@ -683,9 +712,13 @@ func (c *compilation) resolveEvent(f *lang.File, id *lang.Ident) bool {
 		c.used["event:"+id.Name] = true
 		return true
 	}
-	c.errorf(f, id.Span(), CodeUnknownEvent, "unknown event `%s`", id.Name).
-		suggest(id.Name, append(names(c.eventByName), ir.EventCaptured, ir.EventUpdated)).
-		help("declare it: `event %s`", id.Name)
+	candidates := append(names(c.eventByName), ir.EventCaptured, ir.EventUpdated)
+	d := c.errorf(f, id.Span(), CodeUnknownEvent, "unknown event `%s`", id.Name)
+	if lang.Suggest(id.Name, candidates) != "" {
+		d.suggest(id.Name, candidates)
+	} else {
+		d.help("declare it: `event %s`", id.Name)
+	}
 	return false
 }
 
