@@ -1,15 +1,17 @@
 package ir
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 )
 
-// Hash computes the workflow's version: a digest of its canonical JSON with
-// every source position and the version itself left out, so moving text
-// around or reformatting a file keeps the version while any change of
-// meaning produces a new one.
+// Hash computes the workflow's version: a digest of its JSON with every
+// source position and the version itself left out, so moving text around
+// or reformatting a file keeps the version while any change of meaning
+// produces a new one. The JSON is canonical as it is: struct fields come in
+// declaration order and encoding/json sorts map keys.
 func (w *Workflow) Hash() string {
 	c := *w
 	c.Version = ""
@@ -17,27 +19,59 @@ func (w *Workflow) Hash() string {
 	if err != nil {
 		panic("ir: workflow does not marshal: " + err.Error()) // plain data always does
 	}
-	var tree any
-	if err := json.Unmarshal(raw, &tree); err != nil {
-		panic("ir: " + err.Error())
-	}
-	// encoding/json writes map keys sorted, so the re-encoded tree is canonical.
-	canon, _ := json.Marshal(stripPositions(tree))
-	sum := sha256.Sum256(canon)
+	sum := sha256.Sum256(stripPositions(raw))
 	return hex.EncodeToString(sum[:8])
 }
 
-func stripPositions(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		delete(t, "pos")
-		for k, e := range t {
-			t[k] = stripPositions(e)
+var posKey = []byte(`"pos":{`)
+
+// stripPositions removes every `"pos":{...}` member (with its comma) from
+// JSON text. Pos objects hold only scalars, so the first `}` outside a
+// string ends one.
+func stripPositions(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			out = append(out, c)
+			switch c {
+			case '\\':
+				if i+1 < len(b) {
+					i++
+					out = append(out, b[i])
+				}
+			case '"':
+				inString = false
+			}
+			continue
 		}
-	case []any:
-		for i, e := range t {
-			t[i] = stripPositions(e)
+		if c == '"' && bytes.HasPrefix(b[i:], posKey) {
+			j := i + len(posKey)
+			for str := false; j < len(b); j++ {
+				switch {
+				case str && b[j] == '\\':
+					j++
+				case b[j] == '"':
+					str = !str
+				case !str && b[j] == '}':
+					goto done
+				}
+			}
+		done:
+			// Drop the comma before the member, or else the one after it.
+			if n := len(out); n > 0 && out[n-1] == ',' {
+				out = out[:n-1]
+			} else if j+1 < len(b) && b[j+1] == ',' {
+				j++
+			}
+			i = j
+			continue
 		}
+		if c == '"' {
+			inString = true
+		}
+		out = append(out, c)
 	}
-	return v
+	return out
 }
