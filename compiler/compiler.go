@@ -127,6 +127,7 @@ func (c *compilation) run() {
 	var wg sync.WaitGroup
 	version := ""
 	if !c.failed() {
+		c.w.Normalize()
 		wg.Go(func() { version = c.w.Hash() })
 	}
 	if !c.opts.SkipTests {

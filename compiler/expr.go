@@ -128,7 +128,7 @@ type celResult struct {
 // celResultFor parses and checks j's text in j's context, once per
 // compilation for each distinct pair.
 func (c *compilation) celResultFor(j *exprJob) *celResult {
-	key := contextKey(j.ctx) + "\x00" + j.expr.Text
+	key := j.ctx.Key() + "\x00" + j.expr.Text
 	c.celMu.Lock()
 	r, ok := c.celCache[key]
 	if !ok {
@@ -151,9 +151,6 @@ func (c *compilation) celResultFor(j *exprJob) *celResult {
 	return r
 }
 
-func contextKey(ctx celenv.Context) string {
-	return strings.Join(ctx.Events, ",") + "|" + ctx.Team + "|" + fmt.Sprint(ctx.Test)
-}
 
 func (c *compilation) checkExpr(j *exprJob) {
 	j.env, j.workflow, j.fields = c.env, c.w, c.fieldsFor(j.ctx)
@@ -629,7 +626,7 @@ func (j *exprJob) eventFieldNotCommon(start, end int, name string) bool {
 // fieldsFor lists the fields of each object variable in scope in ctx, for
 // "did you mean"; computed once per context.
 func (c *compilation) fieldsFor(ctx celenv.Context) map[string][]string {
-	key := contextKey(ctx)
+	key := ctx.Key()
 	c.celMu.Lock()
 	defer c.celMu.Unlock()
 	if f, ok := c.fieldCache[key]; ok {

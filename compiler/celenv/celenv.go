@@ -58,7 +58,9 @@ type Context struct {
 	Test   bool     // an `expect` in a test: escalated(), notified(), stuck(), history
 }
 
-func (c Context) key() string {
+// Key identifies the context: expressions with equal keys see the same
+// variables.
+func (c Context) Key() string {
 	return strings.Join(c.Events, ",") + "|" + c.Team + "|" + fmt.Sprint(c.Test)
 }
 
@@ -119,7 +121,7 @@ func (e *Env) Workflow() *ir.Workflow { return e.w }
 
 // For returns the environment of ctx.
 func (e *Env) For(ctx Context) (*cel.Env, error) {
-	k := ctx.key()
+	k := ctx.Key()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if env, ok := e.envs[k]; ok {

@@ -478,3 +478,43 @@ func IsBuiltinAttr(name string) bool {
 	}
 	return false
 }
+
+// Normalize replaces the workflow's nil lists with empty ones, so its JSON
+// shows `[]` rather than `null` for a workflow without, say, routings.
+func (w *Workflow) Normalize() {
+	if w.Lead == nil {
+		w.Lead = []Field{}
+	}
+	if w.Events == nil {
+		w.Events = []Event{}
+	}
+	for i := range w.Events {
+		if w.Events[i].Fields == nil {
+			w.Events[i].Fields = []Field{}
+		}
+	}
+	if w.Roles == nil {
+		w.Roles = []Role{}
+	}
+	if w.Teams == nil {
+		w.Teams = []Team{}
+	}
+	if w.Routings == nil {
+		w.Routings = []Routing{}
+	}
+	if w.Calendars == nil {
+		w.Calendars = []Calendar{}
+	}
+	if w.Handlers == nil {
+		w.Handlers = []Handler{}
+	}
+	if w.Exceptions == nil {
+		w.Exceptions = []ExceptionHandler{}
+	}
+	if w.Scores == nil {
+		w.Scores = []Score{}
+	}
+	if w.Stages == nil {
+		w.Stages = []Stage{}
+	}
+}
