@@ -256,13 +256,23 @@ func (p *printer) trailing(last *int, limit int) bool {
 }
 
 // at prints the comments that start before the source offset off inside a
-// statement, where the token at off is about to be printed. A `//` comment
-// there can only be inside ( ) or [ ], where a line break is whitespace.
+// statement, where the token at off is about to be printed. A comment that
+// began or ended a source line there (a `//` comment always ends one) can
+// only be inside ( ) or [ ], where a line break is whitespace: it begins or
+// ends its line in the output too, continuation lines indented 4 more.
 func (p *printer) at(off int) {
 	for p.ci < len(p.comments) && p.comments[p.ci].Span.Start < off {
 		c := p.comments[p.ci]
 		p.ci++
-		if n := len(p.out); n > 0 {
+		if p.ownLine(c) {
+			// Only inside ( ) or [ ] can a comment start a line within a
+			// statement; it keeps a line of its own.
+			p.trimSpace()
+			if n := len(p.out); n > 0 && p.out[n-1] != '\n' {
+				p.out = append(p.out, '\n')
+			}
+			p.spaces(p.indent + 4)
+		} else if n := len(p.out); n > 0 {
 			switch p.out[n-1] {
 			case ' ', '\n', '(', '[':
 			default:
@@ -270,13 +280,43 @@ func (p *printer) at(off int) {
 			}
 		}
 		p.comment(c)
-		if strings.HasPrefix(c.Text, "//") {
+		if p.endsLine(c) {
 			p.nl()
 			p.spaces(p.indent + 4)
 		} else {
 			p.out = append(p.out, ' ')
 		}
 	}
+}
+
+// ownLine reports whether only whitespace and separators (`,` `;`, which
+// the output puts elsewhere) precede c on its source line.
+func (p *printer) ownLine(c lang.Comment) bool {
+	for i := c.Span.Start - 1; i >= 0; i-- {
+		switch p.src[i] {
+		case '\n':
+			return true
+		case ' ', '\t', '\r', ',', ';':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// endsLine reports whether only whitespace and separators follow c on its
+// source line.
+func (p *printer) endsLine(c lang.Comment) bool {
+	for i := c.Span.End; i < len(p.src); i++ {
+		switch p.src[i] {
+		case '\n':
+			return true
+		case ' ', '\t', '\r', ',', ';':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // comment prints a comment as written, less trailing whitespace on its lines.
@@ -534,10 +574,20 @@ func advance(w int, c byte) int {
 // findOpen returns the offset of the first `{` at or after from, skipping
 // comments: the opening brace of a declaration whose header ends at from.
 func (p *printer) findOpen(from int) int {
-	s := p.src
+	if i := p.findByte(from, len(p.src), '{'); i >= 0 {
+		return i
+	}
+	return len(p.src)
+}
+
+// findByte returns the offset of the first b in the source between from and
+// to that is not inside a comment, or -1. The text searched holds only
+// punctuation, names, whitespace and comments.
+func (p *printer) findByte(from, to int, b byte) int {
+	s := p.src[:to]
 	for i := from; i < len(s); i++ {
 		switch s[i] {
-		case '{':
+		case b:
 			return i
 		case '/':
 			if i+1 < len(s) && s[i+1] == '/' {
@@ -547,11 +597,11 @@ func (p *printer) findOpen(from int) int {
 			} else if i+1 < len(s) && s[i+1] == '*' {
 				j := strings.Index(s[i+2:], "*/")
 				if j < 0 {
-					return len(s)
+					return -1
 				}
 				i += j + 3
 			}
 		}
 	}
-	return len(s)
+	return -1
 }

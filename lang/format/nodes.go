@@ -151,7 +151,7 @@ func (p *printer) node(n any) {
 		p.str("hours ")
 		for i, d := range n.Days {
 			if i > 0 {
-				p.str(", ")
+				p.comma(n.Days[i-1].EndPos.Offset, d.Pos.Offset)
 			}
 			p.ident(d.From)
 			if d.To != nil {
@@ -449,9 +449,27 @@ func (p *printer) duration(d *lang.Duration)   { p.token(&d.Node, d.Text) }
 func (p *printer) idents(ids []*lang.Ident) {
 	for i, id := range ids {
 		if i > 0 {
-			p.str(", ")
+			p.comma(ids[i-1].EndPos.Offset, id.Pos.Offset)
 		}
 		p.ident(id)
+	}
+}
+
+// comma prints the `, ` between two list items, the first ending at from
+// and the next starting at to, after the comments written before the comma.
+func (p *printer) comma(from, to int) {
+	if i := p.findByte(from, to, ','); i >= 0 {
+		p.at(i)
+	}
+	p.tight()
+	p.str(", ")
+}
+
+// tight drops the space after an inline comment before a token that takes
+// no space before it: `a /* c */, b`, `enum(a /* c */)`.
+func (p *printer) tight() {
+	if n := len(p.out); n >= 3 && p.out[n-1] == ' ' && p.out[n-2] == '/' && p.out[n-3] == '*' {
+		p.out = p.out[:n-1]
 	}
 }
 
@@ -497,6 +515,7 @@ func (p *printer) typeExpr(t *lang.TypeExpr) {
 		p.str("enum(")
 		p.idents(t.Enum)
 		p.at(closeOf(&t.Node))
+		p.tight()
 		p.str(")")
 	case t.List != nil:
 		p.str("list<")
@@ -530,11 +549,12 @@ func (p *printer) literal(l *lang.Literal) {
 		p.str("[")
 		for i, v := range l.List {
 			if i > 0 {
-				p.str(", ")
+				p.comma(l.List[i-1].EndPos.Offset, v.Pos.Offset)
 			}
 			p.literal(v)
 		}
 		p.at(closeOf(&l.Node))
+		p.tight()
 		p.str("]")
 	}
 }

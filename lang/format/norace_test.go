@@ -1,0 +1,6 @@
+//go:build !race
+
+package format
+
+// raceEnabled makes the slowest tests sample their inputs under -race.
+const raceEnabled = false
