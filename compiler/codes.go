@@ -70,4 +70,7 @@ const (
 	CodeShadowed     = "W004"
 	CodeUnused       = "W005"
 	CodeOptionalRead = "W006"
+
+	// Notes (never fail a check).
+	CodeWaiver = "N001" // a waived requirement of the standard, with its reason
 )

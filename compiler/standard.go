@@ -161,7 +161,7 @@ func (c *compilation) checkStandard() {
 			case ok:
 			case longest != nil:
 				p := longest.Pos
-				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s (%s allows %s)", r.text, longest.Name, ir.FormatDuration(longest.Within)), &p})
+				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s (%s allows %s)", r.text, longest.Name, ir.DescribeDuration(longest.Within, longest.Calendar)), &p})
 			default:
 				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s", r.text), nil})
 			}
@@ -198,6 +198,17 @@ func (c *compilation) checkStandard() {
 			continue
 		}
 		waived[name] = true
+		// LANGUAGE.md §9: `lead check` lists every waiver with its reason.
+		note := c.report(lang.Note, wv.file, wv.node.Requirement.Span(), CodeWaiver, "requirement %s of %s is waived: %s", name, def.name, wv.node.Reason.Value())
+		for _, v := range violations {
+			if v.req.name == name {
+				f, span := c.fileSpan(v.stage.Pos)
+				if v.at != nil {
+					f, span = c.fileSpan(*v.at)
+				}
+				note.related(f, span, "stage %s %s", v.stage.Name, v.what)
+			}
+		}
 		c.w.Waivers = append(c.w.Waivers, ir.Waiver{Requirement: name, Reason: wv.node.Reason.Value(), Pos: pos(wv.file, wv.node.Span())})
 	}
 	for _, v := range violations {

@@ -20,11 +20,17 @@ const (
 	Error Severity = iota
 	// Warning fails `lead check` only under --deny-warnings.
 	Warning
+	// Note informs and never fails a check, such as a standard's waiver
+	// with its justification.
+	Note
 )
 
 func (s Severity) String() string {
-	if s == Warning {
+	switch s {
+	case Warning:
 		return "warning"
+	case Note:
+		return "note"
 	}
 	return "error"
 }

@@ -76,7 +76,7 @@ func runCheck(env *cmdEnv, args []string) int {
 	switch {
 	case status != exitOK:
 		return status
-	case ds.HasErrors(), *deny && len(ds) > 0:
+	case ds.HasErrors(), *deny && hasWarnings(ds):
 		return exitFail
 	}
 	return exitOK
@@ -235,4 +235,14 @@ func dedupe(ds lang.Diagnostics) lang.Diagnostics {
 		}
 	}
 	return out
+}
+
+// hasWarnings reports whether any diagnostic is a warning (notes never fail).
+func hasWarnings(ds lang.Diagnostics) bool {
+	for _, d := range ds {
+		if d.Severity == lang.Warning {
+			return true
+		}
+	}
+	return false
 }

@@ -20,6 +20,7 @@ import (
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/ext"
 
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/stdlib"
@@ -89,6 +90,7 @@ func New(w *ir.Workflow) (*Env, error) {
 	e := &Env{w: w, envs: map[string]*cel.Env{}, errs: map[string]error{}}
 	base, err := cel.NewEnv(
 		cel.StdLib(),
+		ext.Strings(), // LANGUAGE.md §6: CEL's string extensions
 		stdlib.Library(func(name string) *calendar.Calendar { return cals[name] }),
 		cel.Variable("now", cel.TimestampType),
 		cel.Macros(macros(w)...),

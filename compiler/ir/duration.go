@@ -60,6 +60,30 @@ func ParseDuration(s string) (time.Duration, error) {
 	return total, nil
 }
 
+// DescribeDuration writes a duration for people: on a business calendar in
+// hours at most ("48h on us_business" is about six working days, not "2d"),
+// otherwise as FormatDuration.
+func DescribeDuration(d Duration, calendar string) string {
+	if calendar == "" {
+		return FormatDuration(d)
+	}
+	v := time.Duration(d)
+	var b strings.Builder
+	for _, u := range []struct {
+		name string
+		d    time.Duration
+	}{{"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}} {
+		if n := v / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			v -= n * u.d
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString("0s")
+	}
+	return b.String() + " on " + calendar
+}
+
 // FormatDuration writes d as a Lead duration literal, largest units first
 // (weeks are written as days): 30d, 1d12h, 1h30m, 500ms.
 func FormatDuration(d Duration) string {

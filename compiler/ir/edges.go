@@ -42,10 +42,7 @@ func (w *Workflow) Edges() []Edge {
 			out = append(out, Edge{ID: t.ID, From: s.Name, To: t.Target, Kind: EdgeAuto, Label: transitionLabel(t), Pos: t.Pos})
 		}
 		for _, t := range s.After {
-			label := "after " + durationText(t.After)
-			if t.Calendar != "" {
-				label += " on " + t.Calendar
-			}
+			label := "after " + DescribeDuration(t.After, t.Calendar)
 			out = append(out, Edge{ID: t.ID, From: s.Name, To: t.Target, Kind: EdgeTimer, Label: label, Pos: t.Pos})
 		}
 		for _, sla := range s.SLAs {
@@ -83,8 +80,4 @@ func transitionLabel(t Transition) string {
 		label = "always"
 	}
 	return label
-}
-
-func durationText(d Duration) string {
-	return FormatDuration(d)
 }

@@ -18,8 +18,11 @@ func GitHub(w io.Writer, ds lang.Diagnostics) error {
 	for _, d := range ds {
 		r := subjectRegion(d.File, d.Subject)
 		level := "error"
-		if d.Severity == lang.Warning {
+		switch d.Severity {
+		case lang.Warning:
 			level = "warning"
+		case lang.Note:
+			level = "notice"
 		}
 		msg := message(d)
 		for _, rel := range d.Related {

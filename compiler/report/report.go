@@ -59,11 +59,14 @@ func Text(w io.Writer, ds lang.Diagnostics) error {
 // Summary counts errors and warnings, e.g. "2 errors, 1 warning"; it is
 // empty when there are no diagnostics.
 func Summary(ds lang.Diagnostics) string {
-	errs, warns := 0, 0
+	errs, warns, notes := 0, 0, 0
 	for _, d := range ds {
-		if d.Severity == lang.Warning {
+		switch d.Severity {
+		case lang.Warning:
 			warns++
-		} else {
+		case lang.Note:
+			notes++
+		default:
 			errs++
 		}
 	}
@@ -73,6 +76,9 @@ func Summary(ds lang.Diagnostics) string {
 	}
 	if warns > 0 {
 		parts = append(parts, plural(warns, "warning"))
+	}
+	if notes > 0 {
+		parts = append(parts, plural(notes, "note"))
 	}
 	return strings.Join(parts, ", ")
 }
