@@ -151,7 +151,6 @@ func (c *compilation) celResultFor(j *exprJob) *celResult {
 	return r
 }
 
-
 func (c *compilation) checkExpr(j *exprJob) {
 	j.env, j.workflow, j.fields = c.env, c.w, c.fieldsFor(j.ctx)
 	res := c.celResultFor(j)

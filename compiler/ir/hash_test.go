@@ -7,10 +7,10 @@ import (
 
 func TestStripPositions(t *testing.T) {
 	cases := map[string]string{
-		`{"a":1,"pos":{"file":"x}","line":1}}`:                  `{"a":1}`,
-		`{"pos":{"file":"a\"}","line":2},"b":"\"pos\":{"}`:     `{"b":"\"pos\":{"}`,
+		`{"a":1,"pos":{"file":"x}","line":1}}`:                `{"a":1}`,
+		`{"pos":{"file":"a\"}","line":2},"b":"\"pos\":{"}`:    `{"b":"\"pos\":{"}`,
 		`[{"pos":{"off":1}},{"x":{"pos":{"off":2},"y":[1]}}]`: `[{},{"x":{"y":[1]}}]`,
-		`{"name":"pos","v":"\\"}`:                              `{"name":"pos","v":"\\"}`,
+		`{"name":"pos","v":"\\"}`:                             `{"name":"pos","v":"\\"}`,
 	}
 	for in, want := range cases {
 		if got := string(stripPositions([]byte(in))); got != want {
