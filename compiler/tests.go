@@ -84,6 +84,20 @@ func (c *compilation) compileTests() {
 				if !c.resolveEvent(f, st.Event) {
 					continue
 				}
+				switch st.Event.Name {
+				case ir.EventCaptured:
+					c.errorf(f, st.Event.Span(), CodeTest, "`captured` happens when a lead is created: use `capture { ... }`")
+					continue
+				case ir.EventUpdated:
+					// `send updated { FIELD = VALUE }` changes lead fields as
+					// PATCH /v1/leads/{id} does, then runs `updated`.
+					if st.Data == nil || len(st.Data.Fields) == 0 {
+						c.errorf(f, st.Event.Span(), CodeTest, "`send updated` needs the fields it changes: `send updated { FIELD = VALUE }`")
+						continue
+					}
+					step.Fields = c.updateFields(f, st.Data)
+					continue
+				}
 				step.Fields = c.payload(f, st)
 			case *lang.Wait:
 				d, ok := c.duration(f, st.For)
@@ -154,6 +168,31 @@ func (c *compilation) captureFields(f *lang.File, st *lang.Capture, obj *lang.Ob
 			help("a lead field without a default and without `?` must be given when a lead is captured")
 	}
 	return out, id
+}
+
+// updateFields checks the fields of `send updated { ... }` against the
+// lead schema.
+func (c *compilation) updateFields(f *lang.File, obj *lang.ObjectLit) map[string]any {
+	out := map[string]any{}
+	for _, fv := range obj.Fields {
+		name := fv.Name.Name
+		field := c.w.Field(name)
+		if field == nil {
+			d := c.errorf(f, fv.Name.Span(), CodeTest, "lead has no field `%s`", name).suggest(name, c.fieldNames())
+			if ir.IsBuiltinAttr(name) {
+				d.help("lead.%s is set by the runtime", name)
+			}
+			continue
+		}
+		if _, dup := out[name]; dup {
+			c.errorf(f, fv.Name.Span(), CodeTest, "field `%s` is given twice", name)
+			continue
+		}
+		if v, ok := c.literal(f, fv.Value, field.Type); ok {
+			out[name] = v
+		}
+	}
+	return out
 }
 
 // payload checks a send's payload against the event's fields.
