@@ -13,13 +13,14 @@ import (
 	"github.com/leadlang/lead/compiler/ir"
 )
 
-// leadObj is the CEL view of a lead (`lead` in expressions).
+// leadObj is the CEL view of a lead (`lead` in expressions). A step keeps
+// one and hands CEL a pointer to it, so resolving `lead` allocates nothing.
 type leadObj struct {
 	m *Machine
 	l *Lead
 }
 
-func (o leadObj) Field(name string) (any, bool) {
+func (o *leadObj) Field(name string) (any, bool) {
 	switch name {
 	case "id":
 		return o.l.ID, true
@@ -41,11 +42,13 @@ func (o leadObj) Field(name string) (any, bool) {
 	return o.l.Fields[i], true
 }
 
-// eventObj is the CEL view of the event being handled (`event`).
+// eventObj is the CEL view of the event being handled (`event`). Its
+// payload is held in the event's field order.
 type eventObj struct {
-	typ  string
+	ev   *ir.Event
+	typ  any // types.String
 	at   time.Time
-	data map[string]any
+	vals []any
 }
 
 func (o *eventObj) Field(name string) (any, bool) {
@@ -53,32 +56,49 @@ func (o *eventObj) Field(name string) (any, bool) {
 	case "type":
 		return o.typ, true
 	case "at":
-		return o.at, true
+		return types.Timestamp{Time: o.at}, true
 	}
-	v, ok := o.data[name]
-	return v, ok && v != nil
+	if o.ev != nil {
+		for i := range o.ev.Fields {
+			if o.ev.Fields[i].Name == name {
+				v := o.vals[i]
+				return v, v != nil
+			}
+		}
+	}
+	return nil, false
 }
 
-// memberObj is the CEL view of a team member (`member` in best_fit).
-type memberObj struct{ m *ir.Member }
+// memberObj is the CEL view of a team member (`member` in best_fit). The
+// machine builds one per member at load, with attributes already in their
+// run-time form.
+type memberObj struct {
+	email, weight any
+	attrs         map[string]any
+}
 
-func (o memberObj) Field(name string) (any, bool) {
+func newMemberObj(mb *ir.Member) *memberObj {
+	o := &memberObj{email: mb.Email, weight: int64(mb.Weight), attrs: make(map[string]any, len(mb.Attrs))}
+	for k, v := range mb.Attrs {
+		o.attrs[k] = runtimeAttr(v)
+	}
+	return o
+}
+
+func (o *memberObj) Field(name string) (any, bool) {
 	switch name {
 	case "email":
-		return o.m.Email, true
+		return o.email, true
 	case "weight":
-		return int64(o.m.Weight), true
+		return o.weight, true
 	}
-	v, ok := o.m.Attrs[name]
-	if !ok {
-		return nil, false
-	}
-	return runtimeAttr(v), true
+	v, ok := o.attrs[name]
+	return v, ok
 }
 
-// runtimeAttr converts a member attribute from its IR (JSON) form: numbers
-// in the IR are float64 after a JSON round trip, but int64 when built by
-// the compiler; lists become []any.
+// runtimeAttr converts a member attribute from its IR form: numbers are
+// float64 after a JSON round trip but int or int64 when built by the
+// compiler; lists become []any.
 func runtimeAttr(v any) any {
 	switch x := v.(type) {
 	case int:
@@ -93,20 +113,25 @@ func runtimeAttr(v any) any {
 	return v
 }
 
-// activation resolves the variables of one evaluation.
+// activation resolves the variables of one evaluation. Its values are
+// boxed once per step, not once per lookup.
 type activation struct {
-	lead   leadObj
-	event  *eventObj
-	member *memberObj
-	now    time.Time
+	lead   any // *leadObj, or nil outside a lead
+	event  any // *eventObj, or nil
+	member any // *memberObj, or nil
+	t      time.Time
+	now    any // types.Timestamp of t, boxed on first use
 	extra  map[string]any
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "lead":
-		return a.lead, true
+		return a.lead, a.lead != nil
 	case "now":
+		if a.now == nil {
+			a.now = types.Timestamp{Time: a.t}
+		}
 		return a.now, true
 	case "event":
 		if a.event != nil {
@@ -114,7 +139,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		}
 	case "member":
 		if a.member != nil {
-			return *a.member, true
+			return a.member, true
 		}
 	}
 	v, ok := a.extra[name]
@@ -154,6 +179,9 @@ func (m *Machine) eval(e *ir.Expr, act *activation) (v ref.Val, err error) {
 	}
 	if types.IsError(out) {
 		return nil, &errEval{e, out.(*types.Err)}
+	}
+	if types.IsUnknown(out) {
+		return nil, &errEval{e, errors.New("the value is unknown")}
 	}
 	return out, nil
 }
@@ -282,16 +310,16 @@ func toNative(v ref.Val) any {
 // step — test expectations: `lead` (nil for none), `now`, and extra
 // variables by name.
 func NewActivation(m *Machine, l *Lead, now time.Time, extra map[string]any) interpreter.Activation {
-	a := &activation{now: now, extra: extra}
+	a := &activation{t: now, extra: extra}
 	if l != nil {
-		a.lead = leadObj{m, l}
+		a.lead = &leadObj{m, l}
 	}
 	return a
 }
 
 // FieldValue returns a lead field by name in its JSON form, for reports.
 func (m *Machine) FieldValue(l *Lead, name string) (any, bool) {
-	v, ok := leadObj{m, l}.Field(name)
+	v, ok := (&leadObj{m, l}).Field(name)
 	if !ok {
 		return nil, false
 	}

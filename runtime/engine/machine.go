@@ -2,9 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
 
 	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
@@ -22,7 +24,7 @@ type Machine struct {
 	fieldIndex map[string]int
 	stages     map[string]*ir.Stage
 	events     map[string]*ir.Event
-	teams      map[string]*ir.Team
+	teams      map[string]*teamRT
 	routings   map[string]*ir.Routing
 	cals       map[string]*calendar.Calendar
 	scores     map[string]*ir.Score
@@ -30,6 +32,22 @@ type Machine struct {
 	// handlers lists the workflow-level handlers and score rules for each
 	// event, in source order.
 	handlers map[string][]*ir.Handler
+
+	// Precomputed so that a step builds no strings: timer names and the
+	// boxed CEL value of each event type's name.
+	afterNames  []string          // "after:0", "after:1", ...
+	warnNames   map[string]string // SLA name -> "warn:NAME"
+	breachNames map[string]string // SLA name -> "breach:NAME"
+	eventTypes  map[string]any    // event name -> types.String
+}
+
+// teamRT is a team as routing uses it: its rotation key, its members as
+// CEL objects (for best_fit) and its shift calendar.
+type teamRT struct {
+	t       *ir.Team
+	key     string
+	members []*memberObj
+	cal     *calendar.Calendar
 }
 
 // Load prepares a compiled workflow for execution.
@@ -44,12 +62,16 @@ func Load(w *ir.Workflow) (*Machine, error) {
 		fieldIndex: map[string]int{},
 		stages:     map[string]*ir.Stage{},
 		events:     map[string]*ir.Event{},
-		teams:      map[string]*ir.Team{},
+		teams:      map[string]*teamRT{},
 		routings:   map[string]*ir.Routing{},
 		cals:       map[string]*calendar.Calendar{},
 		scores:     map[string]*ir.Score{},
 		wfExc:      map[string]*ir.ExceptionHandler{},
 		handlers:   map[string][]*ir.Handler{},
+
+		warnNames:   map[string]string{},
+		breachNames: map[string]string{},
+		eventTypes:  map[string]any{},
 	}
 	for i, f := range w.Lead {
 		m.fieldIndex[f.Name] = i
@@ -59,9 +81,7 @@ func Load(w *ir.Workflow) (*Machine, error) {
 	}
 	for i := range w.Events {
 		m.events[w.Events[i].Name] = &w.Events[i]
-	}
-	for i := range w.Teams {
-		m.teams[w.Teams[i].Name] = &w.Teams[i]
+		m.eventTypes[w.Events[i].Name] = types.String(w.Events[i].Name)
 	}
 	for i := range w.Routings {
 		m.routings[w.Routings[i].Name] = &w.Routings[i]
@@ -72,6 +92,24 @@ func Load(w *ir.Workflow) (*Machine, error) {
 			return nil, err
 		}
 		m.cals[c.Name] = cal
+	}
+	for i := range w.Teams {
+		t := &w.Teams[i]
+		rt := &teamRT{t: t, key: TeamKey(w.Name, t.Name), cal: m.cals[t.Calendar]}
+		for j := range t.Members {
+			rt.members = append(rt.members, newMemberObj(&t.Members[j]))
+		}
+		m.teams[t.Name] = rt
+	}
+	for i := range w.Stages {
+		st := &w.Stages[i]
+		for len(m.afterNames) < len(st.After) {
+			m.afterNames = append(m.afterNames, timerAfter+strconv.Itoa(len(m.afterNames)))
+		}
+		for _, sla := range st.SLAs {
+			m.warnNames[sla.Name] = timerWarn + sla.Name
+			m.breachNames[sla.Name] = timerBreach + sla.Name
+		}
 	}
 	for i := range w.Scores {
 		m.scores[w.Scores[i].Field] = &w.Scores[i]

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"time"
 
 	"github.com/leadlang/lead/compiler/ir"
@@ -37,8 +38,8 @@ func Migrate(from, to *Machine, l *Lead, now time.Time) *Result {
 		n.Fields[i] = v
 	}
 	n.SLAs = append([]SLAState(nil), l.SLAs...)
-	n.Timers = copyTimes(l.Timers)
-	n.ScoreChanged = copyTimes(l.ScoreChanged)
+	n.Timers = maps.Clone(l.Timers)
+	n.ScoreChanged = maps.Clone(l.ScoreChanged)
 	n.Seq++
 	e := Entry{
 		Seq: n.Seq, At: now, Cause: "migrate", From: l.Stage, To: l.Stage, Owner: l.Owner, Version: n.Version,

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/leadlang/lead/compiler/ir"
@@ -33,10 +32,23 @@ type TeamState struct {
 // versions of a workflow share their rotation.
 func TeamKey(workflow, team string) string { return workflow + "/" + team }
 
-// RoutingDelta is the routing-state change of one step.
+// RoutingDelta is the routing-state change of one step: small lists,
+// since a step touches a team or two and changes at most two counts.
 type RoutingDelta struct {
-	Teams map[string]TeamState `json:"teams,omitempty"` // new state of each team touched
-	Open  map[string]int       `json:"open,omitempty"`  // changes to open-lead counts
+	Teams []TeamDelta `json:"teams,omitempty"` // new state of each team touched
+	Open  []OpenDelta `json:"open,omitempty"`  // changes to open-lead counts
+}
+
+// TeamDelta is a team's new rotation state, by TeamKey.
+type TeamDelta struct {
+	Key   string    `json:"key"`
+	State TeamState `json:"state"`
+}
+
+// OpenDelta changes an owner's count of open leads.
+type OpenDelta struct {
+	Owner  string `json:"owner"`
+	Change int    `json:"change"`
 }
 
 // Empty reports whether the delta changes nothing.
@@ -44,13 +56,19 @@ func (d RoutingDelta) Empty() bool { return len(d.Teams) == 0 && len(d.Open) == 
 
 // Apply commits a step's routing changes.
 func (r *Rotation) Apply(d RoutingDelta) {
-	for k, t := range d.Teams {
-		r.Teams[k] = t
+	if r.Teams == nil {
+		r.Teams = map[string]TeamState{}
 	}
-	for k, n := range d.Open {
-		r.Open[k] += n
-		if r.Open[k] <= 0 {
-			delete(r.Open, k)
+	if r.Open == nil {
+		r.Open = map[string]int{}
+	}
+	for _, t := range d.Teams {
+		r.Teams[t.Key] = t.State
+	}
+	for _, o := range d.Open {
+		r.Open[o.Owner] += o.Change
+		if r.Open[o.Owner] <= 0 {
+			delete(r.Open, o.Owner)
 		}
 	}
 }
@@ -72,22 +90,39 @@ func (r *Rotation) Clone() *Rotation {
 }
 
 // team returns a team's state as the step sees it (delta over base).
-func (s *stepper) team(name string) TeamState {
-	k := TeamKey(s.m.W.Name, name)
-	if t, ok := s.delta.Teams[k]; ok {
-		return t
+func (s *stepper) team(rt *teamRT) TeamState {
+	for _, t := range s.delta.Teams {
+		if t.Key == rt.key {
+			return t.State
+		}
 	}
-	return s.rot.Teams[k]
+	return s.rot.Teams[rt.key]
 }
 
-func (s *stepper) setTeam(name string, t TeamState) {
+func (s *stepper) setTeam(rt *teamRT, t TeamState) {
+	for i := range s.delta.Teams {
+		if d := &s.delta.Teams[i]; d.Key == rt.key {
+			s.record(undoRec{kind: undoTeam, i: i, team: d.State, had: true})
+			d.State = t
+			return
+		}
+	}
+	s.record(undoRec{kind: undoTeam})
 	if s.delta.Teams == nil {
-		s.delta.Teams = map[string]TeamState{}
+		s.delta.Teams = s.res.teamBuf[:0]
 	}
-	s.delta.Teams[TeamKey(s.m.W.Name, name)] = t
+	s.delta.Teams = append(s.delta.Teams, TeamDelta{Key: rt.key, State: t})
 }
 
-func (s *stepper) open(owner string) int { return s.rot.Open[owner] + s.delta.Open[owner] }
+// load is an owner's count of open leads, not counting this lead: keeping
+// or taking back a lead one already owns never exceeds one's capacity.
+func (s *stepper) load(owner string) int {
+	n := s.rot.Open[owner]
+	if s.old != nil && s.old.Owner == owner && !s.m.terminal(s.old.Stage) {
+		n--
+	}
+	return n
+}
 
 // noOwner is a routing failure: it raises the no_owner exception.
 type noOwner struct{ reason string }
@@ -95,8 +130,9 @@ type noOwner struct{ reason string }
 func (e *noOwner) Error() string { return e.reason }
 
 // resolve picks the owner an assignee names. exclude is left out of team
-// rotations (reassign); sticky keeps the current owner when they belong to
-// the team or queue (LANGUAGE.md §7.1).
+// rotations (reassign); role and user targets ignore it. sticky keeps the
+// current owner when they belong to the team (LANGUAGE.md §7.1); for a
+// role queue the owner is the queue either way.
 func (s *stepper) resolve(a *ir.Assignee, exclude string, sticky bool) (string, error) {
 	switch a.Kind {
 	case ir.AssignRole:
@@ -111,9 +147,16 @@ func (s *stepper) resolve(a *ir.Assignee, exclude string, sticky bool) (string, 
 		}
 		return v, nil
 	case ir.AssignTeam:
-		return s.pick(s.m.teams[a.Name], exclude, sticky)
+		rt := s.m.teams[a.Name]
+		if rt == nil {
+			return "", &noOwner{"unknown team " + a.Name}
+		}
+		return s.pick(rt, exclude, sticky)
 	case ir.AssignRoute:
 		r := s.m.routings[a.Name]
+		if r == nil {
+			return "", &noOwner{"unknown routing " + a.Name}
+		}
 		for i := range r.Rules {
 			rule := &r.Rules[i]
 			ok, err := s.m.evalBool(rule.When, s.act())
@@ -130,27 +173,30 @@ func (s *stepper) resolve(a *ir.Assignee, exclude string, sticky bool) (string, 
 }
 
 // pick chooses a team member by the team's strategy among members who are
-// on shift, under capacity and not excluded.
-func (s *stepper) pick(t *ir.Team, exclude string, sticky bool) (string, error) {
+// on shift, under capacity and not excluded. Ties (best_fit, least_loaded)
+// and round_robin go to the first candidate at or after the team's cursor,
+// in member order.
+func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) {
+	t := rt.t
 	if sticky && s.lead.Owner != "" {
-		for _, mb := range t.Members {
-			if mb.Email == s.lead.Owner {
-				return mb.Email, nil
+		for i := range t.Members {
+			if t.Members[i].Email == s.lead.Owner {
+				return s.lead.Owner, nil
 			}
 		}
 	}
-	if t.Calendar != "" {
-		if c := s.m.cals[t.Calendar]; c != nil && !c.InHours(s.now) {
-			return "", &noOwner{fmt.Sprintf("team %s is off shift (calendar %s)", t.Name, t.Calendar)}
-		}
+	if rt.cal != nil && !rt.cal.InHours(s.now) {
+		return "", &noOwner{fmt.Sprintf("team %s is off shift (calendar %s)", t.Name, t.Calendar)}
 	}
-	var cands []int
+	var buf [16]int
+	cands := buf[:0]
 	full := 0
-	for i, mb := range t.Members {
+	for i := range t.Members {
+		mb := &t.Members[i]
 		if mb.Email == exclude {
 			continue
 		}
-		if t.Capacity > 0 && s.open(mb.Email) >= t.Capacity {
+		if t.Capacity > 0 && s.load(mb.Email) >= t.Capacity {
 			full++
 			continue
 		}
@@ -158,26 +204,24 @@ func (s *stepper) pick(t *ir.Team, exclude string, sticky bool) (string, error) 
 	}
 	if len(cands) == 0 {
 		reason := fmt.Sprintf("team %s has no available member", t.Name)
-		if full > 0 {
+		switch {
+		case full > 0:
 			reason = fmt.Sprintf("team %s: every available member is at capacity (%d open leads)", t.Name, t.Capacity)
+		case exclude != "":
+			reason = fmt.Sprintf("team %s has no member besides %s", t.Name, exclude)
 		}
 		return "", &noOwner{reason}
 	}
-	st := s.team(t.Name)
+	st := s.team(rt)
 	n := len(t.Members)
-	// after returns the first candidate at or after the cursor, cyclically.
-	after := func(among []int) int {
-		best, bestDist := among[0], n+1
-		for _, i := range among {
-			if d := (i - st.Next%n + n) % n; d < bestDist {
-				best, bestDist = i, d
-			}
-		}
-		return best
-	}
+	var tbuf [16]int
+	tied := tbuf[:0]
 	var chosen int
 	switch t.Strategy {
 	case ir.Weighted:
+		// Smooth weighted round-robin (as in nginx): every candidate gains
+		// its weight, the highest (first in member order on a tie) is
+		// picked and loses the total.
 		cur := make(map[string]int, n)
 		for k, v := range st.Current {
 			cur[k] = v
@@ -185,7 +229,7 @@ func (s *stepper) pick(t *ir.Team, exclude string, sticky bool) (string, error) 
 		total := 0
 		chosen = -1
 		for _, i := range cands {
-			mb := t.Members[i]
+			mb := &t.Members[i]
 			cur[mb.Email] += mb.Weight
 			total += mb.Weight
 			if chosen < 0 || cur[mb.Email] > cur[t.Members[chosen].Email] {
@@ -193,42 +237,54 @@ func (s *stepper) pick(t *ir.Team, exclude string, sticky bool) (string, error) 
 			}
 		}
 		cur[t.Members[chosen].Email] -= total
-		s.setTeam(t.Name, TeamState{Next: st.Next, Current: cur})
+		s.setTeam(rt, TeamState{Next: (chosen + 1) % n, Current: cur})
 		return t.Members[chosen].Email, nil
 	case ir.LeastLoaded:
-		sort.SliceStable(cands, func(a, b int) bool {
-			return s.open(t.Members[cands[a]].Email) < s.open(t.Members[cands[b]].Email)
-		})
-		least := s.open(t.Members[cands[0]].Email)
-		var tied []int
+		least := 0
 		for _, i := range cands {
-			if s.open(t.Members[i].Email) == least {
+			l := s.load(t.Members[i].Email)
+			if len(tied) == 0 || l < least {
+				least, tied = l, tied[:0]
+			}
+			if l == least {
 				tied = append(tied, i)
 			}
 		}
-		chosen = after(tied)
+		chosen = atCursor(tied, st.Next, n)
 	case ir.BestFit:
-		var tied []int
 		best := 0.0
 		for _, i := range cands {
-			mb := t.Members[i]
 			act := s.act()
-			act.member = &memberObj{&mb}
+			act.member = rt.members[i]
 			v, err := s.m.evalNumber(t.By, act)
+			act.member = nil
 			if err != nil {
 				return "", err
 			}
 			switch {
 			case len(tied) == 0 || v > best:
-				best, tied = v, []int{i}
+				best, tied = v, append(tied[:0], i)
 			case v == best:
 				tied = append(tied, i)
 			}
 		}
-		chosen = after(tied)
+		chosen = atCursor(tied, st.Next, n)
 	default: // round_robin
-		chosen = after(cands)
+		chosen = atCursor(cands, st.Next, n)
 	}
-	s.setTeam(t.Name, TeamState{Next: (chosen + 1) % n, Current: st.Current})
+	s.setTeam(rt, TeamState{Next: (chosen + 1) % n, Current: st.Current})
 	return t.Members[chosen].Email, nil
+}
+
+// atCursor returns the first of among at or after the cursor, cyclically
+// over n members.
+func atCursor(among []int, next, n int) int {
+	next = ((next % n) + n) % n
+	best, bestDist := among[0], n+1
+	for _, i := range among {
+		if d := (i - next + n) % n; d < bestDist {
+			best, bestDist = i, d
+		}
+	}
+	return best
 }

@@ -185,4 +185,11 @@ type Result struct {
 	// the stage or the timer was reset): nothing changed and nothing is
 	// to be committed.
 	Stale bool
+
+	// Backing arrays for the usual small lists, so that a step allocates
+	// them with its result.
+	moveBuf [1]Move
+	slaBuf  [2]SLAOutcome
+	teamBuf [1]TeamDelta
+	openBuf [2]OpenDelta
 }

@@ -1,18 +1,62 @@
 package engine
 
+// The semantics of one step, LANGUAGE.md §3–§8, with the choices the
+// language reference leaves open (they are documented for users in the
+// language reference's runtime notes):
+//
+//   - Order of a move: the old stage's timers are cancelled and its SLAs
+//     closed, its `exit` actions run, then the transition's own actions,
+//     then the new stage's owner is routed, its `enter` actions run, and
+//     its timers and SLAs start. A `when` chain continues from there.
+//   - An SLA still running when the lead leaves is met by leaving, unless
+//     it names `until` events: then it is recorded "cancelled" (the events
+//     it waited for never came). A breached SLA stays breached.
+//   - SLA deadlines are exclusive: timers due at the same instant fire in
+//     TimerOrder (warn, breach, then stage timeouts, nurture, decay), so a
+//     lead that times out at the very deadline has missed its SLA.
+//   - `reassign` routes the stage's responsible target again without the
+//     current owner and restarts every SLA of the stage that is not met.
+//     Role and user targets ignore the exclusion (a queue or a named person
+//     is who they are). `assign` routes anew, without stickiness.
+//   - An action block is all-or-nothing: when an action fails, the block's
+//     earlier actions are undone (fields, owner, notifications, timers,
+//     rotation) before the exception is raised.
+//   - After a handled exception the step goes on: a failing guard counts
+//     as false, and the failing block's remaining actions are skipped. An
+//     exception with no handler marks the lead stuck and stops the step: no
+//     further actions or moves. A move already under way is completed
+//     structurally (the lead is placed in the target, owner routed, timers
+//     and SLAs started; its `enter` actions are skipped), so the lead is
+//     always in a declared stage and its SLAs keep watching it.
+//   - An exception raised while an exception handler runs (including in
+//     the stage that handler moves to) is not handled again: the lead is
+//     stuck. A second `loop` in one step is stuck too.
+//   - A lead may move at most MaxChain (64) times in one step; the next move
+//     raises `loop` in the stage it would leave. A `loop` handler that moves
+//     the lead starts a fresh chain; one that does not stops the chain.
+//   - Stuck is a mark, not a freeze: a stuck lead still handles events and
+//     timers (its SLAs still breach and escalate). Any move clears it, and
+//     an override always does.
+//   - A lead in a terminal stage still runs workflow-level handlers and
+//     scores (their decay too), but it leaves the stage only by an
+//     override: a workflow-level exception handler's `-> T` is skipped.
+//   - Score decay rounds toward zero (16 at 10% → 14) and stops once the
+//     score is 0 or no longer changes; adds and decay clamp to `limit`.
+//   - A stage without a responsible target keeps the lead's owner.
+
 import (
-	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/leadlang/lead/compiler/ir"
 )
 
-// MaxChain is the longest chain of moves one step may make before the
+// MaxChain is the most moves one step may make; the next raises the
 // `loop` exception (LANGUAGE.md §7.3).
 const MaxChain = 64
 
@@ -24,6 +68,31 @@ const (
 	timerNurture = "nurture" // a develop stage's nurture
 	timerDecay   = "decay:"  // decay:FIELD — a score's decay
 )
+
+// Edge IDs of moves that are not edges of the graph.
+const (
+	EdgeCapture  = "capture"  // a captured lead entering the start stage
+	EdgeOverride = "override" // an operator's manual move
+)
+
+// TimerOrder ranks a timer for firing among timers due at the same
+// instant: SLA warnings, then SLA breaches, then stage timeouts, nurture
+// and score decay. An SLA is met only strictly before its deadline.
+func TimerOrder(name string) int {
+	switch {
+	case strings.HasPrefix(name, timerWarn):
+		return 0
+	case strings.HasPrefix(name, timerBreach):
+		return 1
+	case strings.HasPrefix(name, timerAfter):
+		return 2
+	case name == timerNurture:
+		return 3
+	case strings.HasPrefix(name, timerDecay):
+		return 4
+	}
+	return 5
+}
 
 // InputError is a rejected input: nothing changed. Problems name every bad
 // field (INTERFACES.md: 422 details).
@@ -54,25 +123,45 @@ type stepper struct {
 	m     *Machine
 	old   *Lead
 	lead  *Lead
+	stage *ir.Stage // the lead's current stage (nil before capture enters one)
 	now   time.Time
 	rot   *Rotation
 	delta RoutingDelta
-	entry Entry
+	res   *Result
+	entry *Entry // &res.Entry
 	notes []Notification
-	event *eventObj
-	a     activation
 
-	moves   int  // moves in this step, for the loop limit
-	halted  bool // an unhandled exception stopped automatic processing
-	inExc   bool // running an exception handler
-	changed map[string]bool
+	lobj   leadObj
+	ev     eventObj
+	a      activation
+	valBuf [8]any // the event payload
+
+	// The lead starts out sharing its slices and maps with the old lead;
+	// each is copied on its first write.
+	ownFields, ownSLAs, ownTimers, ownScores bool
+
+	moves   int    // moves in this step, for the loop limit
+	loops   int    // loop exceptions raised in this step
+	entered int    // stages entered in this step: "has the lead moved since"
+	leaving string // the stage the lead is leaving (its exit has run)
+	halted  bool   // an unhandled exception stopped the step
+	noAuto  bool   // a handled loop stopped the automatic chain
+	inExc   bool   // an exception handler is running
+	changed []int  // fields changed by the step, in order of first change
+
+	depth int // nesting of action blocks; undo is recorded inside one
+	undo  []undoRec
 }
 
 // Step applies one input to a lead. lead is nil for a capture. It never
 // mutates lead or rot; on a rejected input it returns an *InputError and no
 // result.
 func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Result, error) {
-	s := &stepper{m: m, old: lead, now: now, rot: rot}
+	if rot == nil {
+		rot = emptyRotation
+	}
+	s := newStepper(m, lead, now, rot)
+	defer s.release()
 	switch in.Kind {
 	case Capture:
 		if lead != nil {
@@ -85,7 +174,6 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 		if lead == nil {
 			return nil, &InputError{Message: "no such lead"}
 		}
-		s.begin(in)
 		if err := s.onEvent(in); err != nil {
 			return nil, err
 		}
@@ -102,11 +190,16 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 		if lead == nil {
 			return nil, &InputError{Message: "no such lead"}
 		}
+		var problems []Problem
 		if m.stages[in.Stage] == nil {
-			return nil, &InputError{Message: "unknown stage", Problems: []Problem{{Field: "stage", Message: fmt.Sprintf("workflow %s has no stage %q", m.W.Name, in.Stage)}}}
+			problems = append(problems, Problem{Field: "stage", Message: fmt.Sprintf("workflow %s has no stage %q", m.W.Name, in.Stage)})
 		}
 		if strings.TrimSpace(in.Reason) == "" {
-			return nil, &InputError{Message: "an override needs a reason", Problems: []Problem{{Field: "reason", Message: "say why the lead is moved"}}}
+			problems = append(problems, Problem{Field: "reason", Message: "is required: say why the lead is moved"})
+		}
+		if len(problems) > 0 {
+			sortProblems(problems)
+			return nil, &InputError{Message: "invalid override", Problems: problems}
 		}
 		s.begin(in)
 		s.onOverride(in)
@@ -116,73 +209,101 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 	return s.finish(), nil
 }
 
-// begin copies the lead for writing and opens the history entry.
-func (s *stepper) begin(in Input) {
-	l := *s.old
-	l.Fields = append([]any(nil), s.old.Fields...)
-	l.SLAs = append([]SLAState(nil), s.old.SLAs...)
-	l.Timers = copyTimes(s.old.Timers)
-	l.ScoreChanged = copyTimes(s.old.ScoreChanged)
-	if s.old.Stuck != nil {
-		st := *s.old.Stuck
-		l.Stuck = &st
-	}
-	s.lead = &l
-	s.entry = Entry{At: s.now, Cause: in.Kind.String(), From: l.Stage, EventID: in.EventID}
+var emptyRotation = NewRotation()
+
+// Steppers are pooled with their undo and change buffers; a result never
+// refers to its stepper.
+var stepperPool = sync.Pool{New: func() any { return new(stepper) }}
+
+func newStepper(m *Machine, lead *Lead, now time.Time, rot *Rotation) *stepper {
+	s := stepperPool.Get().(*stepper)
+	undo, changed := s.undo[:0], s.changed[:0]
+	*s = stepper{m: m, old: lead, now: now, rot: rot, undo: undo, changed: changed}
+	return s
 }
 
-func copyTimes(m map[string]time.Time) map[string]time.Time {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]time.Time, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+func (s *stepper) release() {
+	clear(s.undo[:cap(s.undo)])
+	undo, changed := s.undo[:0], s.changed[:0]
+	*s = stepper{undo: undo, changed: changed}
+	stepperPool.Put(s)
+}
+
+// begin starts a step on an existing lead: a shallow copy whose slices and
+// maps are copied on first write, and the history entry.
+func (s *stepper) begin(in Input) {
+	l := *s.old
+	s.res = &Result{Lead: &l}
+	s.setLead(&l)
+	s.stage = s.m.stages[s.lead.Stage]
+	s.entry = &s.res.Entry
+	*s.entry = Entry{At: s.now, Cause: in.Kind.String(), From: s.lead.Stage, EventID: in.EventID}
+}
+
+func (s *stepper) setLead(l *Lead) {
+	s.lead = l
+	s.lobj = leadObj{s.m, l}
+	s.a = activation{lead: &s.lobj, t: s.now}
 }
 
 // act returns the activation for the current lead, event and time.
 func (s *stepper) act() *activation {
-	s.a = activation{lead: leadObj{s.m, s.lead}, event: s.event, now: s.now}
+	s.a.member = nil
 	return &s.a
 }
+
+// setEvent makes `event` the given event for the expressions that follow.
+func (s *stepper) setEvent(name string, vals []any) {
+	s.ev = eventObj{ev: s.m.events[name], typ: s.m.eventTypes[name], at: s.now, vals: vals}
+	s.a.event = &s.ev
+}
+
+func (s *stepper) clearEvent() { s.a.event = nil }
+
+// moved reports whether the lead entered a stage since the epoch ep.
+func (s *stepper) moved(ep int) bool { return s.entered != ep }
 
 // ---------------------------------------------------------------------------
 // Inputs
 
 func (s *stepper) capture(in Input) error {
 	if strings.TrimSpace(in.LeadID) == "" {
-		return &InputError{Message: "a lead needs an id"}
+		return &InputError{Message: "a lead needs an id", Problems: []Problem{{Field: "id", Message: "is required"}}}
 	}
 	fields, problems := s.m.leadFields(in.Data, true)
 	if len(problems) > 0 {
 		return &InputError{Message: "invalid lead fields", Problems: problems}
 	}
-	s.lead = &Lead{
+	s.res = &Result{Lead: &Lead{
 		ID: in.LeadID, Workflow: s.m.W.Name, Version: s.m.W.Version,
 		CreatedAt: s.now, EnteredAt: s.now, Fields: fields,
-	}
-	s.entry = Entry{At: s.now, Cause: Capture.String(), Event: ir.EventCaptured}
-	s.event = &eventObj{typ: ir.EventCaptured, at: s.now}
+	}}
+	s.setLead(s.res.Lead)
+	s.ownFields, s.ownSLAs, s.ownTimers, s.ownScores = true, true, true, true
+	s.entry = &s.res.Entry
+	*s.entry = Entry{At: s.now, Cause: Capture.String(), Event: ir.EventCaptured}
+	s.setEvent(ir.EventCaptured, nil)
 	s.workflowHandlers(ir.EventCaptured)
-	s.event = nil
-	s.enter(s.m.W.Start, "capture")
+	s.clearEvent()
+	if s.lead.Stage == "" { // unless a `captured` exception handler moved it
+		s.enter(s.m.W.Start, EdgeCapture)
+	}
 	s.settle()
 	return nil
 }
 
 // leadFields validates capture or update fields and returns the field
 // slice: for a capture, defaults filled in and required fields checked.
+// Problems name every bad field, sorted by name.
 func (m *Machine) leadFields(data map[string]any, capture bool) ([]any, []Problem) {
 	fields := make([]any, len(m.W.Lead))
 	var problems []Problem
 	for name, v := range data {
 		i, ok := m.fieldIndex[name]
 		if !ok {
-			msg := "not a field of this workflow's leads"
+			msg := fmt.Sprintf("workflow %s's leads have no such field", m.W.Name)
 			if ir.IsBuiltinAttr(name) {
-				msg = "a built-in attribute the runtime sets"
+				msg = "is a built-in attribute the runtime sets; it cannot be written"
 			}
 			problems = append(problems, Problem{Field: name, Message: msg})
 			continue
@@ -216,59 +337,75 @@ func (m *Machine) leadFields(data map[string]any, capture bool) ([]any, []Proble
 			}
 		}
 	}
-	sort.Slice(problems, func(i, j int) bool { return problems[i].Field < problems[j].Field })
+	sortProblems(problems)
 	return fields, problems
 }
 
-// payload validates an event's data against its declared fields.
-func (m *Machine) payload(ev *ir.Event, data map[string]any) (map[string]any, []Problem) {
-	out := make(map[string]any, len(ev.Fields))
+func sortProblems(ps []Problem) {
+	slices.SortFunc(ps, func(a, b Problem) int { return strings.Compare(a.Field, b.Field) })
+}
+
+// payload validates an event's data against its declared fields and
+// returns the values in field order.
+func (m *Machine) payload(ev *ir.Event, data map[string]any, buf []any) ([]any, []Problem) {
+	var vals []any
+	if n := len(ev.Fields); n > 0 {
+		if n <= len(buf) {
+			vals = buf[:n]
+		} else {
+			vals = make([]any, n)
+		}
+	}
 	var problems []Problem
-	known := map[string]bool{}
-	for _, f := range ev.Fields {
-		known[f.Name] = true
+	matched := 0
+	for i, f := range ev.Fields {
 		v, given := data[f.Name]
-		switch {
-		case !given || v == nil:
+		if given {
+			matched++
+		}
+		if !given || v == nil {
 			if f.Default != nil {
-				d, _ := ir.Coerce(f.Type, f.Default)
-				out[f.Name] = d
+				vals[i], _ = ir.Coerce(f.Type, f.Default)
 			} else if !f.Optional {
 				problems = append(problems, Problem{Field: f.Name, Message: "is required"})
 			}
-		default:
-			c, err := ir.Coerce(f.Type, v)
-			if err != nil {
-				problems = append(problems, Problem{Field: f.Name, Message: err.Error()})
-				continue
+			continue
+		}
+		c, err := ir.Coerce(f.Type, v)
+		if err != nil {
+			problems = append(problems, Problem{Field: f.Name, Message: err.Error()})
+			continue
+		}
+		vals[i] = c
+	}
+	if matched < len(data) {
+		for name := range data {
+			known := false
+			for _, f := range ev.Fields {
+				known = known || f.Name == name
 			}
-			out[f.Name] = c
+			if !known {
+				problems = append(problems, Problem{Field: name, Message: fmt.Sprintf("event %s has no such field", ev.Name)})
+			}
 		}
 	}
-	for name := range data {
-		if !known[name] {
-			problems = append(problems, Problem{Field: name, Message: fmt.Sprintf("event %s has no such field", ev.Name)})
-		}
-	}
-	sort.Slice(problems, func(i, j int) bool { return problems[i].Field < problems[j].Field })
-	return out, problems
+	sortProblems(problems)
+	return vals, problems
 }
 
 func (s *stepper) onEvent(in Input) error {
 	name := in.Event
-	var data map[string]any
+	var vals []any
+	var fields []any
 	if in.Kind == Update {
 		name = ir.EventUpdated
 		if len(in.Data) == 0 {
-			return &InputError{Message: "an update needs fields"}
+			return &InputError{Message: "an update needs fields", Problems: []Problem{{Field: "fields", Message: "is required: name the fields to change"}}}
 		}
-		fields, problems := s.m.leadFields(in.Data, false)
+		var problems []Problem
+		fields, problems = s.m.leadFields(in.Data, false)
 		if len(problems) > 0 {
 			return &InputError{Message: "invalid lead fields", Problems: problems}
-		}
-		for fname := range in.Data {
-			i := s.m.fieldIndex[fname]
-			s.setField(i, fields[i])
 		}
 	} else {
 		ev := s.m.events[name]
@@ -279,27 +416,36 @@ func (s *stepper) onEvent(in Input) error {
 					declared = append(declared, e.Name)
 				}
 			}
-			return &InputError{Message: fmt.Sprintf("unknown event type %q", name), Problems: []Problem{{Field: "type",
+			msg := fmt.Sprintf("unknown event type %q", name)
+			if ev != nil {
+				msg = fmt.Sprintf("event %s is sent by the runtime itself", name)
+			}
+			return &InputError{Message: msg, Problems: []Problem{{Field: "type",
 				Message: fmt.Sprintf("workflow %s declares: %s", s.m.W.Name, strings.Join(declared, ", "))}}}
 		}
 		var problems []Problem
-		data, problems = s.m.payload(ev, in.Data)
+		vals, problems = s.m.payload(ev, in.Data, s.valBuf[:])
 		if len(problems) > 0 {
-			return &InputError{Message: "invalid event payload", Problems: problems}
+			return &InputError{Message: fmt.Sprintf("invalid payload for event %s", name), Problems: problems}
 		}
 	}
+	s.begin(in)
+	if in.Kind == Update {
+		for fname := range in.Data {
+			i := s.m.fieldIndex[fname]
+			s.setField(i, fields[i])
+		}
+		slices.Sort(s.changed) // map order must not show in the history
+	}
 	s.entry.Event = name
-	s.event = &eventObj{typ: name, at: s.now, data: data}
-	stage := s.m.stages[s.lead.Stage]
+	s.setEvent(name, vals)
+	stage, ep := s.stage, s.entered
 	s.metBy(stage, name)
 	s.workflowHandlers(name)
-	if s.halted {
-		return nil
-	}
-	if stage != nil && s.lead.Stage == stage.Name {
+	if !s.halted && stage != nil && !s.moved(ep) {
 		s.stageEvent(stage, name)
 	}
-	s.event = nil
+	s.clearEvent()
 	s.settle()
 	return nil
 }
@@ -310,7 +456,7 @@ func (s *stepper) metBy(stage *ir.Stage, event string) {
 		return
 	}
 	for i := range s.lead.SLAs {
-		st := &s.lead.SLAs[i]
+		st := s.lead.SLAs[i]
 		if st.State != SLARunning && st.State != SLAWarned {
 			continue
 		}
@@ -318,10 +464,10 @@ func (s *stepper) metBy(stage *ir.Stage, event string) {
 		if sla == nil || !contains(sla.Until, event) {
 			continue
 		}
-		st.State = SLAMet
-		s.cancelTimer(timerWarn + st.Name)
-		s.cancelTimer(timerBreach + st.Name)
-		s.entry.SLAs = append(s.entry.SLAs, SLAOutcome{Name: st.Name, Stage: stage.Name, State: SLAMet, Deadline: st.Deadline})
+		s.mutSLAs()[i].State = SLAMet
+		s.cancelTimer(s.m.warnNames[st.Name])
+		s.cancelTimer(s.m.breachNames[st.Name])
+		s.slaOutcome(SLAOutcome{Name: st.Name, Stage: stage.Name, State: SLAMet, Deadline: st.Deadline})
 	}
 }
 
@@ -352,8 +498,8 @@ func (s *stepper) workflowHandlers(event string) {
 		}
 		ok, err := s.m.evalBool(h.Guard, s.act())
 		if err != nil {
-			s.raise(ir.ExcEvalError, err.Error())
-			return
+			s.fail(err)
+			continue
 		}
 		if !ok {
 			continue
@@ -367,8 +513,10 @@ func (s *stepper) workflowHandlers(event string) {
 }
 
 // stageEvent handles an event in the current stage: the first event
-// transition whose guard holds fires; otherwise the in-stage handlers run.
-func (s *stepper) stageEvent(stage *ir.Stage, event string) bool {
+// transition whose guard holds fires; otherwise the in-stage handlers whose
+// guards hold run, in source order (LANGUAGE.md §7.3 step 3).
+func (s *stepper) stageEvent(stage *ir.Stage, event string) {
+	ep := s.entered
 	for i := range stage.On {
 		t := &stage.On[i]
 		if !contains(t.Events, event) {
@@ -376,12 +524,15 @@ func (s *stepper) stageEvent(stage *ir.Stage, event string) bool {
 		}
 		ok, err := s.m.evalBool(t.Guard, s.act())
 		if err != nil {
-			s.raise(ir.ExcEvalError, err.Error())
-			return s.lead.Stage != stage.Name
+			s.fail(err)
+			if s.halted || s.moved(ep) {
+				return
+			}
+			continue // a guard that fails does not hold
 		}
 		if ok {
 			s.move(t.Target, t.ID, t.Actions)
-			return true
+			return
 		}
 	}
 	for i := range stage.Handlers {
@@ -391,53 +542,52 @@ func (s *stepper) stageEvent(stage *ir.Stage, event string) bool {
 		}
 		ok, err := s.m.evalBool(h.Guard, s.act())
 		if err != nil {
-			s.raise(ir.ExcEvalError, err.Error())
-			return s.lead.Stage != stage.Name
-		}
-		if ok {
+			s.fail(err)
+		} else if ok {
 			s.run(h.Actions)
-			if s.halted || s.lead.Stage != stage.Name {
-				return s.lead.Stage != stage.Name
-			}
+		}
+		if s.halted || s.moved(ep) {
+			return
 		}
 	}
-	return false
 }
 
 func (s *stepper) onTimer(in Input) {
 	name := in.Timer
-	delete(s.lead.Timers, name)
+	s.cancelTimer(name)
 	s.entry.Timer = name
 	if late := s.now.Sub(in.Due); late > 0 {
 		s.entry.Late = late
 	}
-	stage := s.m.stages[s.lead.Stage]
+	stage := s.stage
 	switch {
 	case strings.HasPrefix(name, timerAfter):
-		i, _ := strconv.Atoi(strings.TrimPrefix(name, timerAfter))
-		if stage != nil && i < len(stage.After) {
+		i, err := strconv.Atoi(name[len(timerAfter):])
+		if stage != nil && err == nil && i >= 0 && i < len(stage.After) {
 			t := &stage.After[i]
 			s.move(t.Target, t.ID, t.Actions)
 		}
 	case strings.HasPrefix(name, timerWarn):
-		s.slaWarn(stage, strings.TrimPrefix(name, timerWarn))
+		s.slaWarn(stage, name[len(timerWarn):])
 	case strings.HasPrefix(name, timerBreach):
-		s.slaBreach(stage, strings.TrimPrefix(name, timerBreach))
+		s.slaBreach(stage, name[len(timerBreach):])
 	case name == timerNurture:
 		s.nurture(stage)
 	case strings.HasPrefix(name, timerDecay):
-		s.decay(strings.TrimPrefix(name, timerDecay))
+		s.decay(name[len(timerDecay):])
 	}
 	s.settle()
 }
 
 func (s *stepper) onOverride(in Input) {
 	s.entry.Override = &OverrideRecord{Stage: in.Stage, Reason: in.Reason, Actor: in.Actor}
-	s.entry.Exceptions = append(s.entry.Exceptions, ExceptionRecord{
-		Kind: "override", Reason: in.Reason, Stage: s.lead.Stage, Handler: "override", Resolved: true,
-	})
+	rec := ExceptionRecord{Kind: "override", Reason: in.Reason, Stage: s.lead.Stage, Handler: "override", Resolved: true}
+	if st := s.lead.Stuck; st != nil {
+		rec.Reason = fmt.Sprintf("%s (was stuck: %s: %s)", in.Reason, st.Kind, st.Reason)
+	}
+	s.entry.Exceptions = append(s.entry.Exceptions, rec)
 	s.lead.Stuck = nil
-	s.move(in.Stage, "override", nil)
+	s.move(in.Stage, EdgeOverride, nil)
 	s.settle()
 }
 
@@ -447,23 +597,30 @@ func (s *stepper) onOverride(in Input) {
 // settle fires automatic transitions until none holds (LANGUAGE.md §7.3
 // steps 4 and 5): a chain of `when` moves, limited by MaxChain.
 func (s *stepper) settle() {
-	for !s.halted {
-		stage := s.m.stages[s.lead.Stage]
+	for !s.halted && !s.noAuto {
+		stage := s.stage
 		if stage == nil || stage.Terminal {
 			return
 		}
+		ep := s.entered
 		var fire *ir.Transition
 		for i := range stage.When {
 			t := &stage.When[i]
 			ok, err := s.m.evalBool(t.Guard, s.act())
 			if err != nil {
-				s.raise(ir.ExcEvalError, err.Error())
-				break
+				s.fail(err)
+				if s.halted || s.moved(ep) {
+					break
+				}
+				continue // a guard that fails does not hold
 			}
 			if ok {
 				fire = t
 				break
 			}
+		}
+		if s.moved(ep) {
+			continue // an exception handler moved the lead: check its new stage
 		}
 		if fire == nil {
 			return
@@ -472,36 +629,49 @@ func (s *stepper) settle() {
 	}
 }
 
-// move leaves the current stage and enters target: exit actions, the
-// transition's actions, then entering target. It reports whether the move
-// happened (the loop limit may stop it).
-func (s *stepper) move(target, edge string, actions []ir.Action) bool {
-	s.moves++
-	if s.moves > MaxChain {
-		s.raise(ir.ExcLoop, fmt.Sprintf("more than %d moves in one step (last: %s -> %s)", MaxChain, s.lead.Stage, target))
-		s.halted = true
-		return false
-	}
-	from := s.lead.Stage
-	s.leave()
-	if len(actions) > 0 {
-		s.run(actions)
-	}
-	if s.lead.Stage != from {
-		return true // a transition action raised an exception whose handler moved the lead
-	}
-	s.enter(target, edge)
-	return true
-}
-
-// leave runs the current stage's exit actions and ends its timers and SLAs.
-func (s *stepper) leave() {
-	stage := s.m.stages[s.lead.Stage]
-	if stage == nil {
+// move leaves the current stage and enters target: exit, the transition's
+// actions, then entering target.
+func (s *stepper) move(target, edge string, actions []ir.Action) {
+	if s.halted {
 		return
 	}
-	if len(stage.Exit) > 0 {
-		s.run(stage.Exit)
+	if s.moves >= MaxChain {
+		s.loop(target)
+		return
+	}
+	s.moves++
+	from, ep := s.lead.Stage, s.entered
+	if s.leaving != from || from == "" {
+		s.leave()
+		if s.moved(ep) {
+			return // an exception handler moved the lead during exit
+		}
+	}
+	s.run(actions)
+	if s.moved(ep) {
+		return // an exception handler moved the lead elsewhere
+	}
+	s.enter(target, edge)
+}
+
+// loop raises the loop exception instead of a move to target.
+func (s *stepper) loop(target string) {
+	s.loops++
+	s.moves = 0 // a handler that moves the lead starts a fresh chain
+	ep := s.entered
+	reason := fmt.Sprintf("more than %d moves in one step (the next was %s -> %s)", MaxChain, s.lead.Stage, target)
+	if s.raise(ir.ExcLoop, reason) && !s.moved(ep) {
+		s.noAuto = true
+	}
+}
+
+// leave ends the current stage: its timers are cancelled, its SLAs closed,
+// and its exit actions run.
+func (s *stepper) leave() {
+	stage := s.stage
+	s.leaving = s.lead.Stage
+	if stage == nil {
+		return
 	}
 	for name := range s.lead.Timers {
 		if strings.HasPrefix(name, timerAfter) || strings.HasPrefix(name, timerWarn) ||
@@ -517,9 +687,10 @@ func (s *stepper) leave() {
 		if sla := slaOf(stage, st.Name); sla != nil && len(sla.Until) > 0 {
 			state = SLACancelled
 		}
-		s.entry.SLAs = append(s.entry.SLAs, SLAOutcome{Name: st.Name, Stage: stage.Name, State: state, Deadline: st.Deadline})
+		s.slaOutcome(SLAOutcome{Name: st.Name, Stage: stage.Name, State: state, Deadline: st.Deadline})
 	}
-	s.lead.SLAs = nil
+	s.setSLAs(nil)
+	s.run(stage.Exit)
 }
 
 // enter puts the lead in target: the owner is routed, enter actions run,
@@ -527,45 +698,39 @@ func (s *stepper) leave() {
 func (s *stepper) enter(target, edge string) {
 	from := s.lead.Stage
 	stage := s.m.stages[target]
-	s.lead.Stage = target
+	s.entered++
+	ep := s.entered
+	s.lead.Stage, s.stage, s.leaving = target, stage, ""
 	s.lead.EnteredAt = s.now
+	if s.entry.Moves == nil {
+		s.entry.Moves = s.res.moveBuf[:0]
+	}
 	s.entry.Moves = append(s.entry.Moves, Move{From: from, To: target, Edge: edge})
-	if from != "" && s.lead.Stuck != nil {
+	if !s.halted {
 		s.lead.Stuck = nil // moving on resolves being stuck
 	}
-	if stage.Owner.Responsible != nil {
-		owner, err := s.resolve(stage.Owner.Responsible, "", true)
+	if r := stage.Owner.Responsible; r != nil {
+		owner, err := s.resolve(r, "", true)
 		if err != nil {
-			s.lead.Owner = ""
-			if s.routingFailed(err) && s.lead.Stage != target {
+			s.setOwner("")
+			s.fail(err)
+			if s.moved(ep) {
 				return // the handler moved the lead elsewhere
 			}
 		} else {
-			s.lead.Owner = owner
+			s.setOwner(owner)
 		}
 	}
-	if len(stage.Enter) > 0 {
-		s.run(stage.Enter)
-		if s.lead.Stage != target {
-			return
-		}
+	s.run(stage.Enter)
+	if s.moved(ep) {
+		return
 	}
 	s.startTimers(stage)
 }
 
-// routingFailed raises no_owner or eval_error for a routing error and
-// reports whether a handler took over.
-func (s *stepper) routingFailed(err error) bool {
-	var no *noOwner
-	if errors.As(err, &no) {
-		return s.raise(ir.ExcNoOwner, no.reason)
-	}
-	return s.raise(ir.ExcEvalError, err.Error())
-}
-
 func (s *stepper) startTimers(stage *ir.Stage) {
 	for i, t := range stage.After {
-		s.setTimer(timerAfter+strconv.Itoa(i), s.m.add(s.now, time.Duration(t.After), t.Calendar))
+		s.setTimer(s.m.afterNames[i], s.m.add(s.now, time.Duration(t.After), t.Calendar))
 	}
 	for i := range stage.SLAs {
 		s.startSLA(stage, &stage.SLAs[i], "started")
@@ -579,81 +744,98 @@ func (s *stepper) startTimers(stage *ir.Stage) {
 func (s *stepper) startSLA(stage *ir.Stage, sla *ir.SLA, outcome string) {
 	deadline := s.m.add(s.now, time.Duration(sla.Within), sla.Calendar)
 	st := SLAState{Name: sla.Name, Started: s.now, Deadline: deadline, State: SLARunning}
+	slas := s.mutSLAs()
 	replaced := false
-	for i := range s.lead.SLAs {
-		if s.lead.SLAs[i].Name == sla.Name {
-			s.lead.SLAs[i], replaced = st, true
+	for i := range slas {
+		if slas[i].Name == sla.Name {
+			slas[i], replaced = st, true
 		}
 	}
 	if !replaced {
-		s.lead.SLAs = append(s.lead.SLAs, st)
+		s.lead.SLAs = append(slas, st)
 	}
 	if w := sla.Warn; w != nil {
 		at := time.Duration(w.At)
 		if w.Percent > 0 {
-			at = time.Duration(int64(sla.Within) * int64(w.Percent) / 100)
+			at = time.Duration(int64(sla.Within) / 100 * int64(w.Percent))
+			at += time.Duration(int64(sla.Within) % 100 * int64(w.Percent) / 100)
 		}
-		s.setTimer(timerWarn+sla.Name, s.m.add(s.now, at, sla.Calendar))
+		s.setTimer(s.m.warnNames[sla.Name], s.m.add(s.now, at, sla.Calendar))
 	}
-	s.setTimer(timerBreach+sla.Name, deadline)
-	s.entry.SLAs = append(s.entry.SLAs, SLAOutcome{Name: sla.Name, Stage: stage.Name, State: outcome, Deadline: deadline})
+	s.setTimer(s.m.breachNames[sla.Name], deadline)
+	s.slaOutcome(SLAOutcome{Name: sla.Name, Stage: stage.Name, State: outcome, Deadline: deadline})
 }
 
-func (s *stepper) slaState(name string) *SLAState {
+func (s *stepper) slaIndex(name string) int {
 	for i := range s.lead.SLAs {
 		if s.lead.SLAs[i].Name == name {
-			return &s.lead.SLAs[i]
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 func (s *stepper) slaWarn(stage *ir.Stage, name string) {
-	st := s.slaState(name)
-	sla := slaOf(stage, name)
-	if st == nil || sla == nil || st.State != SLARunning {
+	i := s.slaIndex(name)
+	if stage == nil || i < 0 || s.lead.SLAs[i].State != SLARunning {
 		return
 	}
+	sla := slaOf(stage, name)
+	if sla == nil {
+		return
+	}
+	st := &s.mutSLAs()[i]
 	st.State = SLAWarned
-	s.entry.SLAs = append(s.entry.SLAs, SLAOutcome{Name: name, Stage: stage.Name, State: SLAWarned, Deadline: st.Deadline})
+	s.slaOutcome(SLAOutcome{Name: name, Stage: stage.Name, State: SLAWarned, Deadline: st.Deadline})
 	if sla.Warn != nil {
 		s.run(sla.Warn.Actions)
 	}
 }
 
 func (s *stepper) slaBreach(stage *ir.Stage, name string) {
-	st := s.slaState(name)
-	sla := slaOf(stage, name)
-	if st == nil || sla == nil || (st.State != SLARunning && st.State != SLAWarned) {
+	i := s.slaIndex(name)
+	if stage == nil || i < 0 {
 		return
 	}
+	if state := s.lead.SLAs[i].State; state != SLARunning && state != SLAWarned {
+		return
+	}
+	sla := slaOf(stage, name)
+	if sla == nil {
+		return
+	}
+	st := &s.mutSLAs()[i]
 	st.State = SLABreached
-	s.cancelTimer(timerWarn + name)
-	s.entry.SLAs = append(s.entry.SLAs, SLAOutcome{Name: name, Stage: stage.Name, State: SLABreached, Deadline: st.Deadline})
+	deadline := st.Deadline
+	s.cancelTimer(s.m.warnNames[name])
+	s.slaOutcome(SLAOutcome{Name: name, Stage: stage.Name, State: SLABreached, Deadline: deadline})
 	if !sla.HasBreach {
-		s.raise(ir.ExcSLABreach, fmt.Sprintf("SLA %s of stage %s breached at %s", name, stage.Name, st.Deadline.Format(time.RFC3339)))
+		s.raise(ir.ExcSLABreach, fmt.Sprintf("SLA %s of stage %s breached at %s", name, stage.Name, deadline.Format(time.RFC3339)))
 		return
 	}
 	s.run(sla.Breach)
 }
 
+// nurture sends a develop stage's nurture notification and schedules the
+// next one. The next is scheduled first, so a message that fails to
+// evaluate does not end the nurturing.
 func (s *stepper) nurture(stage *ir.Stage) {
 	if stage == nil || stage.Nurture == nil {
 		return
 	}
 	n := stage.Nurture
-	msg := fmt.Sprintf("Nurture lead %s", s.lead.ID)
+	s.setTimer(timerNurture, s.m.add(s.now, time.Duration(n.Every), n.Calendar))
+	msg := "Time to nurture lead " + s.lead.ID + " (" + stage.Name + ")"
 	if n.Message != nil {
 		v, err := s.m.evalString(n.Message, s.act())
 		if err != nil {
-			s.raise(ir.ExcEvalError, err.Error())
+			s.fail(err)
 			return
 		}
 		msg = v
 	}
 	s.notify(NotifyNurture, s.lead.Owner, "responsible", msg)
-	s.entry.Actions = append(s.entry.Actions, "nurture")
-	s.setTimer(timerNurture, s.m.add(s.now, time.Duration(n.Every), n.Calendar))
+	s.note("nurture")
 }
 
 // ---------------------------------------------------------------------------
@@ -672,50 +854,59 @@ func (s *stepper) addScore(a *ir.ScoreAdd) {
 		return
 	}
 	s.setField(i, v)
+	s.note("score " + a.Field)
 	s.touchScore(sc)
 }
 
 // touchScore records a score change and (re)starts its decay timer.
 func (s *stepper) touchScore(sc *ir.Score) {
-	if s.lead.ScoreChanged == nil {
-		s.lead.ScoreChanged = map[string]time.Time{}
-	}
-	s.lead.ScoreChanged[sc.Field] = s.now
+	s.mutScores()[sc.Field] = s.now
 	if sc.Decay != nil {
 		s.setTimer(timerDecay+sc.Field, s.m.add(s.now, time.Duration(sc.Decay.Every), sc.Decay.Calendar))
 	}
 }
 
-// decay lowers a score by its percentage; integers round toward zero (down
-// for the usual positive scores). It keeps decaying every period until the
-// score reaches zero.
+// decay lowers a score by its percentage, rounding toward zero, and keeps
+// decaying every period until the score is zero or stops changing.
 func (s *stepper) decay(field string) {
 	sc := s.m.scores[field]
 	i, ok := s.m.fieldIndex[field]
 	if sc == nil || sc.Decay == nil || !ok {
 		return
 	}
-	keep := 1 - float64(sc.Decay.Percent)/100
 	var v any
-	zero := false
+	more := false
 	switch cur := s.lead.Fields[i].(type) {
 	case int64:
-		n := clampInt(int64(math.Trunc(float64(cur)*keep)), sc)
-		v, zero = n, n == 0
+		n := clampInt(decayInt(cur, sc.Decay.Percent), sc)
+		v, more = n, n != 0 && n != cur
 	case float64:
-		f := clampFloat(cur*keep, sc)
-		v, zero = f, f == 0
+		f := clampFloat(cur*float64(100-sc.Decay.Percent)/100, sc)
+		v, more = f, f != 0 && f != cur
 	default:
 		return
 	}
 	s.setField(i, v)
-	s.entry.Actions = append(s.entry.Actions, "decay "+field)
-	if !zero {
+	s.note("decay " + field)
+	if more {
 		s.touchScore(sc)
+	} else {
+		s.mutScores()[sc.Field] = s.now
 	}
 }
 
+// decayInt returns n less p percent, rounded toward zero, without
+// overflowing: n*(100-p)/100 computed as q*k + r*k/100.
+func decayInt(n int64, p int) int64 {
+	k := int64(100 - p)
+	q, r := n/100, n%100
+	return q*k + r*k/100
+}
+
 func clampInt(v int64, sc *ir.Score) int64 {
+	if sc == nil {
+		return v
+	}
 	if sc.Min != nil && float64(v) < *sc.Min {
 		v = int64(math.Ceil(*sc.Min))
 	}
@@ -726,6 +917,9 @@ func clampInt(v int64, sc *ir.Score) int64 {
 }
 
 func clampFloat(v float64, sc *ir.Score) float64 {
+	if sc == nil {
+		return v
+	}
 	if sc.Min != nil && v < *sc.Min {
 		v = *sc.Min
 	}
@@ -745,25 +939,38 @@ const (
 	NotifyNurture  = "nurture"
 )
 
-// run executes actions in order. A failing action raises its exception and
-// stops the block; a move (the last action) leaves the stage.
+// run executes an action block in order, all-or-nothing: when an action
+// fails, the block's earlier effects are undone and the action's exception
+// is raised. A move (always the block's last action) ends the block.
 func (s *stepper) run(actions []ir.Action) {
-	stage := s.lead.Stage
+	if len(actions) == 0 || s.halted {
+		return
+	}
+	mk := s.mark()
+	ep := s.entered
+	s.depth++
+	var failed error
 	for i := range actions {
-		if s.halted || s.lead.Stage != stage {
-			return
+		if s.halted || s.moved(ep) {
+			break
 		}
-		a := &actions[i]
-		if err := s.action(a); err != nil {
-			s.routingFailedOrEval(err)
-			return
+		if err := s.action(&actions[i]); err != nil {
+			failed = err
+			break
 		}
 	}
+	s.depth--
+	if failed != nil {
+		s.rollback(mk)
+		s.fail(failed)
+		return
+	}
+	s.undo = s.undo[:mk.undo]
 }
 
-func (s *stepper) routingFailedOrEval(err error) {
-	var no *noOwner
-	if errors.As(err, &no) {
+// fail raises the exception for a failed expression or routing.
+func (s *stepper) fail(err error) {
+	if no, ok := err.(*noOwner); ok {
 		s.raise(ir.ExcNoOwner, no.reason)
 		return
 	}
@@ -783,49 +990,58 @@ func (s *stepper) action(a *ir.Action) error {
 			return &errEval{a.Value, fmt.Errorf("lead.%s: %w", a.Field, err)}
 		}
 		s.setField(i, n)
-		s.entry.Actions = append(s.entry.Actions, "set "+a.Field)
+		s.note("set " + a.Field)
 	case ir.ActAssign:
 		owner, err := s.resolve(a.Assign, "", false)
 		if err != nil {
 			return err
 		}
-		s.lead.Owner = owner
-		s.entry.Actions = append(s.entry.Actions, "assign "+owner)
+		s.setOwner(owner)
+		s.note("assign " + owner)
 	case ir.ActReassign:
-		stage := s.m.stages[s.lead.Stage]
-		if stage.Owner.Responsible == nil {
-			return &noOwner{fmt.Sprintf("stage %s has no responsible owner to route again", stage.Name)}
+		stage := s.stage
+		if stage == nil || stage.Owner.Responsible == nil {
+			where := s.lead.Stage
+			if where == "" {
+				where = "(none)"
+			}
+			return &noOwner{fmt.Sprintf("stage %s has no responsible owner to route again", where)}
 		}
 		owner, err := s.resolve(stage.Owner.Responsible, s.lead.Owner, false)
 		if err != nil {
 			return err
 		}
-		s.lead.Owner = owner
-		s.entry.Actions = append(s.entry.Actions, "reassign "+owner)
-		for i := range stage.SLAs {
-			sla := &stage.SLAs[i]
-			if st := s.slaState(sla.Name); st != nil && st.State != SLAMet {
-				s.startSLA(stage, sla, "restarted")
+		s.setOwner(owner)
+		s.note("reassign " + owner)
+		if len(stage.SLAs) > 0 {
+			s.saveSLAs()
+			for i := range stage.SLAs {
+				sla := &stage.SLAs[i]
+				if j := s.slaIndex(sla.Name); j >= 0 && s.lead.SLAs[j].State != SLAMet {
+					s.startSLA(stage, sla, "restarted")
+				}
 			}
 		}
 	case ir.ActNotify:
-		msg, err := s.message(a, "Lead %s needs attention in %s")
+		msg, err := s.message(a, "needs attention")
 		if err != nil {
 			return err
 		}
-		for _, to := range s.recipients(a.Target) {
-			s.notify(NotifyNotify, to, a.Target, msg)
-		}
-		s.entry.Actions = append(s.entry.Actions, "notify "+a.Target)
+		s.notifyTarget(a.Target, msg)
+		s.note("notify " + a.Target)
 	case ir.ActEscalate:
-		msg, err := s.message(a, "Lead %s escalated from %s")
+		msg, err := s.message(a, "is escalated")
 		if err != nil {
 			return err
 		}
 		s.notify(NotifyEscalate, a.Target, a.Target, msg)
 		s.entry.Escalations = append(s.entry.Escalations, a.Target)
-		s.entry.Actions = append(s.entry.Actions, "escalate "+a.Target)
+		s.note("escalate " + a.Target)
 	case ir.ActMove:
+		if s.stage != nil && s.stage.Terminal {
+			s.note("stay in terminal stage " + s.stage.Name + " (not -> " + a.Target + ")")
+			return nil
+		}
 		s.move(a.Target, s.edgeOfMove(a), nil)
 	}
 	return nil
@@ -834,16 +1050,13 @@ func (s *stepper) action(a *ir.Action) error {
 // edgeOfMove names the edge of a `-> T` action by the block it is in; the
 // compiler's Edges() uses the same IDs.
 func (s *stepper) edgeOfMove(a *ir.Action) string {
-	stage := s.m.stages[s.lead.Stage]
 	in := func(acts []ir.Action) bool {
-		for i := range acts {
-			if &acts[i] == a {
-				return true
-			}
-		}
-		return false
+		return len(acts) > 0 && &acts[len(acts)-1] == a
 	}
-	if stage != nil {
+	if stage := s.stage; stage != nil {
+		if in(stage.Enter) {
+			return stage.Name + "#enter"
+		}
 		for _, sla := range stage.SLAs {
 			if sla.Warn != nil && in(sla.Warn.Actions) {
 				return sla.ID + ".warn"
@@ -851,9 +1064,6 @@ func (s *stepper) edgeOfMove(a *ir.Action) string {
 			if in(sla.Breach) {
 				return sla.ID + ".breach"
 			}
-		}
-		if in(stage.Enter) {
-			return stage.Name + "#enter"
 		}
 		for _, e := range stage.Exceptions {
 			if in(e.Actions) {
@@ -869,34 +1079,44 @@ func (s *stepper) edgeOfMove(a *ir.Action) string {
 	return "action"
 }
 
-func (s *stepper) message(a *ir.Action, def string) (string, error) {
+func (s *stepper) message(a *ir.Action, what string) (string, error) {
 	if a.Value == nil {
-		return fmt.Sprintf(def, s.lead.ID, s.lead.Stage), nil
+		where := s.lead.Stage
+		if where == "" {
+			where = "capture"
+		}
+		return "Lead " + s.lead.ID + " " + what + " (" + where + ")", nil
 	}
 	return s.m.evalString(a.Value, s.act())
 }
 
-// recipients resolves a notify target: a RACI keyword of the current stage
-// or a role.
-func (s *stepper) recipients(target string) []string {
-	stage := s.m.stages[s.lead.Stage]
+// notifyTarget sends a notify action's message to its target: a RACI
+// keyword of the current stage or a role.
+func (s *stepper) notifyTarget(target, msg string) {
+	var owner ir.Owner
+	if s.stage != nil {
+		owner = s.stage.Owner
+	}
 	switch target {
 	case "responsible":
-		if s.lead.Owner == "" {
-			return nil
+		if s.lead.Owner != "" {
+			s.notify(NotifyNotify, s.lead.Owner, target, msg)
 		}
-		return []string{s.lead.Owner}
 	case "accountable":
-		if stage.Owner.Accountable == "" {
-			return nil
+		if owner.Accountable != "" {
+			s.notify(NotifyNotify, owner.Accountable, target, msg)
 		}
-		return []string{stage.Owner.Accountable}
 	case "consulted":
-		return stage.Owner.Consulted
+		for _, to := range owner.Consulted {
+			s.notify(NotifyNotify, to, target, msg)
+		}
 	case "informed":
-		return stage.Owner.Informed
+		for _, to := range owner.Informed {
+			s.notify(NotifyNotify, to, target, msg)
+		}
+	default:
+		s.notify(NotifyNotify, target, target, msg)
 	}
-	return []string{target}
 }
 
 func (s *stepper) notify(kind, to, role, msg string) {
@@ -904,18 +1124,28 @@ func (s *stepper) notify(kind, to, role, msg string) {
 	s.entry.Notifications++
 }
 
+func (s *stepper) slaOutcome(o SLAOutcome) {
+	if s.entry.SLAs == nil {
+		s.entry.SLAs = s.res.slaBuf[:0]
+	}
+	s.entry.SLAs = append(s.entry.SLAs, o)
+}
+
+func (s *stepper) note(action string) { s.entry.Actions = append(s.entry.Actions, action) }
+
 // raise handles an exception (LANGUAGE.md §7.4): the stage's handler, else
 // the workflow's, else the lead is stuck in place. It reports whether a
-// handler ran. An exception inside a handler leaves the lead stuck.
+// handler ran.
 func (s *stepper) raise(kind, reason string) bool {
 	rec := ExceptionRecord{Kind: kind, Reason: reason, Stage: s.lead.Stage}
 	var h *ir.ExceptionHandler
 	where := ""
-	if !s.inExc {
-		if stage := s.m.stages[s.lead.Stage]; stage != nil {
+	if !s.inExc && !s.halted && !(kind == ir.ExcLoop && s.loops > 1) {
+		if stage := s.stage; stage != nil {
 			for i := range stage.Exceptions {
 				if stage.Exceptions[i].Kind == kind {
 					h, where = &stage.Exceptions[i], "stage"
+					break
 				}
 			}
 		}
@@ -928,77 +1158,211 @@ func (s *stepper) raise(kind, reason string) bool {
 	if h == nil {
 		rec.Handler = "stuck"
 		s.entry.Exceptions = append(s.entry.Exceptions, rec)
-		s.lead.Stuck = &Stuck{Kind: kind, Reason: reason, At: s.now}
+		if !s.halted { // the first unhandled exception of a step says why
+			s.lead.Stuck = &Stuck{Kind: kind, Reason: reason, At: s.now}
+		}
 		s.halted = true
 		return false
 	}
 	rec.Handler, rec.Resolved = where, true
 	s.entry.Exceptions = append(s.entry.Exceptions, rec)
-	stage := s.lead.Stage
-	if kind == ir.ExcLoop {
-		s.moves = 0 // the handler may move the lead out of the loop
-	}
 	s.inExc = true
 	s.run(h.Actions)
 	s.inExc = false
-	if s.lead.Stage == stage && (kind == ir.ExcEvalError || kind == ir.ExcLoop) {
-		// Handled in place: re-running the same failing expressions or
-		// loop in this step would only raise it again.
-		s.halted = true
-	}
 	return true
 }
 
 // ---------------------------------------------------------------------------
-// State helpers
+// State: copy-on-write and the undo log of action blocks
 
-func (s *stepper) setField(i int, v any) {
-	s.lead.Fields[i] = v
-	if s.changed == nil {
-		s.changed = map[string]bool{}
-	}
-	s.changed[s.m.W.Lead[i].Name] = true
+// undoRec is one change an action block made, with what it replaced.
+type undoRec struct {
+	kind undoKind
+	had  bool
+	i    int
+	name string
+	v    any
+	t    time.Time
+	slas []SLAState
+	team TeamState
 }
 
-func (s *stepper) setTimer(name string, due time.Time) {
+type undoKind uint8
+
+const (
+	undoField undoKind = iota
+	undoOwner
+	undoTimer
+	undoSLAs
+	undoTeam
+)
+
+// mark is the length of everything an action block may append to.
+type mark struct {
+	undo, notes, actions, escalations, slas, changed, notifications int
+}
+
+func (s *stepper) mark() mark {
+	return mark{len(s.undo), len(s.notes), len(s.entry.Actions), len(s.entry.Escalations),
+		len(s.entry.SLAs), len(s.changed), s.entry.Notifications}
+}
+
+func (s *stepper) record(u undoRec) {
+	if s.depth > 0 {
+		s.undo = append(s.undo, u)
+	}
+}
+
+// rollback undoes everything since mk.
+func (s *stepper) rollback(mk mark) {
+	for i := len(s.undo) - 1; i >= mk.undo; i-- {
+		u := &s.undo[i]
+		switch u.kind {
+		case undoField:
+			s.lead.Fields[u.i] = u.v
+		case undoOwner:
+			s.lead.Owner = u.name
+		case undoTimer:
+			if u.had {
+				s.lead.Timers[u.name] = u.t
+			} else {
+				delete(s.lead.Timers, u.name)
+			}
+		case undoSLAs:
+			s.lead.SLAs = u.slas
+		case undoTeam:
+			if u.had {
+				s.delta.Teams[u.i].State = u.team
+			} else { // appended last: later appends are already undone
+				s.delta.Teams = s.delta.Teams[:len(s.delta.Teams)-1]
+			}
+		}
+	}
+	s.undo = s.undo[:mk.undo]
+	s.notes = s.notes[:mk.notes]
+	s.entry.Actions = s.entry.Actions[:mk.actions]
+	s.entry.Escalations = s.entry.Escalations[:mk.escalations]
+	s.entry.SLAs = s.entry.SLAs[:mk.slas]
+	s.changed = s.changed[:mk.changed]
+	s.entry.Notifications = mk.notifications
+}
+
+func (s *stepper) setField(i int, v any) {
+	s.record(undoRec{kind: undoField, i: i, v: s.lead.Fields[i]})
+	if !s.ownFields {
+		s.lead.Fields = slices.Clone(s.lead.Fields)
+		s.ownFields = true
+	}
+	s.lead.Fields[i] = v
+	if !slices.Contains(s.changed, i) {
+		s.changed = append(s.changed, i)
+	}
+}
+
+func (s *stepper) setOwner(owner string) {
+	s.record(undoRec{kind: undoOwner, name: s.lead.Owner})
+	s.lead.Owner = owner
+}
+
+func (s *stepper) mutTimers() map[string]time.Time {
+	if !s.ownTimers {
+		c := make(map[string]time.Time, len(s.lead.Timers)+2)
+		for k, v := range s.lead.Timers {
+			c[k] = v
+		}
+		s.lead.Timers, s.ownTimers = c, true
+	}
 	if s.lead.Timers == nil {
 		s.lead.Timers = map[string]time.Time{}
 	}
-	s.lead.Timers[name] = due
+	return s.lead.Timers
 }
 
-func (s *stepper) cancelTimer(name string) { delete(s.lead.Timers, name) }
+func (s *stepper) setTimer(name string, due time.Time) {
+	old, had := s.lead.Timers[name]
+	s.record(undoRec{kind: undoTimer, name: name, t: old, had: had})
+	s.mutTimers()[name] = due
+}
+
+func (s *stepper) cancelTimer(name string) {
+	old, had := s.lead.Timers[name]
+	if !had {
+		return
+	}
+	s.record(undoRec{kind: undoTimer, name: name, t: old, had: true})
+	delete(s.mutTimers(), name)
+}
+
+// mutSLAs returns the lead's SLAs for writing.
+func (s *stepper) mutSLAs() []SLAState {
+	if !s.ownSLAs {
+		s.lead.SLAs = slices.Clone(s.lead.SLAs)
+		s.ownSLAs = true
+	}
+	return s.lead.SLAs
+}
+
+func (s *stepper) setSLAs(slas []SLAState) {
+	s.saveSLAs()
+	s.lead.SLAs, s.ownSLAs = slas, true
+}
+
+// saveSLAs records the SLAs before a change inside an action block.
+func (s *stepper) saveSLAs() {
+	if s.depth > 0 {
+		s.record(undoRec{kind: undoSLAs, slas: slices.Clone(s.lead.SLAs)})
+	}
+}
+
+func (s *stepper) mutScores() map[string]time.Time {
+	if !s.ownScores {
+		c := make(map[string]time.Time, len(s.lead.ScoreChanged)+1)
+		for k, v := range s.lead.ScoreChanged {
+			c[k] = v
+		}
+		s.lead.ScoreChanged, s.ownScores = c, true
+	}
+	if s.lead.ScoreChanged == nil {
+		s.lead.ScoreChanged = map[string]time.Time{}
+	}
+	return s.lead.ScoreChanged
+}
 
 // finish closes the step: the entry, timer changes and open-lead counts.
 func (s *stepper) finish() *Result {
 	l := s.lead
 	l.Seq++
-	e := &s.entry
+	e := s.entry
 	e.Seq, e.To, e.Owner, e.Version = l.Seq, l.Stage, l.Owner, l.Version
 	if len(s.changed) > 0 {
-		e.Fields = map[string]any{}
-		for name := range s.changed {
-			i := s.m.fieldIndex[name]
-			e.Fields[name] = ir.Export(l.Fields[i])
+		e.Fields = make(map[string]any, len(s.changed))
+		for _, i := range s.changed {
+			e.Fields[s.m.W.Lead[i].Name] = ir.Export(l.Fields[i])
 		}
 	}
-	r := &Result{Lead: l, Entry: s.entry, Notifications: s.notes}
-	var old map[string]time.Time
-	if s.old != nil {
-		old = s.old.Timers
+	if len(l.Timers) == 0 {
+		l.Timers = nil
 	}
-	for name, due := range l.Timers {
-		if prev, ok := old[name]; !ok || !prev.Equal(due) {
-			r.SetTimers = append(r.SetTimers, TimerSet{Name: name, Due: due})
+	r := s.res
+	r.Notifications = s.notes
+	if s.ownTimers {
+		var old map[string]time.Time
+		if s.old != nil {
+			old = s.old.Timers
 		}
-	}
-	for name := range old {
-		if _, ok := l.Timers[name]; !ok {
-			r.CancelTimers = append(r.CancelTimers, name)
+		for name, due := range l.Timers {
+			if prev, ok := old[name]; !ok || !prev.Equal(due) {
+				r.SetTimers = append(r.SetTimers, TimerSet{Name: name, Due: due})
+			}
 		}
+		for name := range old {
+			if _, ok := l.Timers[name]; !ok {
+				r.CancelTimers = append(r.CancelTimers, name)
+			}
+		}
+		slices.SortFunc(r.SetTimers, func(a, b TimerSet) int { return strings.Compare(a.Name, b.Name) })
+		slices.Sort(r.CancelTimers)
 	}
-	sort.Slice(r.SetTimers, func(i, j int) bool { return r.SetTimers[i].Name < r.SetTimers[j].Name })
-	sort.Strings(r.CancelTimers)
 	// Open-lead counts: a non-terminal lead counts for its owner.
 	before, after := "", ""
 	if s.old != nil && s.old.Owner != "" && !s.m.terminal(s.old.Stage) {
@@ -1008,14 +1372,12 @@ func (s *stepper) finish() *Result {
 		after = l.Owner
 	}
 	if before != after {
-		if s.delta.Open == nil {
-			s.delta.Open = map[string]int{}
-		}
+		s.delta.Open = r.openBuf[:0]
 		if before != "" {
-			s.delta.Open[before]--
+			s.delta.Open = append(s.delta.Open, OpenDelta{Owner: before, Change: -1})
 		}
 		if after != "" {
-			s.delta.Open[after]++
+			s.delta.Open = append(s.delta.Open, OpenDelta{Owner: after, Change: +1})
 		}
 	}
 	r.Routing = s.delta

@@ -6,6 +6,7 @@
 package leadtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"runtime"
@@ -52,15 +53,35 @@ type Coverage struct {
 type Suite struct {
 	Machine *engine.Machine
 	Tests   []*compiler.Test
+
+	// expects holds each expectation's program, built once per suite.
+	expects map[*ir.Expr]expectProg
+}
+
+type expectProg struct {
+	p   cel.Program
+	err error
 }
 
 // NewSuite loads a compiled workflow for testing.
 func NewSuite(r *compiler.Result) (*Suite, error) {
+	if r.Workflow == nil {
+		return nil, fmt.Errorf("the workflow has errors")
+	}
 	m, err := engine.Load(r.Workflow)
 	if err != nil {
 		return nil, err
 	}
-	return &Suite{Machine: m, Tests: r.Tests}, nil
+	s := &Suite{Machine: m, Tests: r.Tests, expects: map[*ir.Expr]expectProg{}}
+	for _, t := range r.Tests {
+		for _, st := range t.Steps {
+			if st.Kind == compiler.StepExpect && st.Expect != nil {
+				p, _, err := m.Env().Program(celenv.Context{Test: true}, st.Expect.Src)
+				s.expects[st.Expect] = expectProg{p, err}
+			}
+		}
+	}
+	return s, nil
 }
 
 // Run runs the suites' tests whose names match filter (nil: all), in
@@ -87,7 +108,7 @@ func Run(suites []*Suite, filter *regexp.Regexp) ([]Result, []Coverage) {
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				results[j.slot] = runTest(j.s.Machine, j.t)
+				results[j.slot] = runTest(j.s, j.t)
 			}
 		}()
 	}
@@ -122,6 +143,7 @@ func Run(suites []*Suite, filter *regexp.Regexp) ([]Result, []Coverage) {
 
 // world is one test's in-memory store and virtual clock.
 type world struct {
+	suite   *Suite
 	m       *engine.Machine
 	now     time.Time
 	rot     *engine.Rotation
@@ -139,10 +161,10 @@ type failure struct {
 	msg string
 }
 
-func runTest(m *engine.Machine, t *compiler.Test) (res Result) {
+func runTest(s *Suite, t *compiler.Test) (res Result) {
 	res = Result{Name: t.Name, File: t.Pos.File, Line: t.Pos.Line, Status: Pass}
 	w := &world{
-		m: m, now: compiler.DefaultTestTime, rot: engine.NewRotation(),
+		suite: s, m: s.Machine, now: compiler.DefaultTestTime, rot: engine.NewRotation(),
 		leads: map[string]*engine.Lead{}, history: map[string][]engine.Entry{},
 		notes: map[string][]engine.Notification{}, edges: map[string]bool{},
 	}
@@ -260,7 +282,7 @@ func (w *world) nextTimer(limit time.Time) (string, string, time.Time, bool) {
 			if due.After(limit) {
 				continue
 			}
-			if !found || due.Before(best) || due.Equal(best) && name < bestName && id == bestID {
+			if !found || due.Before(best) || due.Equal(best) && id == bestID && timerLess(name, bestName) {
 				bestID, bestName, best, found = id, name, due, true
 			}
 		}
@@ -271,11 +293,14 @@ func (w *world) nextTimer(limit time.Time) (string, string, time.Time, bool) {
 var leadFieldRe = regexp.MustCompile(`\blead\.([A-Za-z_][A-Za-z0-9_]*)`)
 
 func (w *world) expect(st compiler.TestStep) *failure {
-	p, _, err := w.m.Env().Program(celenv.Context{Test: true}, st.Expect.Src)
-	if err != nil {
-		return &failure{st.Pos, "expect: " + err.Error()}
+	prog, found := w.suite.expects[st.Expect]
+	if !found {
+		prog.p, _, prog.err = w.m.Env().Program(celenv.Context{Test: true}, st.Expect.Src)
 	}
-	ok, err := w.evalExpect(p)
+	if prog.err != nil {
+		return &failure{st.Pos, "expect: " + prog.err.Error()}
+	}
+	ok, err := w.evalExpect(prog.p)
 	if err == nil && ok {
 		return nil
 	}
@@ -296,16 +321,19 @@ func (w *world) expect(st compiler.TestStep) *failure {
 			}
 			seen[m[1]] = true
 			if v, ok := w.m.FieldValue(l, m[1]); ok {
-				fmt.Fprintf(&b, "\n    lead.%s = %v", m[1], v)
+				fmt.Fprintf(&b, "\n    lead.%s = %s", m[1], show(v))
 			} else {
 				fmt.Fprintf(&b, "\n    lead.%s is not set", m[1])
 			}
 		}
 		if strings.Contains(st.Expect.Src, "escalated(") {
-			fmt.Fprintf(&b, "\n    escalated: %v", w.escalated(l.ID))
+			fmt.Fprintf(&b, "\n    escalated: %s", show(w.escalated(l.ID)))
 		}
 		if strings.Contains(st.Expect.Src, "notified(") {
-			fmt.Fprintf(&b, "\n    notified: %v", w.notified(l.ID))
+			fmt.Fprintf(&b, "\n    notified: %s", show(w.notified(l.ID)))
+		}
+		if strings.Contains(st.Expect.Src, "stuck(") && l.Stuck == nil {
+			fmt.Fprintf(&b, "\n    not stuck")
 		}
 		fmt.Fprintf(&b, "\n    clock: %s", w.now.Format(time.RFC3339))
 		h := w.history[l.ID]
@@ -349,6 +377,17 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 	return bool(b), nil
 }
 
+// timerLess orders timers of one lead due at the same instant, as the
+// engine ranks them.
+func timerLess(a, b string) bool {
+	if ra, rb := engine.TimerOrder(a), engine.TimerOrder(b); ra != rb {
+		return ra < rb
+	}
+	return a < b
+}
+
+// escalated lists the roles the lead was ever escalated to: escalated(r)
+// holds once an escalation to r is in the lead's history.
 func (w *world) escalated(id string) []string {
 	out := []string{}
 	for _, e := range w.history[id] {
@@ -357,13 +396,13 @@ func (w *world) escalated(id string) []string {
 	return out
 }
 
+// notified lists who the lead's notifications were addressed to — every
+// kind (notify, escalate, nurture), by role or RACI keyword and by person
+// or queue — so notified(r) holds once anything was sent to r.
 func (w *world) notified(id string) []string {
 	out := []string{}
 	seen := map[string]bool{}
 	for _, n := range w.notes[id] {
-		if n.Kind != engine.NotifyNotify {
-			continue
-		}
 		for _, to := range []string{n.Role, n.To} {
 			if to != "" && !seen[to] {
 				seen[to] = true
@@ -395,6 +434,15 @@ func (s stepObj) Field(name string) (any, bool) {
 	return nil, false
 }
 
+// show formats a value as the test's author wrote it: JSON.
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
 func describeEntry(e engine.Entry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", e.At.Format(time.RFC3339), e.Cause)
@@ -412,6 +460,12 @@ func describeEntry(e engine.Entry) string {
 	fmt.Fprintf(&b, ", owner %q", e.Owner)
 	if len(e.Actions) > 0 {
 		fmt.Fprintf(&b, ", did %s", strings.Join(e.Actions, ", "))
+	}
+	for _, o := range e.SLAs {
+		fmt.Fprintf(&b, ", sla %s %s", o.Name, o.State)
+	}
+	if n := e.Notifications; n > 0 {
+		fmt.Fprintf(&b, ", %d %s", n, map[bool]string{true: "notification", false: "notifications"}[n == 1])
 	}
 	for _, x := range e.Exceptions {
 		fmt.Fprintf(&b, ", exception %s (%s, %s)", x.Kind, x.Reason, x.Handler)
