@@ -96,9 +96,9 @@ func (c *compilation) compileTests() {
 						continue
 					}
 					step.Fields = c.updateFields(f, st.Data)
-					continue
+				default:
+					step.Fields = c.payload(f, st)
 				}
-				step.Fields = c.payload(f, st)
 			case *lang.Wait:
 				d, ok := c.duration(f, st.For)
 				if !ok {

@@ -216,7 +216,11 @@ func (w *world) do(st compiler.TestStep) *failure {
 		if w.current == nil {
 			return &failure{st.Pos, "send: no lead captured yet"}
 		}
-		r, err := engine.Step(w.m, w.current, engine.Input{Kind: engine.Event, Event: st.Event, Data: st.Fields}, w.now, w.rot)
+		in := engine.Input{Kind: engine.Event, Event: st.Event, Data: st.Fields}
+		if st.Event == ir.EventUpdated {
+			in = engine.Input{Kind: engine.Update, Data: st.Fields} // as PATCH /v1/leads/{id}
+		}
+		r, err := engine.Step(w.m, w.current, in, w.now, w.rot)
 		if err != nil {
 			return &failure{st.Pos, fmt.Sprintf("send %s rejected: %v", st.Event, err)}
 		}

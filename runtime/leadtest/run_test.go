@@ -301,3 +301,35 @@ func eqs[T comparable](t testing.TB, what string, got, want []T) {
 		t.Errorf("%s =\n  %v\nwant\n  %v", what, got, want)
 	}
 }
+
+// TestSendUpdated: `send updated { ... }` changes fields as PATCH does and
+// runs the `updated` handlers.
+func TestSendUpdated(t *testing.T) {
+	src := `workflow u
+start a
+lead {
+  email string
+  n     int = 0
+  tier  enum(free, paid) = free
+}
+role r
+on updated {
+  set lead.n = lead.n + 1
+}
+stage a {
+  owner { accountable r  responsible role r }
+  when lead.tier == "paid" -> b
+  after 1d -> b
+}
+stage b terminal
+test "updated runs the handler and the automatic transitions" {
+  capture { email = "a@b.example" }
+  send updated { tier = "paid" }
+  expect lead.n == 1 && lead.tier == "paid" && lead.stage == "b"
+}
+`
+	results, _ := Run([]*Suite{suite(t, "u.lead", src)}, nil)
+	if len(results) != 1 || results[0].Status != Pass {
+		t.Fatalf("%+v", results)
+	}
+}

@@ -3,10 +3,12 @@ package service
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/store"
 )
 
 // timerBatch is how many due timers the scheduler takes at a time; fired
@@ -34,16 +36,36 @@ func (s *Service) timerLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("scan due timers", "err", err)
 		}
-		started := 0
+		// One goroutine per lead fires that lead's due timers in order:
+		// by due time, then as lead test orders timers of one instant
+		// (engine.TimerOrder: warn before breach before after ...).
+		byLead := map[string][]store.DueTimer{}
+		var leads []string
 		for _, t := range due {
-			key := t.LeadID + "\x00" + t.Name
+			if _, ok := byLead[t.LeadID]; !ok {
+				leads = append(leads, t.LeadID)
+			}
+			byLead[t.LeadID] = append(byLead[t.LeadID], t)
+		}
+		started := 0
+		for _, id := range leads {
 			mu.Lock()
-			busy := inflight[key]
-			inflight[key] = true
+			busy := inflight[id]
+			inflight[id] = true
 			mu.Unlock()
 			if busy {
 				continue
 			}
+			ts := byLead[id]
+			sort.SliceStable(ts, func(i, j int) bool {
+				if !ts[i].Due.Equal(ts[j].Due) {
+					return ts[i].Due.Before(ts[j].Due)
+				}
+				if a, b := engine.TimerOrder(ts[i].Name), engine.TimerOrder(ts[j].Name); a != b {
+					return a < b
+				}
+				return ts[i].Name < ts[j].Name
+			})
 			started++
 			select {
 			case sem <- struct{}{}:
@@ -54,13 +76,15 @@ func (s *Service) timerLoop(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				s.met.timerLag.Observe(max(0, s.clock().Sub(t.Due)).Seconds())
-				_, err := s.do(ctx, t.LeadID, "", engine.Input{Kind: engine.Timer, Timer: t.Name, Due: t.Due})
-				if err != nil && !errors.Is(err, context.Canceled) {
-					s.log.Error("timer step", "lead", t.LeadID, "timer", t.Name, "err", err)
+				for _, t := range ts {
+					s.met.timerLag.Observe(max(0, s.clock().Sub(t.Due)).Seconds())
+					_, err := s.do(ctx, t.LeadID, "", engine.Input{Kind: engine.Timer, Timer: t.Name, Due: t.Due})
+					if err != nil && !errors.Is(err, context.Canceled) {
+						s.log.Error("timer step", "lead", t.LeadID, "timer", t.Name, "err", err)
+					}
 				}
 				mu.Lock()
-				delete(inflight, key)
+				delete(inflight, id)
 				mu.Unlock()
 				signal(s.wake)
 			}()

@@ -1,0 +1,805 @@
+package store
+
+// Key layout of the Badger store. "␀" is the byte 0x00; names (lead ids,
+// workflows, versions, stages, owners, timer names, event ids, meta keys)
+// may not contain control characters, so a name never contains ␀ and,
+// as ␀ sorts below every byte a name may hold, one name is never mistaken
+// for the prefix of another ("a" + "/b" cannot collide with "a/b"). Numbers
+// are 8-byte big-endian so that byte order is numeric order.
+//
+//	l/<id>                              lead record: attributes, timers, Data (codec.go)
+//	h/<id>␀<seq>                        history entry seq of a lead
+//	e/<id>␀<event id>                   result of an event id (dedup)
+//	t/<due><id>␀<name>                  pending timer; due is Unix ns with the sign bit flipped
+//	r                                   routing state
+//	i/w/<workflow>␀<id>                 index: every lead of a workflow
+//	i/s/<workflow>␀<stage>␀<id>         index: leads in a stage
+//	i/o/<owner>␀<id>                    index: leads of an owner (owned leads only)
+//	i/x/<id>                            index: stuck leads
+//	i/v/<workflow>␀<version>␀<id>       index: in-flight (non-terminal) leads per version
+//	o/<seq>                             outbox notification
+//	s/outbox                            next outbox seq (never reused)
+//	s/format                            layout version; Open refuses another
+//	v/<workflow>␀<version>              compiled version: SavedAt + IR
+//	m/<key>                             meta value
+//
+// Index entries and timers have empty values: the key is the record.
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// ErrClosed is returned by every method of a closed store.
+var ErrClosed = errors.New("store is closed")
+
+// Options tunes the Badger store. The zero value gives the defaults, which
+// suit the runtime's workload: many small records (a lead of a few hundred
+// bytes to a few KiB, history entries of a few hundred bytes, empty index
+// and timer entries), written in bursts of group commits and read by key
+// or short prefix scans. Each default below says why.
+type Options struct {
+	// MemTableSize is the size of one memtable (Badger's in-memory write
+	// buffer and its write-ahead log). Default 32 MiB: a memtable costs
+	// about 1.3× this in RAM (the skiplist arena also reserves room for a
+	// maximal transaction), the largest transaction is 15% of it (so a
+	// group commit of 32 MiB memtables takes about 6,000 steps), and a
+	// smaller skiplist stays warmer in the CPU cache on inserts. Badger's
+	// 64 MiB buys fewer L0 tables at twice the memory.
+	MemTableSize int64
+	// NumMemtables is how many memtables may exist at once: the one being
+	// written plus those waiting to be flushed. Default 3 (Badger: 5): a
+	// flush of 32 MiB takes well under a second, so two in the flush queue
+	// absorb a burst without stalling writes, and memtable RAM stays near
+	// 3 × 1.3 × 32 MiB ≈ 125 MiB.
+	NumMemtables int
+	// BlockCacheSize caches decompressed table blocks. Default 32 MiB:
+	// reads are point lookups and short scans of hot leads and the front
+	// of the timer index; with Compression off Badger reads blocks straight
+	// from the memory-mapped tables and the cache only saves a copy.
+	// Negative: no block cache.
+	BlockCacheSize int64
+	// IndexCacheSize bounds the memory for table indexes and bloom
+	// filters. Default 0: keep them all in memory, which at a million
+	// leads is a few tens of MiB and avoids re-reading an index on a cache
+	// miss; set it for stores far bigger than RAM.
+	IndexCacheSize int64
+	// ValueThreshold is the size from which a value goes to Badger's value
+	// log instead of the LSM tree. Default 1 MiB (Badger's maximum, capped
+	// at the largest transaction): every lead, history entry and
+	// notification stays in the LSM tree, so there is no value-log garbage
+	// to collect and a read is one lookup. Only a huge compiled workflow
+	// would go to the value log.
+	ValueThreshold int64
+	// NumCompactors is the number of compaction goroutines. Default 2, the
+	// minimum Badger allows (one prioritises level 0): on a small machine
+	// more compactors only compete with the committer for CPU.
+	NumCompactors int
+	// Compression compresses tables with Snappy. Default off: records are
+	// small and compaction CPU matters more on a small machine than disk
+	// space; see the package benchmarks.
+	Compression bool
+	// SyncWrites makes Badger fsync its log in every transaction commit
+	// instead of the store syncing once per group commit. Off by default:
+	// the store's own sync lets the fsync of one group overlap the memtable
+	// inserts of the next and costs one device flush per group instead of
+	// two; see syncWAL. On is the fallback if a Badger upgrade changes its
+	// log files (Open says so).
+	SyncWrites bool
+	// Logger receives Badger's messages: errors and warnings at their
+	// levels, its chatty info messages at debug level. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.MemTableSize <= 0 {
+		o.MemTableSize = 32 << 20
+	}
+	if o.NumMemtables <= 0 {
+		o.NumMemtables = 3
+	}
+	switch {
+	case o.BlockCacheSize == 0:
+		o.BlockCacheSize = 32 << 20
+	case o.BlockCacheSize < 0:
+		o.BlockCacheSize = 0
+	}
+	if o.IndexCacheSize < 0 {
+		o.IndexCacheSize = 0
+	}
+	maxValue := min(int64(1<<20), 15*o.MemTableSize/100)
+	if o.ValueThreshold <= 0 || o.ValueThreshold > maxValue {
+		o.ValueThreshold = maxValue
+	}
+	if o.NumCompactors < 2 {
+		o.NumCompactors = 2
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+func (o Options) badger(dir string) badger.Options {
+	bo := badger.DefaultOptions(dir).
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(o.NumMemtables).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(o.IndexCacheSize).
+		WithValueThreshold(o.ValueThreshold).
+		WithNumCompactors(o.NumCompactors).
+		// LSM shape: see "Fixed choices" on Options.
+		WithNumLevelZeroTables(10).
+		WithNumLevelZeroTablesStall(30).
+		WithBaseLevelSize(128 << 20).
+		WithBaseTableSize(16 << 20).
+		WithSyncWrites(o.SyncWrites).
+		// The committer is the only writer and orders each lead's steps,
+		// so Badger's conflict detection would only cost time.
+		WithDetectConflicts(false).
+		// The runtime exports its own metrics; Badger's expvars would be
+		// dead weight on the write path.
+		WithMetricsEnabled(false).
+		WithLogger(slogAdapter{o.Logger})
+	if o.Compression {
+		bo = bo.WithCompression(options.Snappy)
+	} else {
+		bo = bo.WithCompression(options.None)
+	}
+	return bo
+}
+
+// Badger is the Store on an embedded Badger database; its key layout is
+// at the top of badger.go.
+//
+// Commit hands its steps to a committer goroutine that writes whatever
+// has queued since its last transaction (from any number of concurrent
+// callers) as one Badger transaction, and a syncer goroutine that fsyncs
+// once for everything committed since its last sync; Commit returns after
+// that sync. Writes are visible to reads once in the transaction, slightly
+// before they are durable.
+type Badger struct {
+	db   *badger.DB
+	dir  string
+	opts Options
+
+	// mu guards closed against Commit enqueueing after Close.
+	mu     sync.RWMutex
+	closed bool
+
+	pending queue[*request] // Commit → committer
+	written handoff         // committer → syncer
+	done    sync.WaitGroup
+	// broken is set when a write or sync failed and what is on disk is no
+	// longer known to match what callers were told; every later write
+	// fails with it until the store is reopened.
+	broken atomic.Pointer[error]
+
+	// txnSeq numbers the committer's transactions; durable is the number
+	// of the last one synced.
+	txnSeq  atomic.Uint64
+	durable *durableMark
+
+	// Owned by the committer.
+	nextOutbox uint64
+	// Owned by the syncer.
+	wal *walSync
+
+	timers timerFloor
+
+	// Test hooks.
+	stats commitStats
+}
+
+// commitStats counts the committer's work, for tests and benchmarks.
+type commitStats struct {
+	txns, syncs, rotations atomic.Int64
+}
+
+// Open opens (creating if need be) the store in dir.
+func Open(dir string, opts Options) (*Badger, error) {
+	opts = opts.withDefaults()
+	db, err := badger.Open(opts.badger(dir))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor(), durable: newDurableMark()}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s.done.Add(2)
+	go s.commitLoop()
+	go s.syncLoop()
+	return s, nil
+}
+
+// init checks the layout version and loads the committer's and syncer's
+// state.
+func (s *Badger) init() error {
+	var format []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		format, err = get(txn, kFormat)
+		if err != nil {
+			return err
+		}
+		next, err := get(txn, kOutboxNext)
+		if err != nil {
+			return err
+		}
+		if len(next) == 8 {
+			s.nextOutbox = binary.BigEndian.Uint64(next)
+		}
+		// The counter is written with every append; the last key is a
+		// second witness should the counter ever lag.
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pOutbox), Reverse: true})
+		defer it.Close()
+		it.Seek(outboxKey(^uint64(0)))
+		if it.Valid() {
+			last := binary.BigEndian.Uint64(it.Item().Key()[len(pOutbox):])
+			s.nextOutbox = max(s.nextOutbox, last+1)
+		}
+		s.nextOutbox = max(s.nextOutbox, 1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case format == nil:
+		err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(kFormat, []byte(formatVersion)) })
+		if err == nil {
+			err = s.db.Sync()
+		}
+		if err != nil {
+			return err
+		}
+	case string(format) != formatVersion:
+		return fmt.Errorf("the directory holds a %q store; this build reads %q", format, formatVersion)
+	}
+	if !s.opts.SyncWrites {
+		w, err := openWALSync(s.dir)
+		if err != nil {
+			return err
+		}
+		s.wal = w
+	}
+	return nil
+}
+
+// Close waits for queued commits, then flushes and closes the database.
+func (s *Badger) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.pending.close()
+	s.mu.Unlock()
+	s.done.Wait()
+	var werr error
+	if s.wal != nil {
+		werr = s.wal.close()
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.dir, err)
+	}
+	return werr
+}
+
+// view runs f in a read transaction, unless the store is closed, and
+// returns once every write f may have seen is durable: a committed
+// transaction is visible a moment before the syncer has made it durable,
+// and a reader must not act on (or show a client, or deliver to a
+// webhook) a state that a power failure could still take back. Under
+// load the wait is at most a sync or two; with no write in flight, none.
+func (s *Badger) view(ctx context.Context, f func(txn *badger.Txn) error) error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	var seen uint64
+	err := s.db.View(func(txn *badger.Txn) error {
+		// Counted before a transaction can become visible, read after the
+		// snapshot: at least every transaction the snapshot holds.
+		seen = s.txnSeq.Load()
+		return f(txn)
+	})
+	s.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	return s.durable.wait(ctx, seen)
+}
+
+// durableMark is the number of the last transaction known durable.
+type durableMark struct {
+	at   atomic.Uint64
+	mu   sync.Mutex
+	wake chan struct{} // closed and replaced when at advances
+}
+
+func newDurableMark() *durableMark { return &durableMark{wake: make(chan struct{})} }
+
+// publish records that transactions up to n are durable.
+func (m *durableMark) publish(n uint64) {
+	m.mu.Lock()
+	if n > m.at.Load() {
+		m.at.Store(n)
+		close(m.wake)
+		m.wake = make(chan struct{})
+	}
+	m.mu.Unlock()
+}
+
+// wait returns once transaction n is durable.
+func (m *durableMark) wait(ctx context.Context, n uint64) error {
+	for m.at.Load() < n {
+		m.mu.Lock()
+		wake := m.wake
+		done := m.at.Load() >= n
+		m.mu.Unlock()
+		if done {
+			break
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// get returns a copy of the value of k (not nil, even if empty), or nil if
+// k is absent.
+func get(txn *badger.Txn, k []byte) ([]byte, error) {
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(make([]byte, 0, item.ValueSize()))
+}
+
+// GetLead returns a lead, or ErrNotFound.
+func (s *Badger) GetLead(ctx context.Context, id string) (*Lead, error) {
+	if checkName("lead id", id, true) != nil {
+		return nil, fmt.Errorf("lead %q: %w", id, ErrNotFound)
+	}
+	var l *Lead
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		var err error
+		l, err = readLead(txn, id, true)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		return nil, fmt.Errorf("lead %q: %w", id, ErrNotFound)
+	}
+	return l, nil
+}
+
+// readLead reads a lead, nil if absent.
+func readLead(txn *badger.Txn, id string, data bool) (*Lead, error) {
+	item, err := txn.Get(leadKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var l *Lead
+	err = item.Value(func(v []byte) error {
+		l, err = decodeLead(id, v, data)
+		return err
+	})
+	return l, err
+}
+
+// EventResult returns the stored result of an event id of a lead.
+func (s *Badger) EventResult(ctx context.Context, leadID, eventID string) ([]byte, bool, error) {
+	if checkName("lead id", leadID, true) != nil || checkName("event id", eventID, true) != nil {
+		return nil, false, nil
+	}
+	var v []byte
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		item, err := txn.Get(eventKey(leadID, eventID))
+		if err != nil {
+			return err
+		}
+		v, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return v, true, nil
+}
+
+// timerFloor is a lower bound on the due time of every pending timer, so
+// that scans of the timer index seek past the deletion markers that fired
+// and cancelled timers leave at its front until compaction drops them
+// (without it, each NextDue after a million fired timers would step over
+// a million tombstones).
+//
+// The committer lowers the floor and records the timer as pending before
+// committing it, and bumps gen and clears pending after. A reader reads
+// gen before its snapshot and the floor after, and raises the floor to the
+// first timer it saw only if gen has not moved, and never above a pending
+// timer: so a timer its snapshot missed is never left below the floor.
+type timerFloor struct {
+	mu      sync.Mutex
+	floor   uint64 // encoded as in timer keys
+	pending uint64 // earliest timer being committed, ^0 if none
+	gen     uint64
+}
+
+func newTimerFloor() timerFloor { return timerFloor{pending: ^uint64(0)} }
+
+// lower is called before committing a timer due at due.
+func (f *timerFloor) lower(due uint64) {
+	f.mu.Lock()
+	f.floor = min(f.floor, due)
+	f.pending = min(f.pending, due)
+	f.mu.Unlock()
+}
+
+// committed is called after committing timers.
+func (f *timerFloor) committed() {
+	f.mu.Lock()
+	f.gen++
+	f.pending = ^uint64(0)
+	f.mu.Unlock()
+}
+
+func (f *timerFloor) generation() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gen
+}
+
+func (f *timerFloor) get() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.floor
+}
+
+// raise moves the floor up to first (the first live timer a reader saw,
+// or ^0 for none) if no timer was committed since gen.
+func (f *timerFloor) raise(gen, first uint64) {
+	f.mu.Lock()
+	if f.gen == gen {
+		f.floor = max(f.floor, min(first, f.pending))
+	}
+	f.mu.Unlock()
+}
+
+// scanTimers calls yield for pending timers in due order, starting at the
+// floor, until yield returns false.
+func (s *Badger) scanTimers(ctx context.Context, yield func(k []byte) bool) error {
+	gen := s.timers.generation()
+	return s.view(ctx, func(txn *badger.Txn) error {
+		floor := s.timers.get()
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pTimer)})
+		defer it.Close()
+		start := binary.BigEndian.AppendUint64([]byte(pTimer), floor)
+		it.Seek(start)
+		first := ^uint64(0)
+		if it.Valid() {
+			first = binary.BigEndian.Uint64(it.Item().Key()[len(pTimer):])
+		}
+		s.timers.raise(gen, first)
+		for ; it.Valid(); it.Next() {
+			if !yield(it.Item().Key()) {
+				break
+			}
+		}
+		return nil
+	})
+}
+
+// DueTimers returns up to limit timers due at or before t, earliest first
+// (ties by lead id, then name); limit <= 0 means all of them.
+func (s *Badger) DueTimers(ctx context.Context, t time.Time, limit int) ([]DueTimer, error) {
+	bound := timerBound(t)
+	var due []DueTimer
+	var bad error
+	err := s.scanTimers(ctx, func(k []byte) bool {
+		if bytes.Compare(k, bound) >= 0 {
+			return false
+		}
+		dt, ok := parseTimerKey(k)
+		if !ok {
+			bad = fmt.Errorf("timer key %q: %w", k, errCorrupt)
+			return false
+		}
+		due = append(due, dt)
+		return limit <= 0 || len(due) < limit
+	})
+	if err == nil {
+		err = bad
+	}
+	return due, err
+}
+
+// NextDue returns the earliest due time, if any timer is pending.
+func (s *Badger) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next time.Time
+	var found bool
+	err := s.scanTimers(ctx, func(k []byte) bool {
+		var dt DueTimer
+		dt, found = parseTimerKey(k)
+		next = dt.Due
+		return false
+	})
+	return next, found, err
+}
+
+// History returns up to limit encoded history entries of a lead with
+// sequence numbers after afterSeq, in order; limit <= 0 means all of them.
+// A lead without history, or no lead, has none.
+func (s *Badger) History(ctx context.Context, leadID string, afterSeq uint64, limit int) ([][]byte, error) {
+	if afterSeq == ^uint64(0) || checkName("lead id", leadID, true) != nil {
+		return nil, nil
+	}
+	var entries [][]byte
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixKey(pHistory, leadID), PrefetchValues: true, PrefetchSize: prefetch(limit)})
+		defer it.Close()
+		for it.Seek(historyKey(leadID, afterSeq+1)); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, v)
+			if limit > 0 && len(entries) == limit {
+				break
+			}
+		}
+		return nil
+	})
+	return entries, err
+}
+
+// prefetch is the iterator prefetch size for a scan of up to limit values.
+func prefetch(limit int) int {
+	if limit <= 0 || limit > 100 {
+		return 100
+	}
+	return limit
+}
+
+// Outbox returns up to limit notifications after seq afterSeq; limit <= 0
+// means all of them.
+func (s *Badger) Outbox(ctx context.Context, afterSeq uint64, limit int) ([]OutboxItem, error) {
+	if afterSeq == ^uint64(0) {
+		return nil, nil
+	}
+	var items []OutboxItem
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pOutbox), PrefetchValues: true, PrefetchSize: prefetch(limit)})
+		defer it.Close()
+		for it.Seek(outboxKey(afterSeq + 1)); it.Valid(); it.Next() {
+			item := it.Item()
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			items = append(items, OutboxItem{Seq: binary.BigEndian.Uint64(item.Key()[len(pOutbox):]), Data: v})
+			if limit > 0 && len(items) == limit {
+				break
+			}
+		}
+		return nil
+	})
+	return items, err
+}
+
+// Rotation returns the stored routing state (nil if none yet).
+func (s *Badger) Rotation(ctx context.Context) ([]byte, error) {
+	var v []byte
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		var err error
+		v, err = get(txn, kRotation)
+		return err
+	})
+	return v, err
+}
+
+// Versions returns every stored version, by workflow and then version.
+func (s *Badger) Versions(ctx context.Context) ([]Version, error) {
+	var vs []Version
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pVersion), PrefetchValues: true, PrefetchSize: 16})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			wf, ver, ok := bytes.Cut(item.Key()[len(pVersion):], []byte{sep})
+			if !ok {
+				return fmt.Errorf("version key %q: %w", item.Key(), errCorrupt)
+			}
+			err := item.Value(func(b []byte) error {
+				v, err := decodeVersion(string(wf), string(ver), b)
+				vs = append(vs, v)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return vs, err
+}
+
+// InFlight counts the non-terminal leads of a workflow per version. It
+// scans the workflow's in-flight index, keys only.
+func (s *Badger) InFlight(ctx context.Context, workflow string) (map[string]int, error) {
+	counts := map[string]int{}
+	if err := checkName("workflow", workflow, true); err != nil {
+		return nil, fmt.Errorf("in flight: %w", err)
+	}
+	prefix := prefixKey(pInFlight, workflow)
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		var last []byte
+		var lastVersion string
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ver, _, ok := bytes.Cut(it.Item().Key()[len(prefix):], []byte{sep})
+			if !ok {
+				return fmt.Errorf("in-flight key %q: %w", it.Item().Key(), errCorrupt)
+			}
+			if !bytes.Equal(ver, last) {
+				last, lastVersion = append(last[:0], ver...), string(ver)
+			}
+			counts[lastVersion]++
+		}
+		return nil
+	})
+	return counts, err
+}
+
+// Meta reads a small named value.
+func (s *Badger) Meta(ctx context.Context, key string) ([]byte, bool, error) {
+	if checkName("meta key", key, true) != nil {
+		return nil, false, nil
+	}
+	var v []byte
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		var err error
+		v, err = get(txn, metaKey(key))
+		return err
+	})
+	return v, v != nil, err
+}
+
+// Leads returns a page of leads matching q, in id order, and the cursor of
+// the next page ("" at the end). It walks the most selective index q
+// allows (stuck; workflow and stage; owner; workflow; all leads) and
+// filters on the rest of q.
+func (s *Badger) Leads(ctx context.Context, q Query) ([]Lead, string, error) {
+	for _, c := range []struct{ what, v string }{{"workflow", q.Workflow}, {"stage", q.Stage}, {"owner", q.Owner}} {
+		if err := checkName(c.what, c.v, false); err != nil {
+			return nil, "", fmt.Errorf("leads: %w", err)
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var after string
+	if q.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil || checkName("cursor", string(b), true) != nil {
+			return nil, "", fmt.Errorf("leads: invalid cursor %q: pass the cursor of the previous page unchanged", q.Cursor)
+		}
+		after = string(b)
+	}
+	var prefix []byte
+	switch {
+	case q.Stuck != nil && *q.Stuck:
+		prefix = []byte(pStuck)
+	case q.Workflow != "" && q.Stage != "":
+		prefix = prefixKey(pStage, q.Workflow, q.Stage)
+	case q.Owner != "":
+		prefix = prefixKey(pOwner, q.Owner)
+	case q.Workflow != "":
+		prefix = prefixKey(pWorkflow, q.Workflow)
+	default:
+		prefix = []byte(pLead)
+	}
+	direct := string(prefix) == pLead
+	var page []Lead
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: direct, PrefetchSize: prefetch(limit)})
+		defer it.Close()
+		start := prefix
+		if after != "" {
+			start = append(append(bytes.Clone(prefix), after...), sep)
+		}
+		for it.Seek(start); it.Valid() && len(page) <= limit; it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			id := string(it.Item().Key()[len(prefix):])
+			var l *Lead
+			var err error
+			if direct {
+				err = it.Item().Value(func(v []byte) error {
+					l, err = decodeLead(id, v, true)
+					return err
+				})
+			} else {
+				l, err = readLead(txn, id, true)
+			}
+			if err != nil {
+				return err
+			}
+			if l == nil {
+				return fmt.Errorf("index key %q names a missing lead: %w", it.Item().Key(), errCorrupt)
+			}
+			if matches(l, q) {
+				page = append(page, *l)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(page) > limit {
+		return page[:limit], base64.RawURLEncoding.EncodeToString([]byte(page[limit-1].ID)), nil
+	}
+	return page, "", nil
+}
+
+func matches(l *Lead, q Query) bool {
+	return (q.Workflow == "" || l.Workflow == q.Workflow) &&
+		(q.Stage == "" || l.Stage == q.Stage) &&
+		(q.Owner == "" || l.Owner == q.Owner) &&
+		(q.Stuck == nil || l.Stuck == *q.Stuck)
+}
+
+// slogAdapter is a badger.Logger writing to a slog.Logger. Badger logs
+// routine events (tables opened, replays, compactions) at info; they go to
+// debug so that a healthy store is quiet.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) log(level slog.Level, format string, args []any) {
+	ctx := context.Background()
+	if a.l.Enabled(ctx, level) {
+		a.l.Log(ctx, level, "badger: "+string(bytes.TrimSpace([]byte(fmt.Sprintf(format, args...)))))
+	}
+}
+
+func (a slogAdapter) Errorf(f string, args ...any)   { a.log(slog.LevelError, f, args) }
+func (a slogAdapter) Warningf(f string, args ...any) { a.log(slog.LevelWarn, f, args) }
+func (a slogAdapter) Infof(f string, args ...any)    { a.log(slog.LevelDebug, f, args) }
+func (a slogAdapter) Debugf(f string, args ...any)   { a.log(slog.LevelDebug-4, f, args) }
