@@ -29,11 +29,19 @@ func encodeLead(m *engine.Machine, l *engine.Lead) (store.Lead, error) {
 	if err != nil {
 		return store.Lead{}, fmt.Errorf("encode lead %s: %w", l.ID, err)
 	}
+	sl := leadAttrs(m, l)
+	sl.Data = data
+	return sl, nil
+}
+
+// leadAttrs returns what the store's indexes need of a lead, without
+// encoding it (for a step's previous state).
+func leadAttrs(m *engine.Machine, l *engine.Lead) store.Lead {
 	st := m.Stage(l.Stage)
 	return store.Lead{
 		ID: l.ID, Workflow: l.Workflow, Version: l.Version, Stage: l.Stage, Owner: l.Owner,
-		Terminal: st != nil && st.Terminal, Stuck: l.Stuck != nil, Timers: l.Timers, Data: data,
-	}, nil
+		Terminal: st != nil && st.Terminal, Stuck: l.Stuck != nil, Timers: l.Timers,
+	}
 }
 
 // decodeLead reads a stored lead with the machine of its version.

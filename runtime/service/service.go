@@ -517,9 +517,7 @@ func encodeLeadAttrs(r *registry, l *engine.Lead) (store.Lead, error) {
 	if m == nil {
 		return store.Lead{}, fmt.Errorf("version %s not loaded", l.Version)
 	}
-	sl, err := encodeLead(m, l)
-	sl.Data = nil
-	return sl, err
+	return leadAttrs(m, l), nil
 }
 
 // outboxNote is a notification as the outbox and the webhook carry it.
