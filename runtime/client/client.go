@@ -116,10 +116,43 @@ func (c *Client) Lead(ctx context.Context, lead string) (json.RawMessage, error)
 	return raw, err
 }
 
-// History reads a lead's steps.
+// historyPage is how many steps History asks for at a time (a variable
+// for the tests).
+var historyPage = 1000
+
+// History reads every step of a lead, page by page, as one
+// {"lead", "steps"} answer.
 func (c *Client) History(ctx context.Context, lead string) (json.RawMessage, error) {
-	raw, _, err := c.Do(ctx, http.MethodGet, "/v1/leads/"+url.PathEscape(lead)+"/history", nil)
-	return raw, err
+	var all struct {
+		Lead  string            `json:"lead"`
+		Steps []json.RawMessage `json:"steps"`
+	}
+	all.Lead, all.Steps = lead, []json.RawMessage{}
+	after := uint64(0)
+	for {
+		path := fmt.Sprintf("/v1/leads/%s/history?after=%d&limit=%d", url.PathEscape(lead), after, historyPage)
+		raw, _, err := c.Do(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Steps []json.RawMessage `json:"steps"`
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return nil, fmt.Errorf("read the history of %s: %w", lead, err)
+		}
+		all.Steps = append(all.Steps, page.Steps...)
+		if len(page.Steps) < historyPage {
+			return json.Marshal(all)
+		}
+		var last struct {
+			Seq uint64 `json:"seq"`
+		}
+		if err := json.Unmarshal(page.Steps[len(page.Steps)-1], &last); err != nil || last.Seq <= after {
+			return nil, fmt.Errorf("read the history of %s: the server's steps are not in sequence", lead)
+		}
+		after = last.Seq
+	}
 }
 
 // Override moves a lead to a stage.
@@ -128,7 +161,8 @@ func (c *Client) Override(ctx context.Context, lead, stage, reason, actor string
 	return raw, err
 }
 
-// Leads lists leads; query holds workflow, stage, owner, stuck, limit, cursor.
+// Leads lists a page of leads; query holds workflow, stage, owner, stuck,
+// limit, cursor.
 func (c *Client) Leads(ctx context.Context, query url.Values) (json.RawMessage, error) {
 	path := "/v1/leads"
 	if len(query) > 0 {
@@ -136,6 +170,43 @@ func (c *Client) Leads(ctx context.Context, query url.Values) (json.RawMessage, 
 	}
 	raw, _, err := c.Do(ctx, http.MethodGet, path, nil)
 	return raw, err
+}
+
+// AllLeads lists every lead matching query (workflow, stage, owner,
+// stuck), following the cursors, as one {"leads", "next_cursor": ""}
+// answer.
+func (c *Client) AllLeads(ctx context.Context, query url.Values) (json.RawMessage, error) {
+	q := url.Values{}
+	for k, v := range query {
+		if k != "cursor" {
+			q[k] = v
+		}
+	}
+	if q.Get("limit") == "" {
+		q.Set("limit", "1000")
+	}
+	all := struct {
+		Leads []json.RawMessage `json:"leads"`
+		Next  string            `json:"next_cursor"`
+	}{Leads: []json.RawMessage{}}
+	for {
+		raw, err := c.Leads(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Leads []json.RawMessage `json:"leads"`
+			Next  string            `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return nil, fmt.Errorf("read leads: %w", err)
+		}
+		all.Leads = append(all.Leads, page.Leads...)
+		if page.Next == "" {
+			return json.Marshal(all)
+		}
+		q.Set("cursor", page.Next)
+	}
 }
 
 func orEmpty(m map[string]any) map[string]any {

@@ -1,18 +1,27 @@
 // Package httpapi serves the runtime's HTTP API (INTERFACES.md): JSON in
 // and out, errors as {"error": {"code", "message", "details"}}, bearer-token
-// auth when a token is set, request bodies capped at 1 MiB. A rejected
-// request changes nothing: validation happens before the engine step, and
-// the step itself is all-or-nothing.
+// auth when a token is set, request bodies capped at 1 MiB. Bodies are read
+// strictly: anything but one JSON object with known keys is a 400; a key of
+// the wrong type is a 422 whose details name it together with every other
+// bad field the service finds (fields.NAME, data.NAME). A rejected request
+// changes nothing: validation happens before the engine step, and the step
+// itself is all-or-nothing.
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -66,22 +75,25 @@ func New(svc *service.Service, opts Options) http.Handler {
 
 type api struct{ svc *service.Service }
 
-// authenticate checks the bearer token in constant time.
+// authenticate checks the bearer token in constant time. Both sides are
+// hashed first, so that the comparison does not even reveal the token's
+// length.
 func authenticate(token string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}
-	want := []byte("Bearer " + token)
+	want := sha256.Sum256([]byte("Bearer " + token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		header := r.Header.Get("Authorization")
+		got := sha256.Sum256([]byte(header))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lead"`)
 			msg := "missing bearer token: send Authorization: Bearer TOKEN"
-			if len(got) > 0 {
+			if header != "" {
 				msg = "wrong token"
 			}
 			writeError(w, http.StatusUnauthorized, "unauthorized", msg, nil)
@@ -101,22 +113,22 @@ func limitBody(next http.Handler) http.Handler {
 // ---------------------------------------------------------------------------
 // Handlers
 
-type captureBody struct {
-	ID     string         `json:"id"`
-	Fields map[string]any `json:"fields"`
-}
+// Request bodies: each key and the JSON type it must have. Anything else
+// at the top level is a 400; a known key with a value of the wrong type is
+// a 422 naming it.
+var (
+	captureKeys  = map[string]kind{"id": kString, "fields": kObject}
+	eventKeys    = map[string]kind{"type": kString, "id": kString, "data": kObject}
+	updateKeys   = map[string]kind{"fields": kObject}
+	overrideKeys = map[string]kind{"stage": kString, "reason": kString, "actor": kString}
+)
 
 func (a *api) capture(w http.ResponseWriter, r *http.Request) {
-	var body captureBody
-	if !decode(w, r, &body) {
+	b, ok := decode(w, r, captureKeys)
+	if !ok || b.invalid(w, "fields") {
 		return
 	}
-	if body.ID != "" && !validID(body.ID) {
-		writeError(w, http.StatusUnprocessableEntity, "invalid", "invalid lead id",
-			[]engine.Problem{{Field: "id", Message: "use 1 to 200 characters: letters, digits and . _ - : @"}})
-		return
-	}
-	v, created, err := a.svc.Capture(r.Context(), r.PathValue("workflow"), body.ID, body.Fields)
+	v, created, err := a.svc.Capture(r.Context(), r.PathValue("workflow"), b.str("id"), b.obj("fields"), b.problems...)
 	if err != nil {
 		fail(w, err)
 		return
@@ -128,28 +140,18 @@ func (a *api) capture(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, v)
 }
 
-type eventBody struct {
-	Type string         `json:"type"`
-	ID   string         `json:"id"`
-	Data map[string]any `json:"data"`
-}
-
 func (a *api) event(w http.ResponseWriter, r *http.Request) {
-	var body eventBody
-	if !decode(w, r, &body) {
+	b, ok := decode(w, r, eventKeys)
+	if !ok {
 		return
 	}
-	if body.Type == "" {
-		writeError(w, http.StatusUnprocessableEntity, "invalid", "an event needs a type",
-			[]engine.Problem{{Field: "type", Message: "is required"}})
+	if _, given := b.vals["type"]; !given && !b.bad("type") {
+		b.problems = append(b.problems, engine.Problem{Field: "type", Message: "is required: name the event"})
+	}
+	if b.invalid(w, "type", "data") {
 		return
 	}
-	if body.ID != "" && len(body.ID) > 200 {
-		writeError(w, http.StatusUnprocessableEntity, "invalid", "invalid event id",
-			[]engine.Problem{{Field: "id", Message: "at most 200 characters"}})
-		return
-	}
-	raw, err := a.svc.Send(r.Context(), r.PathValue("id"), body.Type, body.ID, body.Data)
+	raw, err := a.svc.Send(r.Context(), r.PathValue("id"), b.str("type"), b.str("id"), b.obj("data"), b.problems...)
 	if err != nil {
 		fail(w, err)
 		return
@@ -160,16 +162,12 @@ func (a *api) event(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("\n"))
 }
 
-type fieldsBody struct {
-	Fields map[string]any `json:"fields"`
-}
-
 func (a *api) update(w http.ResponseWriter, r *http.Request) {
-	var body fieldsBody
-	if !decode(w, r, &body) {
+	b, ok := decode(w, r, updateKeys)
+	if !ok || b.invalid(w, "fields") {
 		return
 	}
-	v, err := a.svc.Update(r.Context(), r.PathValue("id"), body.Fields)
+	v, err := a.svc.Update(r.Context(), r.PathValue("id"), b.obj("fields"), b.problems...)
 	if err != nil {
 		fail(w, err)
 		return
@@ -177,29 +175,15 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-type overrideBody struct {
-	Stage  string `json:"stage"`
-	Reason string `json:"reason"`
-	Actor  string `json:"actor"`
-}
-
 func (a *api) override(w http.ResponseWriter, r *http.Request) {
-	var body overrideBody
-	if !decode(w, r, &body) {
+	b, ok := decode(w, r, overrideKeys)
+	if !ok {
 		return
 	}
-	var problems []engine.Problem
-	if body.Stage == "" {
-		problems = append(problems, engine.Problem{Field: "stage", Message: "is required"})
+	if strings.TrimSpace(b.str("reason")) == "" && !b.bad("reason") {
+		b.problems = append(b.problems, engine.Problem{Field: "reason", Message: "is required: say why the lead is moved"})
 	}
-	if strings.TrimSpace(body.Reason) == "" {
-		problems = append(problems, engine.Problem{Field: "reason", Message: "is required: say why the lead is moved"})
-	}
-	if len(problems) > 0 {
-		writeError(w, http.StatusUnprocessableEntity, "invalid", "invalid override", problems)
-		return
-	}
-	v, err := a.svc.Override(r.Context(), r.PathValue("id"), body.Stage, body.Reason, body.Actor)
+	v, err := a.svc.Override(r.Context(), r.PathValue("id"), b.str("stage"), b.str("reason"), b.str("actor"), b.problems...)
 	if err != nil {
 		fail(w, err)
 		return
@@ -208,6 +192,9 @@ func (a *api) override(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) lead(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r); !ok {
+		return
+	}
 	v, err := a.svc.Lead(r.Context(), r.PathValue("id"))
 	if err != nil {
 		fail(w, err)
@@ -217,11 +204,15 @@ func (a *api) lead(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) history(w http.ResponseWriter, r *http.Request) {
-	after, ok := uintParam(w, r, "after", 0)
+	q, ok := query(w, r, "after", "limit")
 	if !ok {
 		return
 	}
-	limit, ok := intParam(w, r, "limit", 1000, 10000)
+	after, ok := uintParam(w, q, "after", 0)
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, q, "limit", 1000, 10000)
 	if !ok {
 		return
 	}
@@ -237,8 +228,11 @@ func (a *api) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) leads(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, ok := intParam(w, r, "limit", 100, 1000)
+	q, ok := query(w, r, "workflow", "stage", "owner", "stuck", "limit", "cursor")
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, q, "limit", 100, 1000)
 	if !ok {
 		return
 	}
@@ -260,6 +254,9 @@ func (a *api) leads(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) workflows(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r); !ok {
+		return
+	}
 	infos, err := a.svc.Workflows(r.Context())
 	if err != nil {
 		fail(w, err)
@@ -272,11 +269,15 @@ func (a *api) workflows(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) notifications(w http.ResponseWriter, r *http.Request) {
-	limit, ok := intParam(w, r, "limit", 100, 1000)
+	q, ok := query(w, r, "since", "limit")
 	if !ok {
 		return
 	}
-	items, next, err := a.svc.Notifications(r.Context(), r.URL.Query().Get("since"), limit)
+	limit, ok := intParam(w, q, "limit", 100, 1000)
+	if !ok {
+		return
+	}
+	items, next, err := a.svc.Notifications(r.Context(), q.Get("since"), limit)
 	if err != nil {
 		fail(w, err)
 		return
@@ -287,21 +288,65 @@ func (a *api) notifications(w http.ResponseWriter, r *http.Request) {
 // ---------------------------------------------------------------------------
 // Helpers
 
-// decode reads a JSON body strictly: malformed JSON, trailing data and
-// unknown top-level keys are 400; a body over MaxBody is 413.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("unexpected data after the JSON object")
+// kind is the JSON type a top-level key must have.
+type kind int
+
+const (
+	kString kind = iota
+	kObject
+)
+
+// body is a decoded request body: the values of the keys given (strings,
+// and objects with numbers as int64 or float64) and the problems with them.
+type body struct {
+	vals     map[string]any
+	problems []engine.Problem
+}
+
+func (b *body) str(k string) string {
+	s, _ := b.vals[k].(string)
+	return s
+}
+
+func (b *body) obj(k string) map[string]any {
+	m, _ := b.vals[k].(map[string]any)
+	return m
+}
+
+// bad reports whether key k already has a problem.
+func (b *body) bad(k string) bool {
+	for _, p := range b.problems {
+		if p.Field == k || strings.HasPrefix(p.Field, k+".") {
+			return true
 		}
 	}
+	return false
+}
+
+// invalid answers 422 if one of keys (without which the request cannot be
+// checked further) has a problem, naming every problem found so far.
+func (b *body) invalid(w http.ResponseWriter, keys ...string) bool {
+	for _, k := range keys {
+		if b.bad(k) {
+			writeError(w, http.StatusUnprocessableEntity, "invalid", "invalid request", b.problems)
+			return true
+		}
+	}
+	return false
+}
+
+// decode reads a JSON object body strictly: malformed JSON, anything but
+// one object, trailing data, unknown or repeated keys are 400; a body over
+// MaxBody is 413. A known key whose value has the wrong type, or a number
+// too large for a float, is a problem for the caller to report (422).
+func decode(w http.ResponseWriter, r *http.Request, keys map[string]kind) (*body, bool) {
+	if r.ContentLength > MaxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is over %d bytes", MaxBody), nil)
+		return nil, false
+	}
+	b, err := parse(r.Body, keys)
 	if err == nil {
-		normalizeNumbers(v)
-		return true
+		return b, true
 	}
 	var tooBig *http.MaxBytesError
 	switch {
@@ -310,61 +355,178 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.Is(err, io.EOF):
 		writeError(w, http.StatusBadRequest, "bad_request", "request body is empty: send a JSON object", nil)
 	default:
-		writeError(w, http.StatusBadRequest, "bad_request", "malformed JSON: "+err.Error(), nil)
+		writeError(w, http.StatusBadRequest, "bad_request", "malformed request: "+err.Error(), nil)
 	}
-	return false
+	return nil, false
 }
 
-// normalizeNumbers turns json.Number values into int64 when integral and
-// float64 otherwise, the forms ir.Coerce accepts.
-func normalizeNumbers(v any) {
-	var fix func(x any) any
-	fix = func(x any) any {
+// parse decodes the body's top-level object key by key.
+func parse(r io.Reader, keys map[string]kind) (*body, error) {
+	// Read it all first, so that a body over the limit is a 413 even if
+	// it is malformed early on.
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("send a JSON object")
+	}
+	b := &body{vals: map[string]any{}}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key := tok.(string)
+		want, known := keys[key]
+		if !known {
+			return nil, fmt.Errorf("unknown key %q: the keys are %s", key, keyList(keys))
+		}
+		if seen[key] {
+			return nil, fmt.Errorf("key %q is given twice", key)
+		}
+		seen[key] = true
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		switch x := v.(type) {
+		case nil:
+			// null: as if the key were absent
+		case string:
+			if want != kString {
+				b.problems = append(b.problems, engine.Problem{Field: key, Message: "must be an object, not a string"})
+				continue
+			}
+			b.vals[key] = x
+		case map[string]any:
+			if want != kObject {
+				b.problems = append(b.problems, engine.Problem{Field: key, Message: "must be a string, not an object"})
+				continue
+			}
+			b.problems = append(b.problems, numbers(key, x)...)
+			b.vals[key] = x
+		default:
+			b.problems = append(b.problems, engine.Problem{Field: key, Message: fmt.Sprintf("must be %s, not %s", kindName(want), jsonType(x))})
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON object")
+	}
+	return b, nil
+}
+
+// numbers turns the json.Numbers in an object into int64 when integral
+// and in range, else float64, the forms ir.Coerce accepts; a number beyond
+// float64 is a problem named by its path.
+func numbers(path string, obj map[string]any) []engine.Problem {
+	var problems []engine.Problem
+	var fix func(path string, x any) any
+	fix = func(path string, x any) any {
 		switch t := x.(type) {
 		case json.Number:
 			if i, err := t.Int64(); err == nil {
 				return i
 			}
-			f, _ := t.Float64()
+			f, err := t.Float64()
+			if err != nil || math.IsInf(f, 0) {
+				problems = append(problems, engine.Problem{Field: path, Message: fmt.Sprintf("the number %s is out of range", t)})
+				return nil
+			}
 			return f
 		case map[string]any:
 			for k, e := range t {
-				t[k] = fix(e)
+				t[k] = fix(path+"."+k, e)
 			}
 		case []any:
 			for i, e := range t {
-				t[i] = fix(e)
+				t[i] = fix(path, e)
 			}
 		}
 		return x
 	}
-	switch b := v.(type) {
-	case *captureBody:
-		fix(b.Fields)
-	case *eventBody:
-		fix(b.Data)
-	case *fieldsBody:
-		fix(b.Fields)
+	for k, v := range obj {
+		obj[k] = fix(path+"."+k, v)
 	}
-}
-
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 200 {
-		return false
-	}
-	for _, c := range id {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.ContainsRune("._-:@", c):
-		default:
-			return false
+	// One problem per top field: a nested path names the field it is in.
+	for i, p := range problems {
+		parts := strings.SplitN(p.Field, ".", 3)
+		if len(parts) > 2 {
+			problems[i].Field = parts[0] + "." + parts[1]
 		}
 	}
-	return true
+	return problems
 }
 
-func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int) (int, bool) {
-	s := r.URL.Query().Get(name)
+func kindName(k kind) string {
+	if k == kObject {
+		return "an object"
+	}
+	return "a string"
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	case string:
+		return "a string"
+	}
+	return "null"
+}
+
+func keyList(keys map[string]kind) string {
+	var ks []string
+	for k := range keys {
+		ks = append(ks, strconv.Quote(k))
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}
+
+// query returns the URL query if it has only the parameters allowed, each
+// at most once; otherwise it answers 400.
+func query(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Values, bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "malformed query: "+err.Error(), nil)
+		return nil, false
+	}
+	for k, vs := range q {
+		if !slices.Contains(allowed, k) {
+			msg := fmt.Sprintf("unknown query parameter %q", k)
+			if len(allowed) > 0 {
+				msg += "; the parameters are " + strings.Join(allowed, ", ")
+			}
+			writeError(w, http.StatusBadRequest, "bad_request", msg, nil)
+			return nil, false
+		}
+		if len(vs) > 1 {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("query parameter %q is given %d times", k, len(vs)), nil)
+			return nil, false
+		}
+	}
+	return q, true
+}
+
+func intParam(w http.ResponseWriter, q url.Values, name string, def, max int) (int, bool) {
+	s := q.Get(name)
 	if s == "" {
 		return def, true
 	}
@@ -376,8 +538,8 @@ func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int)
 	return n, true
 }
 
-func uintParam(w http.ResponseWriter, r *http.Request, name string, def uint64) (uint64, bool) {
-	s := r.URL.Query().Get(name)
+func uintParam(w http.ResponseWriter, q url.Values, name string, def uint64) (uint64, bool) {
+	s := q.Get(name)
 	if s == "" {
 		return def, true
 	}

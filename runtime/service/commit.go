@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -68,8 +69,12 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 		routed := false
 		earliest := time.Time{}
 		notes := 0
+		var encErr error
 		for _, p := range batch {
 			<-p.ready
+			if p.encErr != nil && encErr == nil {
+				encErr = fmt.Errorf("lead %s: %w", p.leadID, p.encErr)
+			}
 			writes = append(writes, p.write)
 			if !p.routing.Empty() {
 				rot.Apply(p.routing)
@@ -87,9 +92,12 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 			rotRaw, _ = json.Marshal(rot)
 		}
 		start := time.Now()
-		err := s.st.Commit(context.Background(), writes, rotRaw)
-		s.met.commitBatch.Observe(float64(len(batch)))
-		s.met.commitSeconds.Observe(time.Since(start).Seconds())
+		err := encErr
+		if err == nil {
+			err = s.st.Commit(context.Background(), writes, rotRaw)
+			s.met.commitBatch.Observe(float64(len(batch)))
+			s.met.commitSeconds.Observe(time.Since(start).Seconds())
+		}
 		if err != nil {
 			s.log.Error("commit failed: the service stops accepting work; restart to recover the last durable state", "err", err, "steps", len(batch))
 			s.mu.Lock()
@@ -100,8 +108,14 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 		for _, p := range batch {
 			if ent := s.cache[p.leadID]; ent != nil {
 				ent.pending--
-				if p.eventID != "" && ent.events[p.eventID] == p {
-					delete(ent.events, p.eventID)
+				if ent.last == p {
+					ent.last = nil
+				}
+				if p.eventID != "" {
+					ent.idGen++
+					if ent.events[p.eventID] == p {
+						delete(ent.events, p.eventID)
+					}
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,13 +15,16 @@ import (
 	"github.com/leadlang/lead/runtime/store"
 )
 
-// Lead returns a lead as the API shows it.
+// Lead returns a lead as the API shows it: its latest durable state (a
+// step still committing is waited for, so that a read never shows what a
+// crash could take back).
 func (s *Service) Lead(ctx context.Context, id string) (LeadView, error) {
 	s.mu.Lock()
 	ent, m, err := s.load(ctx, id)
 	var l *engine.Lead
+	var last *pending
 	if ent != nil {
-		l = ent.lead
+		l, last = ent.lead, ent.last
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -28,6 +32,9 @@ func (s *Service) Lead(ctx context.Context, id string) (LeadView, error) {
 	}
 	if l == nil {
 		return LeadView{}, fmt.Errorf("%w: lead %s", ErrNotFound, id)
+	}
+	if err := durable(ctx, last); err != nil {
+		return LeadView{}, err
 	}
 	return View(m, l), nil
 }
@@ -37,7 +44,6 @@ func (s *Service) History(ctx context.Context, id string, after uint64, limit in
 	if _, err := s.Lead(ctx, id); err != nil {
 		return nil, err
 	}
-	s.flush(ctx, id)
 	raw, err := s.st.History(ctx, id, after, limit)
 	if err != nil {
 		return nil, err
@@ -49,23 +55,21 @@ func (s *Service) History(ctx context.Context, id string, after uint64, limit in
 	return out, nil
 }
 
-// flush waits until a lead has no uncommitted steps, so reads from the
-// store see everything the caller has been told about.
-func (s *Service) flush(ctx context.Context, id string) {
-	for i := 0; i < 1000; i++ {
-		s.mu.Lock()
-		ent := s.cache[id]
-		busy := ent != nil && ent.pending > 0
-		s.mu.Unlock()
-		if !busy || ctx.Err() != nil {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // Leads returns a page of leads.
 func (s *Service) Leads(ctx context.Context, q store.Query) ([]LeadView, string, error) {
+	for _, c := range []struct{ what, v string }{{"workflow", q.Workflow}, {"stage", q.Stage}, {"owner", q.Owner}} {
+		if msg := checkName(c.v); msg != "" {
+			return nil, "", fmt.Errorf("%w: %s %s", ErrBadRequest, c.what, msg)
+		}
+	}
+	if q.Cursor != "" {
+		// Cursors are the store's (base64 of the last lead id); reject a
+		// made-up one here rather than as the store's internal error.
+		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil || len(b) == 0 || checkName(string(b)) != "" {
+			return nil, "", fmt.Errorf("%w: cursor %q is not a cursor from this API: pass next_cursor of the previous page unchanged", ErrBadRequest, q.Cursor)
+		}
+	}
 	page, next, err := s.st.Leads(ctx, q)
 	if err != nil {
 		return nil, "", err
@@ -145,7 +149,8 @@ func (r *registry) status(name string) ReloadStatus {
 
 // migrateAll moves a workflow's in-flight leads on other versions to the
 // active one where their stage exists there; the others stay pinned and
-// move when they next take a step into a stage the new version has.
+// move when they leave their stage. The migrations of a page of leads are
+// queued together, so they share group commits.
 func (s *Service) migrateAll(ctx context.Context, workflow string) {
 	active := s.reg.active(workflow)
 	if active == nil {
@@ -155,15 +160,32 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 	for {
 		page, next, err := s.st.Leads(ctx, store.Query{Workflow: workflow, Limit: 500, Cursor: cursor})
 		if err != nil {
-			s.log.Error("migrate", "workflow", workflow, "err", err)
+			if ctx.Err() == nil {
+				s.log.Error("migrate", "workflow", workflow, "err", err)
+			}
 			return
 		}
+		var queued []*pending
 		for _, l := range page {
-			if l.Version != active.Version() && !l.Terminal {
-				if err := s.migrate(ctx, l.ID); err != nil && !errors.Is(err, ErrUnavailable) {
-					s.log.Error("migrate", "lead", l.ID, "err", err)
-				}
+			if l.Version == active.Version() || l.Terminal {
+				continue
 			}
+			p, err := s.migrate(ctx, l.ID)
+			if errors.Is(err, ErrUnavailable) {
+				return
+			}
+			if err != nil {
+				s.log.Error("migrate", "lead", l.ID, "err", err)
+			}
+			if p != nil {
+				queued = append(queued, p)
+			}
+		}
+		for _, p := range queued {
+			if err := durable(ctx, p); err != nil {
+				return
+			}
+			s.met.migrations.Inc()
 		}
 		if next == "" || ctx.Err() != nil {
 			return
@@ -172,35 +194,32 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 	}
 }
 
-// migrate moves one lead to its workflow's active version if it can.
-func (s *Service) migrate(ctx context.Context, id string) error {
-	s.busy.Add(1)
-	defer s.busy.Done()
+// migrate queues the move of one lead to its workflow's active version,
+// if it can move, and returns the queued step.
+func (s *Service) migrate(ctx context.Context, id string) (*pending, error) {
 	s.mu.Lock()
-	if s.failed != nil {
+	if err := s.acquire(); err != nil {
 		s.mu.Unlock()
-		return ErrUnavailable
+		return nil, err
 	}
+	defer s.busy.Done()
 	ent, m, err := s.load(ctx, id)
 	if err != nil || ent == nil {
 		s.mu.Unlock()
-		return err
+		return nil, err
 	}
 	active := s.reg.active(ent.lead.Workflow)
 	if active == nil || !engine.CanMigrate(active, ent.lead) {
 		s.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	before := ent.lead
 	res := engine.Migrate(m, active, before, s.clock())
+	p := s.enqueue(ent, res, "")
 	ent.lead = res.Lead
-	p := s.enqueue(ent, active, before, res, "")
 	s.mu.Unlock()
 	s.encode(p, active, before, res)
-	close(p.ready)
-	<-p.done
-	s.met.migrations.Inc()
-	return p.err
+	return p, nil
 }
 
 // dispatchLoop POSTs every notification to the webhook, at least once and

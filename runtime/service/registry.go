@@ -105,8 +105,24 @@ func (r *registry) loadStored(ctx context.Context, st store.Store) error {
 		r.workflows[v.Workflow].active = m
 		r.mu.Unlock()
 	}
+	// The version that was active when the service stopped, which is not
+	// the newest one stored after a save reverted to an older version.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, w := range r.workflows {
+		raw, ok, err := st.Meta(ctx, activeKey(name))
+		if err != nil {
+			return fmt.Errorf("read the active version of %s: %w", name, err)
+		}
+		if m := r.machines[string(raw)]; ok && m != nil {
+			w.active = m
+		}
+	}
 	return nil
 }
+
+// activeKey is the store's meta key for a workflow's active version.
+func activeKey(workflow string) string { return "active/" + workflow }
 
 // compileFile compiles one workflow file; on success the new version is
 // saved to the store and becomes active atomically. On failure the last good
@@ -114,7 +130,10 @@ func (r *registry) loadStored(ctx context.Context, st store.Store) error {
 func (r *registry) compileFile(ctx context.Context, st store.Store, path string, now time.Time) (name string, activated bool, err error) {
 	res := compiler.CompileFile(path, r.opts)
 	status := ReloadStatus{At: now, Diagnostics: diagViews(res.Diags)}
-	name = workflowName(res, path)
+	r.mu.RLock()
+	known := r.byFile[path]
+	r.mu.RUnlock()
+	name = workflowName(res, path, known)
 	if res.Workflow == nil {
 		r.setStatus(name, path, status)
 		return name, false, nil
@@ -137,6 +156,15 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 	if err := st.SaveVersion(ctx, store.Version{Workflow: w.Name, Version: w.Version, IR: raw, SavedAt: now}); err != nil {
 		return name, false, fmt.Errorf("save version %s of %s: %w", w.Version, w.Name, err)
 	}
+	// Reloads run one at a time (at start, then from the watcher), so the
+	// active version read here is still the active one below; the store
+	// write happens outside the lock every request reads under.
+	if old := r.active(w.Name); old == nil || old.Version() != w.Version {
+		activated = true
+		if err := st.PutMeta(ctx, activeKey(w.Name), []byte(w.Version)); err != nil {
+			return name, false, fmt.Errorf("store the active version of %s: %w", w.Name, err)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.machines[w.Version] = m
@@ -145,7 +173,6 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 		wf = &workflow{name: w.Name}
 		r.workflows[w.Name] = wf
 	}
-	activated = wf.active == nil || wf.active.Version() != w.Version
 	wf.active, wf.file, wf.reload = m, path, status
 	r.byFile[path] = w.Name
 	return w.Name, activated, nil
@@ -164,19 +191,36 @@ func (r *registry) setStatus(name, path string, s ReloadStatus) {
 }
 
 // workflowName names a compile result's workflow even when it failed: the
-// header's name, or the file's base name.
-func workflowName(res *compiler.Result, path string) string {
+// header's name, else the workflow the file served before (known), else
+// the file's base name.
+func workflowName(res *compiler.Result, path, known string) string {
 	if res.Workflow != nil {
 		return res.Workflow.Name
 	}
 	if len(res.Files) > 0 {
 		for _, d := range res.Files[0].Decls {
-			if w, ok := d.(*lang.Workflow); ok {
+			if w, ok := d.(*lang.Workflow); ok && w.Name != nil && w.Name.Name != "" {
 				return w.Name.Name
 			}
 		}
 	}
+	if known != "" {
+		return known
+	}
 	return strings.TrimSuffix(filepath.Base(path), ".lead")
+}
+
+// files returns the workflow files the registry has seen in dir.
+func (r *registry) files(dir string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for f := range r.byFile {
+		if filepath.Dir(f) == dir {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func diagViews(ds lang.Diagnostics) []DiagnosticView {

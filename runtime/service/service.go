@@ -75,25 +75,34 @@ type Service struct {
 	clock func() time.Time
 	met   *metrics
 
-	mu     sync.Mutex // engine steps, the cache and the routing state
-	rot    *engine.Rotation
-	cache  map[string]*cacheEntry
-	failed error // a commit failed: the service stops accepting work
+	mu      sync.Mutex // engine steps, the cache and the routing state
+	rot     *engine.Rotation
+	cache   map[string]*cacheEntry
+	failed  error // a commit failed: the service stops accepting work
+	closing bool  // Close was called: no new steps start
 
 	queue commitQueue
 	wake  chan struct{} // a commit set timers: the scheduler re-checks
 	kick  chan struct{} // a commit added notifications: the dispatcher looks
 
+	runCtx context.Context // cancelled by Close: background work stops
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	busy   sync.WaitGroup // requests in flight, drained on Close
+	busy   sync.WaitGroup // steps in flight, drained on Close; Add only under mu while !closing
 }
 
-// cacheEntry is a lead held in memory.
+// cacheEntry is a lead held in memory. Its lead may be ahead of the store
+// by the steps still in the commit queue; last is the latest of them, which
+// a reader waits for so that it never shows a state a crash could take
+// back.
 type cacheEntry struct {
 	lead    *engine.Lead
 	pending int                 // steps not yet committed
+	last    *pending            // the latest uncommitted step, nil if none
 	events  map[string]*pending // uncommitted event ids → their step
+	// idGen counts the lead's committed steps with an event id: a lookup
+	// of an event id made outside the lock is current if it has not moved.
+	idGen uint64
 }
 
 // New creates a service; Start loads the workflows and starts it.
@@ -153,9 +162,12 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("find workflows: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	s.runCtx, s.cancel = runCtx, cancel
+	// The committer's copy of the routing state is taken here, before any
+	// step can change s.rot.
+	committed := s.rot.Clone()
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.commitLoop(s.rot.Clone()) }()
+	go func() { defer s.wg.Done(); s.commitLoop(committed) }()
 	for _, f := range files {
 		s.reload(ctx, f)
 	}
@@ -166,8 +178,24 @@ func (s *Service) Start(ctx context.Context) error {
 	go func() { defer s.wg.Done(); s.timerLoop(runCtx) }()
 	if s.cfg.Watch {
 		if err := s.startWatcher(runCtx); err != nil {
-			cancel()
+			s.Close(context.Background())
 			return err
+		}
+	}
+	// Leads a crash kept from moving to their workflow's active version
+	// (migrateAll runs after an activation, in the background).
+	for _, w := range s.reg.infos() {
+		counts, err := s.st.InFlight(ctx, w.Name)
+		if err != nil {
+			s.log.Error("count in-flight leads", "workflow", w.Name, "err", err)
+			continue
+		}
+		for v, n := range counts {
+			if v != w.Active && n > 0 {
+				s.wg.Add(1)
+				go func() { defer s.wg.Done(); s.migrateAll(runCtx, w.Name) }()
+				break
+			}
 		}
 	}
 	if s.cfg.Webhook != "" {
@@ -177,9 +205,13 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the background work after the requests in flight finish and
-// their steps are committed. The store stays open.
+// Close stops the service: new steps are refused (ErrUnavailable), the
+// steps in flight finish and commit, then the background work stops. The
+// store stays open.
 func (s *Service) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.busy.Wait(); close(done) }()
 	select {
@@ -215,30 +247,42 @@ func (s *Service) reload(ctx context.Context, path string) {
 		s.met.reloads.Inc()
 		s.log.Info("workflow active", "workflow", name, "version", info.Version, "took", time.Since(start).Round(time.Millisecond))
 		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.migrateAll(context.Background(), name) }()
+		go func() { defer s.wg.Done(); s.migrateAll(s.runCtx, name) }()
 	}
 }
 
 // ---------------------------------------------------------------------------
 // Requests
+//
+// Each request method takes, after its own arguments, the problems the
+// caller already found in the request (say, a top-level key of the wrong
+// type): they are reported together with the step's own in one
+// *engine.InputError, so that a 422 names every bad field, and the step is
+// not applied.
 
 // Capture creates a lead in a workflow. An existing id returns the
 // existing lead unchanged (created false).
-func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[string]any) (LeadView, bool, error) {
+func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[string]any, pre ...engine.Problem) (LeadView, bool, error) {
 	if id == "" {
 		id = newID()
+	} else if !ValidLeadID(id) {
+		pre = append(pre, engine.Problem{Field: "id", Message: fmt.Sprintf("use 1 to %d characters: letters, digits and . _ - : @", MaxIDLength)})
 	}
-	o, err := s.do(ctx, id, workflow, engine.Input{Kind: engine.Capture, LeadID: id, Data: fields})
+	o, err := s.do(ctx, id, workflow, engine.Input{Kind: engine.Capture, LeadID: id, Data: fields}, pre)
 	if err != nil {
 		return LeadView{}, false, err
 	}
 	return o.view, o.created, nil
 }
 
-// Send delivers an event to a lead. A repeated eventID returns the
-// original result without applying the event again.
-func (s *Service) Send(ctx context.Context, id, typ, eventID string, data map[string]any) (json.RawMessage, error) {
-	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Event, Event: typ, EventID: eventID, Data: data})
+// Send delivers an event to a lead and returns the lead after it as JSON.
+// A repeated eventID returns the original answer without applying the
+// event again.
+func (s *Service) Send(ctx context.Context, id, typ, eventID string, data map[string]any, pre ...engine.Problem) (json.RawMessage, error) {
+	if msg := checkEventID(eventID); msg != "" {
+		pre = append(pre, engine.Problem{Field: "id", Message: msg})
+	}
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Event, Event: typ, EventID: eventID, Data: data}, pre)
 	if err != nil {
 		return nil, err
 	}
@@ -246,14 +290,20 @@ func (s *Service) Send(ctx context.Context, id, typ, eventID string, data map[st
 }
 
 // Update changes lead fields and runs the `updated` event.
-func (s *Service) Update(ctx context.Context, id string, fields map[string]any) (LeadView, error) {
-	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Update, Data: fields})
+func (s *Service) Update(ctx context.Context, id string, fields map[string]any, pre ...engine.Problem) (LeadView, error) {
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Update, Data: fields}, pre)
 	return o.view, err
 }
 
 // Override moves a lead to a stage by an operator's decision.
-func (s *Service) Override(ctx context.Context, id, stage, reason, actor string) (LeadView, error) {
-	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Override, Stage: stage, Reason: reason, Actor: actor})
+func (s *Service) Override(ctx context.Context, id, stage, reason, actor string, pre ...engine.Problem) (LeadView, error) {
+	if stage == "" {
+		pre = append(pre, engine.Problem{Field: "stage", Message: "is required: name the stage to move the lead to"})
+	}
+	if msg := checkName(actor); msg != "" {
+		pre = append(pre, engine.Problem{Field: "actor", Message: msg})
+	}
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Override, Stage: stage, Reason: reason, Actor: actor}, pre)
 	return o.view, err
 }
 
@@ -270,26 +320,52 @@ type pending struct {
 	routing engine.RoutingDelta
 	leadID  string
 	eventID string
-	ready   chan struct{} // write encoded
+	ready   chan struct{} // write encoded (or encErr set)
 	done    chan struct{} // closed once committed (or failed: err)
 	err     error
+	encErr  error // the write could not be encoded: the batch must not commit
 	timers  []engine.TimerSet
 	notes   int
 	raw     json.RawMessage
 	enqueue time.Time
-	mig     *pending // a migration committed just before this step
 }
 
-// do runs one input for a lead: the heart of the runtime.
-func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input) (outcome, error) {
-	s.busy.Add(1)
-	defer s.busy.Done()
-	start := time.Now()
-	s.mu.Lock()
-	if s.failed != nil {
-		s.mu.Unlock()
-		return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, s.failed)
+// errClosing is returned for work that arrives after Close.
+var errClosing = fmt.Errorf("%w: the server is shutting down", ErrUnavailable)
+
+// acquire registers a step in flight; false once the service is closing
+// or has failed. Called with s.mu held.
+func (s *Service) acquire() error {
+	switch {
+	case s.closing:
+		return errClosing
+	case s.failed != nil:
+		return fmt.Errorf("%w: %v", ErrUnavailable, s.failed)
 	}
+	s.busy.Add(1)
+	return nil
+}
+
+// do runs one input for a lead: the heart of the runtime. pre are problems
+// the caller found in the request; with any, nothing is applied.
+func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem) (outcome, error) {
+	start := time.Now()
+	// An event id is looked up in the store before the lock is taken: a
+	// store read may wait for the sync in progress, and every other lead's
+	// request would wait behind it. Under the lock the lookup is used if no
+	// step of the lead with an event id committed meanwhile.
+	var seen eventLookup
+	if in.EventID != "" && len(pre) == 0 {
+		if seen = s.lookupEvent(ctx, id, in.EventID); seen.err != nil {
+			return outcome{}, seen.err
+		}
+	}
+	s.mu.Lock()
+	if err := s.acquire(); err != nil {
+		s.mu.Unlock()
+		return outcome{}, err
+	}
+	defer s.busy.Done()
 	ent, m, err := s.load(ctx, id)
 	if err != nil {
 		s.mu.Unlock()
@@ -297,16 +373,24 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input) 
 	}
 	now := s.clock()
 	var prev *engine.Lead
-	var mig *engine.Result
-	var migFrom *engine.Machine
+	var mig *engine.Result // the lead moves to the active version first
 	switch {
 	case in.Kind == engine.Capture && ent != nil:
+		lead, last := ent.lead, ent.last
 		s.mu.Unlock()
-		if ent.lead.Workflow != workflow {
-			return outcome{}, fmt.Errorf("%w: lead %s already exists in workflow %s", ErrConflict, id, ent.lead.Workflow)
+		if lead.Workflow != workflow {
+			return outcome{}, fmt.Errorf("%w: lead %s already exists in workflow %s", ErrConflict, id, lead.Workflow)
 		}
-		v := View(m, ent.lead)
-		raw, _ := json.Marshal(v)
+		// The lead may still be committing (a concurrent capture of the
+		// same id): answer once it is durable.
+		if err := durable(ctx, last); err != nil {
+			return outcome{}, err
+		}
+		v := View(m, lead)
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return outcome{}, err
+		}
 		s.met.events.WithLabelValues(workflow, "existing").Inc()
 		return outcome{view: v, raw: raw}, nil
 	case in.Kind == engine.Capture:
@@ -319,12 +403,17 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input) 
 		return outcome{}, fmt.Errorf("%w: lead %s", ErrNotFound, id)
 	default:
 		prev = ent.lead
-		if in.EventID != "" {
+		if in.EventID != "" && len(pre) == 0 {
 			if p := ent.events[in.EventID]; p != nil {
 				s.mu.Unlock()
+				s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
 				return s.duplicate(ctx, p)
 			}
-			raw, ok, err := s.st.EventResult(ctx, id, in.EventID)
+			raw, ok, err := seen.raw, seen.ok, error(nil)
+			if seen.ent != ent || seen.gen != ent.idGen {
+				// Stale (or the lead was not in memory): look again, here.
+				raw, ok, err = s.st.EventResult(ctx, id, in.EventID)
+			}
 			if err != nil {
 				s.mu.Unlock()
 				return outcome{}, err
@@ -336,23 +425,44 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input) 
 			}
 		}
 		if active := s.reg.active(prev.Workflow); active != nil && engine.CanMigrate(active, prev) {
-			mig, migFrom = engine.Migrate(m, active, prev, now), m
+			mig = engine.Migrate(m, active, prev, now)
 			prev, m = mig.Lead, active
 		}
 	}
 	res, err := engine.Step(m, prev, in, now, s.rot)
+	var ie *engine.InputError
+	if errors.As(err, &ie) {
+		ie = &engine.InputError{Message: ie.Message, Problems: requestProblems(m, in, ie.Problems)}
+	} else if err == nil && !res.Stale {
+		if ps := storable(m, res); len(ps) > 0 {
+			ie = &engine.InputError{Message: "the step's result cannot be stored", Problems: ps}
+		}
+	}
+	if ie != nil || (err == nil && len(pre) > 0) {
+		s.mu.Unlock()
+		msg, ps := "invalid request", []engine.Problem(nil)
+		if ie != nil {
+			msg, ps = ie.Message, ie.Problems
+		}
+		s.met.events.WithLabelValues(m.W.Name, "rejected").Inc()
+		return outcome{}, &engine.InputError{Message: msg, Problems: mergeProblems(pre, ps)}
+	}
 	if err != nil {
 		s.mu.Unlock()
-		wf := workflow
-		if ent != nil {
-			wf = ent.lead.Workflow
-		}
-		s.met.events.WithLabelValues(wf, "rejected").Inc()
 		return outcome{}, err
 	}
 	if res.Stale {
 		s.mu.Unlock()
 		return outcome{view: View(m, res.Lead)}, nil
+	}
+	// A lead pinned to an older version (its stage is gone from the active
+	// one) moves to the active version as soon as it leaves that stage.
+	var post *engine.Result
+	postTo := m
+	if prev != nil && res.Lead.Stage != prev.Stage {
+		if active := s.reg.active(res.Lead.Workflow); active != nil && active != m && engine.CanMigrate(active, res.Lead) {
+			post, postTo = engine.Migrate(m, active, res.Lead, now), active
+		}
 	}
 	s.rot.Apply(res.Routing)
 	if ent == nil {
@@ -361,40 +471,99 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input) 
 		s.evict()
 	}
 	before := ent.lead
-	ent.lead = res.Lead
-	var migP *pending
-	migBefore := before
+	var migP, postP *pending
 	if mig != nil {
-		migP = s.enqueue(ent, migFrom, before, mig, "")
-		before = mig.Lead
+		migP = s.enqueue(ent, mig, "")
 	}
-	p := s.enqueue(ent, m, before, res, in.EventID)
-	p.mig = migP
+	p := s.enqueue(ent, res, in.EventID)
+	if post != nil {
+		postP = s.enqueue(ent, post, "")
+		ent.lead = post.Lead
+	} else {
+		ent.lead = res.Lead
+	}
 	s.mu.Unlock()
 
-	v := View(m, res.Lead)
+	final, finalM := res.Lead, m
+	if post != nil {
+		final, finalM = post.Lead, postTo
+	}
+	v := View(finalM, final)
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return outcome{}, err
+		s.log.Error("encode answer", "lead", id, "err", err)
 	}
-	p.raw = raw
+	p.raw = raw // before p.ready: duplicates and the event-id record read it
 	if migP != nil {
-		s.encode(migP, m, migBefore, mig)
-		close(migP.ready)
+		s.encode(migP, m, before, mig)
+		before = mig.Lead
 	}
 	s.encode(p, m, before, res)
-	close(p.ready)
+	if postP != nil {
+		s.encode(postP, postTo, res.Lead, post)
+	}
+	last := p
+	if postP != nil {
+		last = postP
+	}
 	select {
-	case <-p.done:
+	case <-last.done:
 	case <-ctx.Done():
 		// The step will still commit; the caller just stops waiting.
 		return outcome{}, ctx.Err()
 	}
-	if p.err != nil {
-		return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, p.err)
+	if last.err != nil {
+		return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, last.err)
+	}
+	if mig != nil {
+		s.met.migrations.Inc()
+	}
+	if post != nil {
+		s.met.migrations.Inc()
 	}
 	s.observe(m, res, in, time.Since(start))
 	return outcome{view: v, raw: raw, created: in.Kind == engine.Capture}, nil
+}
+
+// eventLookup is an event id looked up in the store, with the lead's
+// cache entry and its idGen when the lookup began.
+type eventLookup struct {
+	raw []byte
+	ok  bool
+	err error
+	ent *cacheEntry
+	gen uint64
+}
+
+// lookupEvent looks an event id of a lead up in the store, without the lock.
+func (s *Service) lookupEvent(ctx context.Context, id, eventID string) eventLookup {
+	var l eventLookup
+	s.mu.Lock()
+	if ent := s.cache[id]; ent != nil {
+		l.ent, l.gen = ent, ent.idGen
+	}
+	s.mu.Unlock()
+	if l.ent == nil {
+		return l // looked up under the lock, after the lead is loaded
+	}
+	l.raw, l.ok, l.err = s.st.EventResult(ctx, id, eventID)
+	return l
+}
+
+// durable waits until a lead's latest step (nil: none pending) is durable.
+func durable(ctx context.Context, p *pending) error {
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p.err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, p.err)
+	}
+	return nil
 }
 
 // duplicate waits for the in-flight step of a repeated event id and returns
@@ -405,13 +574,8 @@ func (s *Service) duplicate(ctx context.Context, p *pending) (outcome, error) {
 	case <-ctx.Done():
 		return outcome{}, ctx.Err()
 	}
-	select {
-	case <-p.done:
-		if p.err != nil {
-			return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, p.err)
-		}
-	case <-ctx.Done():
-		return outcome{}, ctx.Err()
+	if err := durable(ctx, p); err != nil {
+		return outcome{}, err
 	}
 	return outcome{raw: p.raw}, nil
 }
@@ -469,14 +633,16 @@ func (s *Service) evict() {
 }
 
 // enqueue puts a step's writes on the commit queue, in step order. Called
-// with s.mu held; the writes are encoded later, outside the lock.
-func (s *Service) enqueue(ent *cacheEntry, m *engine.Machine, before *engine.Lead, res *engine.Result, eventID string) *pending {
+// with s.mu held; the writes are encoded later, outside the lock, and the
+// committer waits for that.
+func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string) *pending {
 	p := &pending{
 		leadID: res.Lead.ID, eventID: eventID, routing: res.Routing,
 		ready: make(chan struct{}), done: make(chan struct{}),
 		timers: res.SetTimers, notes: len(res.Notifications), enqueue: time.Now(),
 	}
 	ent.pending++
+	ent.last = p
 	if eventID != "" {
 		if ent.events == nil {
 			ent.events = map[string]*pending{}
@@ -487,24 +653,40 @@ func (s *Service) enqueue(ent *cacheEntry, m *engine.Machine, before *engine.Lea
 	return p
 }
 
-// encode fills a pending step's store writes.
+// encode fills a pending step's store writes and marks it ready. A write
+// that cannot be encoded (storable should have caught it) fails its batch.
 func (s *Service) encode(p *pending, m *engine.Machine, before *engine.Lead, res *engine.Result) {
+	defer close(p.ready)
 	w := store.StepWrite{Seq: res.Entry.Seq, EventID: p.eventID, Result: p.raw}
 	var err error
 	if w.Lead, err = encodeLead(m, res.Lead); err != nil {
-		s.log.Error("encode", "err", err)
+		p.encErr = err
+		return
 	}
 	if before != nil {
 		prev, err := encodeLeadAttrs(s.reg, before)
-		if err == nil {
-			w.Prev = &prev
+		if err != nil {
+			p.encErr = err
+			return
 		}
+		w.Prev = &prev
 	}
-	w.Entry, _ = json.Marshal(res.Entry)
+	if w.Entry, err = json.Marshal(res.Entry); err != nil {
+		p.encErr = fmt.Errorf("encode history entry of lead %s: %w", res.Lead.ID, err)
+		return
+	}
+	if p.eventID != "" && p.raw == nil {
+		p.encErr = fmt.Errorf("encode the answer to event %s of lead %s", p.eventID, res.Lead.ID)
+		return
+	}
 	for i, n := range res.Notifications {
-		b, _ := json.Marshal(outboxNote{
+		b, err := json.Marshal(outboxNote{
 			ID: fmt.Sprintf("%s:%d:%d", res.Lead.ID, res.Entry.Seq, i), Notification: n, Workflow: res.Lead.Workflow,
 		})
+		if err != nil {
+			p.encErr = fmt.Errorf("encode notification of lead %s: %w", res.Lead.ID, err)
+			return
+		}
 		w.Notifications = append(w.Notifications, b)
 	}
 	p.write = w

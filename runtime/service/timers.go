@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ const (
 // applies it; a crash before that commit leaves it due, to fire again.
 func (s *Service) timerLoop(ctx context.Context) {
 	inflight := map[string]bool{}
+	retry := map[string]timerRetry{} // leads whose last timer step failed
 	var mu sync.Mutex
 	sem := make(chan struct{}, timerParallel)
 	var wg sync.WaitGroup
@@ -47,13 +49,27 @@ func (s *Service) timerLoop(ctx context.Context) {
 			}
 			byLead[t.LeadID] = append(byLead[t.LeadID], t)
 		}
-		started := 0
+		started, waiting := 0, false
+		var retryAt time.Time
 		for _, id := range leads {
 			mu.Lock()
 			busy := inflight[id]
-			inflight[id] = true
+			r, failed := retry[id]
+			later := failed && r.at.After(now)
+			if !busy && !later {
+				inflight[id] = true
+			}
 			mu.Unlock()
 			if busy {
+				waiting = true
+				continue
+			}
+			if later {
+				// Its step failed: try again after a backoff, not in a
+				// tight loop.
+				if retryAt.IsZero() || r.at.Before(retryAt) {
+					retryAt = r.at
+				}
 				continue
 			}
 			ts := byLead[id]
@@ -76,15 +92,28 @@ func (s *Service) timerLoop(ctx context.Context) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
+				var failure error
 				for _, t := range ts {
 					s.met.timerLag.Observe(max(0, s.clock().Sub(t.Due)).Seconds())
-					_, err := s.do(ctx, t.LeadID, "", engine.Input{Kind: engine.Timer, Timer: t.Name, Due: t.Due})
-					if err != nil && !errors.Is(err, context.Canceled) {
-						s.log.Error("timer step", "lead", t.LeadID, "timer", t.Name, "err", err)
+					_, err := s.do(ctx, t.LeadID, "", engine.Input{Kind: engine.Timer, Timer: t.Name, Due: t.Due}, nil)
+					if err != nil {
+						if ctx.Err() == nil && !errors.Is(err, errClosing) {
+							failure = fmt.Errorf("timer %s: %w", t.Name, err)
+						}
+						break
 					}
 				}
 				mu.Lock()
 				delete(inflight, id)
+				if failure == nil {
+					delete(retry, id)
+				} else {
+					r := retry[id]
+					r.backoff = min(max(2*r.backoff, time.Second), timerMaxBackoff)
+					r.at = s.clock().Add(r.backoff)
+					retry[id] = r
+					s.log.Error("timer step failed; retrying later", "lead", id, "err", failure, "in", r.backoff)
+				}
 				mu.Unlock()
 				signal(s.wake)
 			}()
@@ -93,12 +122,13 @@ func (s *Service) timerLoop(ctx context.Context) {
 			continue // more are due right now
 		}
 		wait := timerIdle
-		if next, ok, err := s.st.NextDue(ctx); err == nil && ok {
-			if d := next.Sub(s.clock()); d < wait {
-				wait = max(d, time.Millisecond)
-			}
+		if next, ok := s.nextDue(ctx, now); ok {
+			wait = min(wait, max(next.Sub(s.clock()), time.Millisecond))
 		}
-		if started == 0 && len(due) > 0 {
+		if !retryAt.IsZero() {
+			wait = min(wait, max(retryAt.Sub(s.clock()), time.Millisecond))
+		}
+		if waiting {
 			wait = min(wait, 10*time.Millisecond) // due timers still in flight
 		}
 		t := time.NewTimer(wait)
@@ -111,4 +141,37 @@ func (s *Service) timerLoop(ctx context.Context) {
 		}
 		t.Stop()
 	}
+}
+
+// timerRetry is when to fire a lead's due timers again after its step
+// failed.
+type timerRetry struct {
+	at      time.Time
+	backoff time.Duration
+}
+
+// timerMaxBackoff bounds the wait before retrying a failed timer step.
+const timerMaxBackoff = 5 * time.Minute
+
+// nextDue returns the earliest due time after now within timerIdle. Due
+// timers that are still firing or waiting to be retried may sit at the
+// front of the index, so it looks past them.
+func (s *Service) nextDue(ctx context.Context, now time.Time) (time.Time, bool) {
+	next, ok, err := s.st.NextDue(ctx)
+	if err != nil || !ok {
+		return time.Time{}, false
+	}
+	if next.After(now) {
+		return next, true
+	}
+	soon, err := s.st.DueTimers(ctx, now.Add(timerIdle), timerBatch)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, t := range soon {
+		if t.Due.After(now) {
+			return t.Due, true
+		}
+	}
+	return time.Time{}, false
 }

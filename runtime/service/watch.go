@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,10 +49,28 @@ func (s *Service) startWatcher(ctx context.Context) error {
 				if !ok {
 					return
 				}
-				if !strings.HasSuffix(ev.Name, ".lead") {
+				changed := strings.HasSuffix(ev.Name, ".lead")
+				if changed {
+					dirty[filepath.Dir(ev.Name)] = true
+				}
+				if ev.Has(fsnotify.Create) && !changed && s.serves(ev.Name) {
+					// A new directory under a served one: watch it too
+					// (fsnotify does not recurse), and look inside.
+					if info, err := os.Stat(ev.Name); err == nil && info.IsDir() && !strings.HasPrefix(filepath.Base(ev.Name), ".") {
+						if dirs, err := watchDirs([]string{ev.Name}); err == nil {
+							for _, d := range dirs {
+								if err := w.Add(d); err != nil {
+									s.log.Error("watch", "dir", d, "err", err)
+								}
+								dirty[d] = true
+								changed = true
+							}
+						}
+					}
+				}
+				if !changed {
 					continue
 				}
-				dirty[filepath.Dir(ev.Name)] = true
 				if timer != nil {
 					timer.Stop()
 				}
@@ -82,6 +101,15 @@ func (s *Service) reloadDir(ctx context.Context, dir string) {
 		s.log.Error("reload", "dir", dir, "err", err)
 		return
 	}
+	// A served file whose save broke its header no longer looks like a
+	// workflow, but its diagnostics must still show; a file that is gone
+	// keeps its last good version serving.
+	for _, f := range s.reg.files(dir) {
+		if _, err := os.Stat(f); err == nil && !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	sort.Strings(files)
 	for _, f := range files {
 		if s.serves(f) {
 			s.reload(ctx, f)

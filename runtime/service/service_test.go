@@ -1,0 +1,204 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/store"
+)
+
+const testWorkflow = `workflow w
+start a
+
+lead {
+  email string
+  n     int = 0
+}
+
+event ping { by int }
+
+role ops
+
+stage a {
+  owner { accountable ops  responsible role ops }
+  on ping { set lead.n = lead.n + event.by }
+}
+`
+
+// start runs a service over the workflow file path and a Badger store in
+// dir; stop closes both.
+func start(t *testing.T, dir, path string) (svc *Service, stop func()) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc = New(Config{Paths: []string{path}, Store: st})
+	if err := svc.Start(context.Background()); err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return svc, func() {
+		if err := svc.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func writeWorkflow(t *testing.T, path, src string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEventIDsOnce sends every event id many times at once: each is
+// applied once, every answer to an id is the same, in flight and after.
+func TestEventIDsOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	writeWorkflow(t, path, testWorkflow)
+	svc, stop := start(t, dir, path)
+	defer stop()
+	ctx := context.Background()
+	if _, _, err := svc.Capture(ctx, "w", "x", map[string]any{"email": "x@y.example"}); err != nil {
+		t.Fatal(err)
+	}
+	const ids, copies = 20, 16
+	answers := make([][]string, ids)
+	var wg sync.WaitGroup
+	for i := range ids {
+		answers[i] = make([]string, copies)
+		for c := range copies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				raw, err := svc.Send(ctx, "x", "ping", fmt.Sprintf("e%d", i), map[string]any{"by": int64(1)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				answers[i][c] = string(raw)
+			}()
+		}
+	}
+	wg.Wait()
+	for i := range ids {
+		for c := 1; c < copies; c++ {
+			if answers[i][c] != answers[i][0] {
+				t.Errorf("e%d: answers differ: %s / %s", i, answers[i][0], answers[i][c])
+			}
+		}
+		raw, err := svc.Send(ctx, "x", "ping", fmt.Sprintf("e%d", i), map[string]any{"by": int64(1)})
+		if err != nil || string(raw) != answers[i][0] {
+			t.Errorf("e%d after commit: %s %v, want %s", i, raw, err, answers[i][0])
+		}
+	}
+	v, err := svc.Lead(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Fields["n"] != int64(ids) {
+		t.Errorf("n = %v, want %d", v.Fields["n"], ids)
+	}
+	steps, err := svc.History(ctx, "x", 0, 0)
+	if err != nil || len(steps) != ids+1 {
+		t.Errorf("history has %d steps (%v), want %d", len(steps), err, ids+1)
+	}
+}
+
+// TestRejectedChangesNothing: a request with problems found by the caller
+// and by the step is rejected as a whole, naming all of them.
+func TestRejectedChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	writeWorkflow(t, path, testWorkflow)
+	svc, stop := start(t, dir, path)
+	defer stop()
+	ctx := context.Background()
+	_, _, err := svc.Capture(ctx, "w", "bad id", map[string]any{"n": "x"})
+	var ie *engine.InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("capture: %v", err)
+	}
+	var fields []string
+	for _, p := range ie.Problems {
+		fields = append(fields, p.Field)
+	}
+	if got := strings.Join(fields, " "); got != "fields.email fields.n id" {
+		t.Errorf("problems %v", ie.Problems)
+	}
+	if _, _, err := svc.Capture(ctx, "w", "ok", map[string]any{"email": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Send(ctx, "ok", "ping", "e1", map[string]any{"by": int64(1)}, engine.Problem{Field: "extra", Message: "from the caller"})
+	if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Field != "extra" {
+		t.Fatalf("send with a caller's problem: %v", err)
+	}
+	// The event id was not used up.
+	raw, err := svc.Send(ctx, "ok", "ping", "e1", map[string]any{"by": int64(2)})
+	if err != nil || !strings.Contains(string(raw), `"n":2`) {
+		t.Errorf("send: %s %v", raw, err)
+	}
+}
+
+// TestCloseRefusesWork: after Close, requests are refused as unavailable.
+func TestCloseRefusesWork(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	writeWorkflow(t, path, testWorkflow)
+	svc, stop := start(t, dir, path)
+	ctx := context.Background()
+	if _, _, err := svc.Capture(ctx, "w", "x", map[string]any{"email": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if _, err := svc.Send(ctx, "x", "ping", "", map[string]any{"by": int64(1)}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("send after Close: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestActiveVersionAfterRestart: after a save that reverts to an older
+// version, a restart whose file does not compile serves the version that
+// was active, not the newest stored.
+func TestActiveVersionAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	v1 := testWorkflow
+	v2 := strings.Replace(testWorkflow, "n     int = 0", "n     int = 5", 1)
+	writeWorkflow(t, path, v1)
+	svc, stop := start(t, dir, path)
+	first := svc.reg.active("w").Version()
+	stop()
+	writeWorkflow(t, path, v2)
+	svc, stop = start(t, dir, path)
+	second := svc.reg.active("w").Version()
+	stop()
+	writeWorkflow(t, path, v1) // the revert
+	svc, stop = start(t, dir, path)
+	if got := svc.reg.active("w").Version(); got != first || got == second {
+		t.Fatalf("after the revert: active %s, want %s", got, first)
+	}
+	stop()
+	writeWorkflow(t, path, "workflow w\nstart nowhere\n") // broken
+	svc, stop = start(t, dir, path)
+	defer stop()
+	if got := svc.reg.active("w").Version(); got != first {
+		t.Errorf("with a broken file after the revert: active %s, want %s (the newest stored is %s)", got, first, second)
+	}
+	infos, err := svc.Workflows(context.Background())
+	if err != nil || len(infos) != 1 || infos[0].LastReload.OK || len(infos[0].LastReload.Diagnostics) == 0 {
+		t.Errorf("workflows = %+v, %v", infos, err)
+	}
+}
