@@ -169,12 +169,12 @@ func runStuck(env *cmdEnv, args []string) int {
 	if len(pos) != 0 {
 		return fl.usageError("unexpected arguments %v", pos)
 	}
-	q := url.Values{"stuck": {"true"}, "limit": {"1000"}}
+	q := url.Values{"stuck": {"true"}}
 	if *workflow != "" {
 		q.Set("workflow", *workflow)
 	}
 	c, cancel := ctx()
 	defer cancel()
-	raw, err := client.New(*server, *token).Leads(c, q)
+	raw, err := client.New(*server, *token).AllLeads(c, q)
 	return answer(env, "stuck", raw, err)
 }

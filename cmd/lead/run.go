@@ -75,7 +75,7 @@ func runRun(env *cmdEnv, args []string) int {
 	if err := svc.Start(ctx); err != nil {
 		st.Close()
 		fmt.Fprintf(env.stderr, "lead run: %v\n", err)
-		return exitFail
+		return exitUsage // an I/O error: reading workflows or the store
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -96,7 +96,8 @@ func runRun(env *cmdEnv, args []string) int {
 	status := exitOK
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down: finishing in-flight steps")
+		log.Info("shutting down: finishing in-flight steps (signal again to stop at once)")
+		stop() // a second signal now ends the process: Go's default
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
 			log.Error("server", "err", err)

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"cel.dev/cel-go/common/types"
@@ -231,6 +232,37 @@ func (m *Machine) evalNumber(e *ir.Expr, act *activation) (float64, error) {
 
 // native converts a CEL value to the run-time native of a field type.
 func native(v ref.Val, t ir.Type) (any, error) {
+	n, err := nativeOf(v, t)
+	if err == nil && !finite(n) {
+		return nil, fmt.Errorf("the value is not a finite number (infinity or NaN)")
+	}
+	return n, err
+}
+
+// finite reports whether a value holds no infinite or NaN float: JSON (the
+// API and the store) cannot represent them, so producing one is an
+// expression error.
+func finite(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return !math.IsInf(x, 0) && !math.IsNaN(x)
+	case []any:
+		for _, e := range x {
+			if !finite(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for _, e := range x {
+			if !finite(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func nativeOf(v ref.Val, t ir.Type) (any, error) {
 	switch t.Kind {
 	case ir.String, ir.Enum:
 		if s, ok := v.(types.String); ok {

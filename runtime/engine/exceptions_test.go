@@ -541,3 +541,51 @@ stage done terminal
 	eq(t, "owner", r.Lead.Owner, "")
 	eq(t, "captured handler ran, enter skipped", w.field("L", "x"), any(int64(3)))
 }
+
+// TestNonFiniteAndBadUserNames: a set producing infinity raises eval_error
+// (JSON cannot hold it); a user target that is no usable name raises
+// no_owner.
+func TestNonFiniteAndBadUserNames(t *testing.T) {
+	m := compile(t, `
+workflow nf
+start inbox
+lead {
+  email string
+  ratio float = 0.0
+  who   string = ""
+}
+event divide
+event route_bad
+role ops
+owner { accountable ops }
+on exception eval_error -> triage
+on exception no_owner -> triage
+stage inbox {
+  owner { responsible role ops }
+  on divide { set lead.ratio = 1.0 / lead.ratio }
+  on route_bad -> u
+  after 1d -> done
+}
+stage u {
+  owner { responsible user lead.who + "\u0001" }
+  after 1d -> done
+}
+stage triage {
+  owner { responsible role ops }
+  after 1d -> done
+}
+stage done terminal
+`)
+	w := newWorld(t, m, "2026-03-02T09:00:00Z")
+	w.capture("L", map[string]any{"email": "a@x"})
+	r := w.send("L", "divide", nil)
+	eq(t, "stage", r.Lead.Stage, "triage")
+	eqs(t, "exceptions", w.exceptions("L"), []string{"eval_error/workflow"})
+	eq(t, "ratio unchanged", w.field("L", "ratio"), any(0.0))
+
+	w2 := newWorld(t, m, "2026-03-02T09:00:00Z")
+	w2.capture("L", map[string]any{"email": "a@x"})
+	r = w2.send("L", "route_bad", nil)
+	eq(t, "stage", r.Lead.Stage, "triage")
+	eqs(t, "exceptions", w2.exceptions("L"), []string{"no_owner/workflow"})
+}

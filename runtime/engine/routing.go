@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/leadlang/lead/compiler/ir"
 )
@@ -144,6 +145,9 @@ func (s *stepper) resolve(a *ir.Assignee, exclude string, sticky bool) (string, 
 		}
 		if strings.TrimSpace(v) == "" {
 			return "", &noOwner{fmt.Sprintf("user target %s is empty", a.User.Src)}
+		}
+		if len(v) > 1024 || strings.ContainsFunc(v, unicode.IsControl) {
+			return "", &noOwner{fmt.Sprintf("user target %s is not a usable name (%d bytes, control characters not allowed)", a.User.Src, len(v))}
 		}
 		return v, nil
 	case ir.AssignTeam:

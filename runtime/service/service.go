@@ -424,7 +424,13 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 				return outcome{raw: raw}, nil
 			}
 		}
-		if active := s.reg.active(prev.Workflow); active != nil && engine.CanMigrate(active, prev) {
+		active := s.reg.active(prev.Workflow)
+		switch {
+		case active == nil || active == m:
+		case engine.CanMigrate(active, prev),
+			// An operator may move a pinned lead into a stage only the
+			// active version has: the override takes it to that version.
+			in.Kind == engine.Override && m.Stage(in.Stage) == nil && active.Stage(in.Stage) != nil:
 			mig = engine.Migrate(m, active, prev, now)
 			prev, m = mig.Lead, active
 		}

@@ -202,3 +202,37 @@ func TestActiveVersionAfterRestart(t *testing.T) {
 		t.Errorf("workflows = %+v, %v", infos, err)
 	}
 }
+
+// TestOverridePinnedLead: a lead pinned to an old version (its stage is gone
+// from the active one) can be overridden into a stage only the active
+// version has; it moves to that version.
+func TestOverridePinnedLead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	v1 := testWorkflow + "\nstage old {\n  owner { accountable ops  responsible role ops }\n  on ping -> a\n}\n"
+	v1 = strings.Replace(v1, "start a", "start old", 1)
+	v2 := testWorkflow + "\nstage fresh {\n  owner { accountable ops  responsible role ops }\n  on ping -> a\n}\n"
+	v2 = strings.Replace(v2, "start a", "start fresh", 1)
+	writeWorkflow(t, path, v1)
+	svc, stop := start(t, dir, path)
+	ctx := context.Background()
+	if _, _, err := svc.Capture(ctx, "w", "L", map[string]any{"email": "a@b.example"}); err != nil {
+		t.Fatal(err)
+	}
+	old := svc.reg.active("w").Version()
+	stop()
+	writeWorkflow(t, path, v2)
+	svc, stop = start(t, dir, path)
+	defer stop()
+	v, err := svc.Lead(ctx, "L")
+	if err != nil || v.Version != old || v.Stage != "old" {
+		t.Fatalf("before: %+v, %v (want pinned to %s in stage old)", v, err, old)
+	}
+	v, err = svc.Override(ctx, "L", "fresh", "moved by hand", "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Stage != "fresh" || v.Version != svc.reg.active("w").Version() {
+		t.Errorf("after: stage %s version %s, want fresh on %s", v.Stage, v.Version, svc.reg.active("w").Version())
+	}
+}
