@@ -47,65 +47,97 @@ var ErrClosed = errors.New("store is closed")
 // Options tunes the Badger store. The zero value gives the defaults, which
 // suit the runtime's workload: many small records (a lead of a few hundred
 // bytes to a few KiB, history entries of a few hundred bytes, empty index
-// and timer entries), written in bursts of group commits and read by key
-// or short prefix scans. Each default below says why.
+// and timer keys) written in group commits, read by key or short prefix
+// scans, on a small machine. Each default says why; the figures are from
+// this package's benchmarks on the 2-core development VM.
+//
+// Memory, from TestBig (a million leads with a million timers): a
+// restarted store serves its first NextDue 15 ms after Open begins, at
+// 35 MiB resident, and under 300 MiB after 10,000 reads spread over all
+// leads (most of it pages of the mapped tables, which the kernel can
+// reclaim). Loading at full speed peaks near 1.2 GiB resident, 900 MiB of
+// it Go heap, because Go's GC lets the heap double between collections
+// while compactions build tables in memory; a memory limit of 640 MiB for
+// the process (GOMEMLIMIT, or debug.SetMemoryLimit in main) keeps that
+// peak under 1 GiB (620 MiB anonymous) at the same speed.
+//
+// Fixed choices, not options:
+//   - DetectConflicts off: the committer is the only writer and the
+//     runtime orders each lead's steps, so conflict tracking is wasted.
+//   - Badger's expvar metrics off: the runtime exports its own.
+//   - Level 0 holds up to 10 tables before compacting (stall at 30;
+//     Badger: 5 and 15), and level 1 is 32 MiB (Badger: 10 MiB): every
+//     step rewrites keys all over the key space (lead, history, timer,
+//     index), so each L0→L1 compaction rewrites most of L1; doing it less
+//     often cut CPU per step by about 15% and raised sustained group
+//     commits by as much.
+//   - Tables stay at Badger's 2 MiB: bigger ones cut compaction CPU by a
+//     few percent more, but a compaction builds up to ten tables at once
+//     in memory, at about twice their size with compression; with 16 MiB
+//     tables a bulk load's Go heap grew from about 250 MiB to 750 MiB.
 type Options struct {
-	// MemTableSize is the size of one memtable (Badger's in-memory write
-	// buffer and its write-ahead log). Default 32 MiB: a memtable costs
-	// about 1.3× this in RAM (the skiplist arena also reserves room for a
-	// maximal transaction), the largest transaction is 15% of it (so a
-	// group commit of 32 MiB memtables takes about 6,000 steps), and a
-	// smaller skiplist stays warmer in the CPU cache on inserts. Badger's
-	// 64 MiB buys fewer L0 tables at twice the memory.
+	// MemTableSize is the size of one memtable: Badger's in-memory write
+	// buffer, with its write-ahead log. Default 16 MiB (Badger: 64 MiB).
+	// Throughput barely depends on it (8 to 64 MiB measured within the
+	// benchmarks' ±5% noise), while memory does: a memtable's skiplist
+	// arena is 1.3× its size (it reserves room for a maximal transaction)
+	// and flushing it builds a table of that size in memory. The largest
+	// transaction is 15% of it (2.4 MiB, some 2,000 typical steps).
 	MemTableSize int64
 	// NumMemtables is how many memtables may exist at once: the one being
-	// written plus those waiting to be flushed. Default 3 (Badger: 5): a
-	// flush of 32 MiB takes well under a second, so two in the flush queue
-	// absorb a burst without stalling writes, and memtable RAM stays near
-	// 3 × 1.3 × 32 MiB ≈ 125 MiB.
+	// written and those waiting to be flushed. Default 3 (Badger: 5): a
+	// 16 MiB flush takes a fraction of a second, so two waiting absorb a
+	// burst without stalling writes; memtables take about 60 MiB.
 	NumMemtables int
-	// BlockCacheSize caches decompressed table blocks. Default 32 MiB:
-	// reads are point lookups and short scans of hot leads and the front
-	// of the timer index; with Compression off Badger reads blocks straight
-	// from the memory-mapped tables and the cache only saves a copy.
-	// Negative: no block cache.
+	// BlockCacheSize caches decompressed table blocks, so that hot leads
+	// and the front of the timer index are not decompressed on every
+	// read. Default 32 MiB. Negative: no block cache (sensible only with
+	// NoCompression, when blocks are read in place from the mapped
+	// tables).
 	BlockCacheSize int64
 	// IndexCacheSize bounds the memory for table indexes and bloom
-	// filters. Default 0: keep them all in memory, which at a million
-	// leads is a few tens of MiB and avoids re-reading an index on a cache
-	// miss; set it for stores far bigger than RAM.
+	// filters. Default 0: keep them all in memory, a few MiB at a million
+	// leads, so that no lookup re-reads an index; set it only for stores
+	// far bigger than RAM.
 	IndexCacheSize int64
-	// ValueThreshold is the size from which a value goes to Badger's value
-	// log instead of the LSM tree. Default 1 MiB (Badger's maximum, capped
-	// at the largest transaction): every lead, history entry and
-	// notification stays in the LSM tree, so there is no value-log garbage
-	// to collect and a read is one lookup. Only a huge compiled workflow
-	// would go to the value log.
+	// ValueThreshold is the value size from which Badger stores a value in
+	// its value log instead of the LSM tree. Default 1 MiB, Badger's
+	// maximum (capped at the largest transaction): every lead, history
+	// entry and notification stays in the LSM tree, so a read is one
+	// lookup, the only log to sync is the memtable's, and there is no
+	// value-log garbage to collect. A value over it (a huge compiled
+	// workflow) still works; its group commit also syncs the value log.
 	ValueThreshold int64
-	// NumCompactors is the number of compaction goroutines. Default 2, the
-	// minimum Badger allows (one prioritises level 0): on a small machine
-	// more compactors only compete with the committer for CPU.
+	// NumCompactors is the number of compaction goroutines. Default 2,
+	// Badger's minimum (one of them prioritises level 0): on a small
+	// machine more only compete with the write path for CPU.
 	NumCompactors int
-	// Compression compresses tables with Snappy. Default off: records are
-	// small and compaction CPU matters more on a small machine than disk
-	// space; see the package benchmarks.
-	Compression bool
-	// SyncWrites makes Badger fsync its log in every transaction commit
-	// instead of the store syncing once per group commit. Off by default:
-	// the store's own sync lets the fsync of one group overlap the memtable
-	// inserts of the next and costs one device flush per group instead of
-	// two; see syncWAL. On is the fallback if a Badger upgrade changes its
-	// log files (Open says so).
+	// NoCompression stores tables uncompressed. By default they are
+	// Snappy-compressed: cheap in CPU, and fewer bytes flushed and
+	// compacted means less background I/O queued in front of the log's
+	// fsync: 10–20% more steps per second and a quarter less CPU per step
+	// in BenchmarkCommitGroup, under half the disk for lead JSON
+	// (TestBig), and fewer mapped table pages in resident memory.
+	NoCompression bool
+	// SyncWrites makes Badger fsync its log inside every transaction
+	// commit instead of the store syncing once per group (wal.go). Off by
+	// default: the store's own fdatasync lets one group's sync overlap the
+	// next group's memtable inserts and is one device flush per group
+	// instead of two. Measured in alternating runs: 49k–51k against
+	// 37k–49k steps/s for batches of 64 steps (BenchmarkCommitGroup),
+	// 38k–41k against 35k–40k for 64 concurrent writers
+	// (BenchmarkCommitConcurrent). On is the fallback should a Badger
+	// upgrade change its log files, which Open and TestWALRotation detect.
 	SyncWrites bool
-	// Logger receives Badger's messages: errors and warnings at their
-	// levels, its chatty info messages at debug level. Default
-	// slog.Default().
+	// Logger receives Badger's messages: its errors and warnings at their
+	// levels, its routine info messages at debug level so that a healthy
+	// store is quiet. Default slog.Default().
 	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
 	if o.MemTableSize <= 0 {
-		o.MemTableSize = 32 << 20
+		o.MemTableSize = 16 << 20
 	}
 	if o.NumMemtables <= 0 {
 		o.NumMemtables = 3
@@ -140,36 +172,30 @@ func (o Options) badger(dir string) badger.Options {
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithValueThreshold(o.ValueThreshold).
 		WithNumCompactors(o.NumCompactors).
-		// LSM shape: see "Fixed choices" on Options.
+		// The LSM shape and the rest: "Fixed choices" on Options.
 		WithNumLevelZeroTables(10).
 		WithNumLevelZeroTablesStall(30).
-		WithBaseLevelSize(128 << 20).
-		WithBaseTableSize(16 << 20).
+		WithBaseLevelSize(32 << 20).
 		WithSyncWrites(o.SyncWrites).
-		// The committer is the only writer and orders each lead's steps,
-		// so Badger's conflict detection would only cost time.
 		WithDetectConflicts(false).
-		// The runtime exports its own metrics; Badger's expvars would be
-		// dead weight on the write path.
 		WithMetricsEnabled(false).
 		WithLogger(slogAdapter{o.Logger})
-	if o.Compression {
-		bo = bo.WithCompression(options.Snappy)
-	} else {
+	if o.NoCompression {
 		bo = bo.WithCompression(options.None)
+	} else {
+		bo = bo.WithCompression(options.Snappy)
 	}
 	return bo
 }
 
-// Badger is the Store on an embedded Badger database; its key layout is
-// at the top of badger.go.
+// Badger is the Store on an embedded Badger database. Its key layout is at
+// the top of badger.go, its group commit at the top of commit.go.
 //
-// Commit hands its steps to a committer goroutine that writes whatever
-// has queued since its last transaction (from any number of concurrent
-// callers) as one Badger transaction, and a syncer goroutine that fsyncs
-// once for everything committed since its last sync; Commit returns after
-// that sync. Writes are visible to reads once in the transaction, slightly
-// before they are durable.
+// Concurrent Commits are grouped: a committer goroutine writes whatever
+// has queued as one Badger transaction and a syncer goroutine fsyncs once
+// for all of it; each Commit returns once its steps are durable. A read
+// returns only once everything it saw is durable too (see view), so no
+// reader acts on a step that a power failure could take back.
 type Badger struct {
 	db   *badger.DB
 	dir  string
@@ -198,9 +224,7 @@ type Badger struct {
 	wal *walSync
 
 	timers timerFloor
-
-	// Test hooks.
-	stats commitStats
+	stats  commitStats
 }
 
 // commitStats counts the committer's work, for tests and benchmarks.

@@ -932,3 +932,43 @@ func TestCodecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestCommitCancelled(t *testing.T) {
+	s := openTest(t)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Commit(cctx, []StepWrite{capture(mkLead("a", "w", "s", ""))}, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Commit with a cancelled context: %v", err)
+	}
+	if _, err := s.GetLead(ctx, "a"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a cancelled Commit wrote: %v", err)
+	}
+}
+
+func TestDurableMark(t *testing.T) {
+	m := newDurableMark()
+	if err := m.wait(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- m.wait(ctx, 3) }()
+	m.publish(2)
+	select {
+	case err := <-done:
+		t.Fatalf("wait(3) returned %v after publish(2)", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	m.publish(5)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	m.publish(4) // never goes back
+	if m.at.Load() != 5 {
+		t.Errorf("mark at %d after publish(4) following publish(5)", m.at.Load())
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := m.wait(cctx, 9); !errors.Is(err, context.Canceled) {
+		t.Errorf("wait with a cancelled context: %v", err)
+	}
+}

@@ -65,6 +65,7 @@ var syncModes = []struct {
 }{
 	{"sync=store", Options{}},
 	{"sync=badger", Options{SyncWrites: true}},
+	{"uncompressed", Options{NoCompression: true}},
 }
 
 // meter measures steps per second, CPU time per step (all of the

@@ -15,27 +15,33 @@ import (
 // Group commit.
 //
 // Commit validates its steps and turns them into key writes in the
-// caller's goroutine (so that, with many callers, the encoding runs on
-// every core), then queues them. The committer goroutine takes everything
-// queued, writes it as one Badger transaction (more if it is too big for
-// one) and passes it on; the syncer goroutine fsyncs Badger's log once for
-// everything written since its last sync and releases the callers. While
-// the syncer waits for the disk, the committer is already writing the next
-// group, so the disk is never idle waiting for CPU work and vice versa.
+// caller's goroutine (so that, with many callers, encoding runs on every
+// core), then queues them. The committer goroutine takes everything
+// queued, by any number of callers, and writes it as one Badger
+// transaction (more if it is too big for one); the syncer goroutine then
+// fdatasyncs Badger's log once for everything written since its last
+// sync and releases the callers. While the syncer waits for the device,
+// the committer writes the next group into the memtable, so with many
+// active leads the two halves of a step's cost overlap.
 //
 // Atomicity. Badger replays a transaction all or nothing, so a step, which
 // never spans transactions, is atomic. A Commit is validated as a whole
 // before anything is queued: an invalid step rejects the whole Commit and
-// writes nothing (a rejected request changes nothing). The steps of one
-// Commit go into one transaction unless they exceed Badger's transaction
-// limit (15% of MemTableSize, thousands of steps); such a Commit is split
-// between steps, and a crash in the middle may leave a prefix of its steps
-// applied, each completely.
+// writes nothing, not even the valid steps before it (a rejected request
+// changes nothing). The steps of one Commit go into one transaction
+// unless they exceed Badger's transaction limit (15% of MemTableSize:
+// 2.4 MiB, some 2,000 typical steps, at the default); such a Commit is
+// split between steps, and a crash in the middle may leave a prefix of
+// its steps applied, each completely.
 //
 // Ordering. The queue is FIFO and the committer applies requests in queue
 // order, so steps are applied in the order their Commit calls were made
 // (the runtime's one writer per lead makes that per-lead order), and
 // outbox sequence numbers follow commit order.
+//
+// Failure. If a transaction or a sync fails, Badger's state is no longer
+// known to match what callers were told, so the store refuses every later
+// write until it is reopened (as PostgreSQL does after a failed fsync).
 
 // request is a Commit (or PutMeta or SaveVersion) on its way to disk.
 type request struct {
@@ -95,8 +101,8 @@ func planStep(sw *StepWrite) (stepPlan, error) {
 		if err := checkName("timer name", name, true); err != nil {
 			return stepPlan{}, err
 		}
-		if err := checkTime("timer "+name+" due time", due); err != nil {
-			return stepPlan{}, err
+		if err := checkTime(due); err != nil {
+			return stepPlan{}, fmt.Errorf("timer %s: %w", name, err)
 		}
 	}
 	if sw.Prev != nil && sw.Prev.ID != l.ID {
@@ -106,7 +112,12 @@ func planStep(sw *StepWrite) (stepPlan, error) {
 		return stepPlan{}, errors.New("history entry without a sequence number (Seq is 0)")
 	}
 
-	p := stepPlan{sw: sw, lowestTimer: ^uint64(0)}
+	p := stepPlan{sw: sw, lowestTimer: ^uint64(0), notes: sw.Notifications}
+	n := 8 + len(l.Timers)
+	if sw.Prev != nil {
+		n += len(sw.Prev.Timers)
+	}
+	p.ops = make([]op, 0, n)
 	p.add(op{key: leadKey(l.ID), val: encodeLead(l)})
 	if sw.Seq > 0 {
 		p.add(op{key: historyKey(l.ID, sw.Seq), val: sw.Entry})
@@ -132,9 +143,8 @@ func planStep(sw *StepWrite) (stepPlan, error) {
 			p.add(op{key: k})
 		}
 	}
-	for _, n := range sw.Notifications {
-		p.notes = append(p.notes, n)
-		p.size += entrySize(outboxKey(0), n)
+	for _, n := range p.notes {
+		p.size += int64(len(pOutbox)+8+len(n)) + 12
 		p.count++
 	}
 	return p, nil
@@ -145,33 +155,34 @@ func planStep(sw *StepWrite) (stepPlan, error) {
 // no longer has at the same time.
 func (p *stepPlan) diff(prev, l *Lead) {
 	id := l.ID
-	move := func(changed, was, is bool, old, new func() []byte) {
-		switch {
-		case was && (!is || changed):
-			p.add(op{key: old(), del: true})
-			if is {
-				p.add(op{key: new()})
-			}
-		case is && !was:
-			p.add(op{key: new()})
+	wf := prev.Workflow != l.Workflow
+	if wf {
+		p.add(op{key: key(pWorkflow, prev.Workflow, id), del: true})
+		p.add(op{key: key(pWorkflow, l.Workflow, id)})
+	}
+	if wf || prev.Stage != l.Stage {
+		p.add(op{key: key(pStage, prev.Workflow, prev.Stage, id), del: true})
+		p.add(op{key: key(pStage, l.Workflow, l.Stage, id)})
+	}
+	if prev.Owner != l.Owner {
+		if prev.Owner != "" {
+			p.add(op{key: key(pOwner, prev.Owner, id), del: true})
+		}
+		if l.Owner != "" {
+			p.add(op{key: key(pOwner, l.Owner, id)})
 		}
 	}
-	wf := prev.Workflow != l.Workflow
-	move(wf, true, true,
-		func() []byte { return key(pWorkflow, prev.Workflow, id) },
-		func() []byte { return key(pWorkflow, l.Workflow, id) })
-	move(wf || prev.Stage != l.Stage, true, true,
-		func() []byte { return key(pStage, prev.Workflow, prev.Stage, id) },
-		func() []byte { return key(pStage, l.Workflow, l.Stage, id) })
-	move(prev.Owner != l.Owner, prev.Owner != "", l.Owner != "",
-		func() []byte { return key(pOwner, prev.Owner, id) },
-		func() []byte { return key(pOwner, l.Owner, id) })
-	move(false, prev.Stuck, l.Stuck,
-		func() []byte { return key(pStuck, id) },
-		func() []byte { return key(pStuck, id) })
-	move(wf || prev.Version != l.Version, !prev.Terminal, !l.Terminal,
-		func() []byte { return key(pInFlight, prev.Workflow, prev.Version, id) },
-		func() []byte { return key(pInFlight, l.Workflow, l.Version, id) })
+	if prev.Stuck != l.Stuck {
+		p.add(op{key: key(pStuck, id), del: prev.Stuck})
+	}
+	if was, is := !prev.Terminal, !l.Terminal; was != is || (is && (wf || prev.Version != l.Version)) {
+		if was {
+			p.add(op{key: key(pInFlight, prev.Workflow, prev.Version, id), del: true})
+		}
+		if is {
+			p.add(op{key: key(pInFlight, l.Workflow, l.Version, id)})
+		}
+	}
 	for name, was := range prev.Timers {
 		if due, ok := l.Timers[name]; !ok || !due.Equal(was) {
 			p.add(op{key: timerKey(was, id, name), del: true})
@@ -240,8 +251,8 @@ func (s *Badger) SaveVersion(ctx context.Context, v Version) error {
 	if v.SavedAt.IsZero() {
 		v.SavedAt = time.Now()
 	}
-	if err := checkTime("SavedAt", v.SavedAt); err != nil {
-		return fmt.Errorf("save version: %w", err)
+	if err := checkTime(v.SavedAt); err != nil {
+		return fmt.Errorf("save version: SavedAt: %w", err)
 	}
 	size := entrySize(versionKey(v.Workflow, v.Version), v.IR) + 8
 	if size > s.maxTxnSize()/2 {
@@ -414,6 +425,9 @@ func (g *group) abort(err error) {
 		return // the failure was the commit's, and flush recorded it
 	}
 	g.txn.Discard()
+	if g.lowest != ^uint64(0) {
+		g.s.timers.committed() // no timer is pending any more
+	}
 	for _, r := range g.in {
 		if r.err == nil {
 			r.err = fmt.Errorf("commit: nothing written: %w", err)

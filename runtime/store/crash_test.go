@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +15,11 @@ import (
 
 // crashDirEnv tells a re-executed test binary to be the crash test's
 // child: commit batches into the store in that directory until killed.
-const crashDirEnv = "LEAD_STORE_CRASH_DIR"
+// crashMemEnv, if set, is the child's MemTableSize.
+const (
+	crashDirEnv = "LEAD_STORE_CRASH_DIR"
+	crashMemEnv = "LEAD_STORE_CRASH_MEMTABLE"
+)
 
 const (
 	crashWriters = 8 // concurrent writers, as the runtime's per-lead writers
@@ -46,7 +51,9 @@ func crashStep(w, i, n int) StepWrite {
 // crashChild commits batches from crashWriters goroutines, printing
 // "acked W N" once batch N of writer W is committed, until it is killed.
 func crashChild(dir string) {
-	s, err := Open(dir, Options{Logger: quiet()})
+	opts := Options{Logger: quiet()}
+	opts.MemTableSize, _ = strconv.ParseInt(os.Getenv(crashMemEnv), 10, 64)
+	s, err := Open(dir, opts)
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(2)
@@ -81,14 +88,23 @@ func TestCrash(t *testing.T) {
 		crashChild(dir)
 		return
 	}
-	rounds := []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond}
+	rounds := []struct {
+		after    time.Duration
+		memtable int64
+	}{
+		{300 * time.Millisecond, 0},
+		{1500 * time.Millisecond, 0},
+		// 1 MiB memtables: killed while Badger rotates logs and flushes
+		// tables.
+		{1500 * time.Millisecond, 1 << 20},
+	}
 	if testing.Short() {
 		rounds = rounds[:1]
 	}
-	for _, after := range rounds {
-		t.Run(fmt.Sprint("kill after ", after), func(t *testing.T) {
+	for _, r := range rounds {
+		t.Run(fmt.Sprintf("kill after %v memtable %d", r.after, r.memtable), func(t *testing.T) {
 			dir := t.TempDir()
-			acked := runCrashChild(t, dir, after)
+			acked := runCrashChild(t, dir, r.after, r.memtable)
 			checkCrashed(t, dir, acked)
 		})
 	}
@@ -97,9 +113,9 @@ func TestCrash(t *testing.T) {
 // runCrashChild runs the child on dir, kills it after the given time (once
 // it has acknowledged something) and returns the last batch acknowledged
 // by each writer.
-func runCrashChild(t *testing.T, dir string, after time.Duration) []int {
+func runCrashChild(t *testing.T, dir string, after time.Duration, memtable int64) []int {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, fmt.Sprint(crashMemEnv, "=", memtable))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

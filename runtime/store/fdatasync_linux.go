@@ -7,8 +7,6 @@ import (
 
 // fdatasync flushes f's data (and the metadata needed to read it, not its
 // times) to the device.
-// It goes through f's RawConn, which keeps the descriptor valid for the
-// call even if f is closed concurrently.
 func fdatasync(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {

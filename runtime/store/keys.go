@@ -78,11 +78,11 @@ func checkName(what, s string, required bool) error {
 	return nil
 }
 
-// checkTime reports why t cannot be stored as a timer's due time: due
-// times are kept as Unix nanoseconds.
-func checkTime(what string, t time.Time) error {
-	if t.IsZero() || t.Year() < 1678 || t.Year() > 2261 {
-		return fmt.Errorf("%s %s is outside the years 1678 to 2261", what, t.Format(time.RFC3339))
+// checkTime reports why t cannot be stored: times are kept as Unix
+// nanoseconds.
+func checkTime(t time.Time) error {
+	if y := t.Year(); y < 1678 || y > 2261 {
+		return fmt.Errorf("%s is outside the years 1678 to 2261 that the store can hold", t.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // walSync makes Badger's writes durable without Badger's help.
@@ -32,13 +31,9 @@ import (
 // Badger's log naming (memtable.go, mtFilePath); TestWALRotation fails if
 // an upgrade changes it, and Open refuses a directory without a log.
 //
-// Syncs may run concurrently (see syncsInFlight): mu guards finding the
-// current log, and the fdatasync itself runs outside it through the
-// file's RawConn, which keeps the descriptor open until it returns even
-// if a rotation closes the file meanwhile.
+// Only the syncer goroutine uses a walSync.
 type walSync struct {
 	dir string
-	mu  sync.Mutex
 	fid int      // the oldest log that may hold unsynced writes
 	f   *os.File // fid's log
 }
@@ -84,8 +79,6 @@ func (w *walSync) sync() (rotated bool, err error) {
 // current returns the current log, after syncing the logs rotated out
 // since the last call and the directory that names the new one.
 func (w *walSync) current() (*os.File, bool, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	latest := w.fid
 	for {
 		if _, err := os.Stat(walPath(w.dir, latest+1)); err != nil {
