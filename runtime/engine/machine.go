@@ -22,6 +22,7 @@ type Machine struct {
 	env        *celenv.Env
 	progs      map[*ir.Expr]cel.Program
 	fieldIndex map[string]int
+	fieldNames []string // lead fields in schema order
 	stages     map[string]*ir.Stage
 	events     map[string]*ir.Event
 	teams      map[string]*teamRT
@@ -75,6 +76,7 @@ func Load(w *ir.Workflow) (*Machine, error) {
 	}
 	for i, f := range w.Lead {
 		m.fieldIndex[f.Name] = i
+		m.fieldNames = append(m.fieldNames, f.Name)
 	}
 	for i := range w.Stages {
 		m.stages[w.Stages[i].Name] = &w.Stages[i]
@@ -239,3 +241,7 @@ func (m *Machine) FieldIndex(name string) (int, bool) {
 	i, ok := m.fieldIndex[name]
 	return i, ok
 }
+
+// FieldNames returns the lead fields in the order of Lead.Fields. The
+// slice is shared: do not modify it.
+func (m *Machine) FieldNames() []string { return m.fieldNames }

@@ -19,13 +19,7 @@ type storedLead struct {
 
 // encodeLead renders a lead for the store.
 func encodeLead(m *engine.Machine, l *engine.Lead) (store.Lead, error) {
-	fields := make(map[string]any, len(l.Fields))
-	for i, f := range m.W.Lead {
-		if i < len(l.Fields) && l.Fields[i] != nil {
-			fields[f.Name] = ir.Export(l.Fields[i])
-		}
-	}
-	data, err := json.Marshal(storedLead{Lead: *l, Fields: fields})
+	data, err := appendStoredLead(make([]byte, 0, 512), l, m.FieldNames(), l.Fields)
 	if err != nil {
 		return store.Lead{}, fmt.Errorf("encode lead %s: %w", l.ID, err)
 	}

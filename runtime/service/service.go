@@ -387,7 +387,7 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 			return outcome{}, err
 		}
 		v := View(m, lead)
-		raw, err := json.Marshal(v)
+		raw, err := v.appendJSON(make([]byte, 0, 512))
 		if err != nil {
 			return outcome{}, err
 		}
@@ -495,7 +495,7 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 		final, finalM = post.Lead, postTo
 	}
 	v := View(finalM, final)
-	raw, err := json.Marshal(v)
+	raw, err := v.appendJSON(make([]byte, 0, 512))
 	if err != nil {
 		s.log.Error("encode answer", "lead", id, "err", err)
 	}
@@ -677,7 +677,7 @@ func (s *Service) encode(p *pending, m *engine.Machine, before *engine.Lead, res
 		}
 		w.Prev = &prev
 	}
-	if w.Entry, err = json.Marshal(res.Entry); err != nil {
+	if w.Entry, err = appendEntry(make([]byte, 0, 512), &res.Entry); err != nil {
 		p.encErr = fmt.Errorf("encode history entry of lead %s: %w", res.Lead.ID, err)
 		return
 	}
