@@ -83,7 +83,7 @@ func TestExamples(t *testing.T) {
 // TestGeneratedIsClean: the benchmark workload compiles with no diagnostics
 // and has the size the benchmarks claim.
 func TestGeneratedIsClean(t *testing.T) {
-	src := generateWorkflow(420)
+	src := lang.GenerateWorkflow(420)
 	r := compileSource("generated.lead", src)
 	for i, d := range r.Diags {
 		if i == 10 {
@@ -93,7 +93,7 @@ func TestGeneratedIsClean(t *testing.T) {
 	}
 	lines := strings.Count(src, "\n")
 	exprs := countExprs(r.Workflow)
-	t.Logf("generateWorkflow(420): %d lines, %d expressions", lines, exprs)
+	t.Logf("lang.GenerateWorkflow(420): %d lines, %d expressions", lines, exprs)
 	if lines < 9500 || lines > 10500 || exprs < 1800 || exprs > 2200 {
 		t.Errorf("the 10k workload drifted: %d lines, %d expressions", lines, exprs)
 	}
@@ -145,7 +145,7 @@ func TestCodesCovered(t *testing.T) {
 // and a generated workflow.
 func corpusSources(t testing.TB) map[string]string {
 	out := examples(t)
-	out["generated.lead"] = generateWorkflow(60)
+	out["generated.lead"] = lang.GenerateWorkflow(60)
 	return out
 }
 
@@ -350,7 +350,7 @@ func TestCheckLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large workload")
 	}
-	src := generateWorkflow(420)
+	src := lang.GenerateWorkflow(420)
 	runtime.GC()
 	var r *Result
 	start := time.Now()
@@ -373,7 +373,7 @@ func checkSource(name, src string) *Result {
 }
 
 func benchmarkCheck(b *testing.B, stages int) {
-	src := generateWorkflow(stages)
+	src := lang.GenerateWorkflow(stages)
 	if r := checkSource("generated.lead", src); r.Diags.HasErrors() {
 		b.Fatalf("the workload has errors: %s", r.Diags[0])
 	}

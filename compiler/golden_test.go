@@ -1,8 +1,8 @@
 package compiler
 
 import (
-	"bytes"
 	"flag"
+	"github.com/rogpeppe/go-internal/txtar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +31,7 @@ func TestErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := parseTxtar(data)
+			a := txtar.Parse(data)
 			dir := t.TempDir()
 			var want []byte
 			found := false
@@ -48,14 +48,14 @@ func TestErrors(t *testing.T) {
 			got := renderDiags(r, dir)
 			if *update {
 				if !found {
-					a.Files = append(a.Files, txtarFile{Name: "diagnostics"})
+					a.Files = append(a.Files, txtar.File{Name: "diagnostics"})
 				}
 				for i := range a.Files {
 					if a.Files[i].Name == "diagnostics" {
 						a.Files[i].Data = []byte(got)
 					}
 				}
-				if err := os.WriteFile(path, a.format(), 0o644); err != nil {
+				if err := os.WriteFile(path, txtar.Format(a), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -82,54 +82,4 @@ func renderDiags(r *Result, dir string) string {
 	}
 	out := strings.ReplaceAll(b.String(), dir+string(filepath.Separator), "")
 	return strings.ReplaceAll(out, dir, ".")
-}
-
-// txtarArchive is a txtar archive (golang.org/x/tools/txtar's format): a
-// comment, then files each introduced by a line `-- NAME --`. The module
-// does not depend on x/tools, so the golden tests read and write it here.
-type txtarArchive struct {
-	Comment []byte
-	Files   []txtarFile
-}
-
-type txtarFile struct {
-	Name string
-	Data []byte
-}
-
-func parseTxtar(data []byte) *txtarArchive {
-	a := &txtarArchive{}
-	cur := &a.Comment
-	for len(data) > 0 {
-		line := data
-		rest := []byte(nil)
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, rest = data[:i+1], data[i+1:]
-		}
-		text := strings.TrimRight(string(line), "\r\n")
-		if strings.HasPrefix(text, "-- ") && strings.HasSuffix(text, " --") && len(text) >= 7 {
-			a.Files = append(a.Files, txtarFile{Name: strings.TrimSpace(text[3 : len(text)-3])})
-			cur = &a.Files[len(a.Files)-1].Data
-		} else {
-			*cur = append(*cur, line...)
-		}
-		data = rest
-	}
-	return a
-}
-
-func (a *txtarArchive) format() []byte {
-	var b bytes.Buffer
-	b.Write(a.Comment)
-	if len(a.Comment) > 0 && !bytes.HasSuffix(a.Comment, []byte("\n")) {
-		b.WriteByte('\n')
-	}
-	for _, f := range a.Files {
-		b.WriteString("-- " + f.Name + " --\n")
-		b.Write(f.Data)
-		if len(f.Data) > 0 && !bytes.HasSuffix(f.Data, []byte("\n")) {
-			b.WriteByte('\n')
-		}
-	}
-	return b.Bytes()
 }

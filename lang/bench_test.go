@@ -8,7 +8,7 @@ import (
 )
 
 // benchSrc is about 10,000 lines (340 kB) with about 2,000 expressions.
-var benchSrc = GenerateWorkflow(500)
+var benchSrc = GenerateWorkflow(420)
 
 func TestGenerateWorkflowParses(t *testing.T) {
 	src := GenerateWorkflow(60)
@@ -20,7 +20,7 @@ func TestGenerateWorkflowParses(t *testing.T) {
 		t.Fatal("no declarations")
 	}
 	if n := strings.Count(benchSrc, "\n"); n < 9000 || n > 12000 {
-		t.Errorf("GenerateWorkflow(500) has %d lines, want about 10,000", n)
+		t.Errorf("GenerateWorkflow(420) has %d lines, want about 10,000", n)
 	}
 }
 

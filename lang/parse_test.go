@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"github.com/rogpeppe/go-internal/txtar"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -58,7 +59,7 @@ func runGolden(t *testing.T, dir, want string, run func(t *testing.T, name, src 
 			if *update {
 				files := []archiveFile{{Name: "input.lead", Data: in}, {Name: want, Data: []byte(got)}}
 				a.Files = files
-				if err := os.WriteFile(path, a.format(), 0o666); err != nil {
+				if err := os.WriteFile(path, txtar.Format(a), 0o666); err != nil {
 					t.Fatal(err)
 				}
 				return

@@ -10,7 +10,7 @@ import (
 // target is at most twice the time of BenchmarkParseForComparison, which
 // parses the same text.
 func BenchmarkFormat(b *testing.B) {
-	src := generateWorkflow(500)
+	src := lang.GenerateWorkflow(420)
 	f, diags := lang.Parse("generated.lead", src)
 	if len(diags) > 0 {
 		b.Fatalf("the generated workflow does not parse:\n%s", renderDiags(diags))
@@ -24,7 +24,7 @@ func BenchmarkFormat(b *testing.B) {
 
 // BenchmarkParseForComparison parses the text BenchmarkFormat formats.
 func BenchmarkParseForComparison(b *testing.B) {
-	src := generateWorkflow(500)
+	src := lang.GenerateWorkflow(420)
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	for b.Loop() {

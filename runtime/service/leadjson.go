@@ -31,17 +31,7 @@ func appendStoredLead(b []byte, l *engine.Lead, names []string, fields []any) ([
 	b = append(b, `,"entered_at":`...)
 	b = appendTime(b, l.EnteredAt)
 	b = append(b, `,"stuck":`...)
-	if l.Stuck == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, `{"kind":`...)
-		b = appendString(b, l.Stuck.Kind)
-		b = append(b, `,"reason":`...)
-		b = appendString(b, l.Stuck.Reason)
-		b = append(b, `,"at":`...)
-		b = appendTime(b, l.Stuck.At)
-		b = append(b, '}')
-	}
+	b = appendStuck(b, l.Stuck)
 	b = append(b, `,"slas":`...)
 	if l.SLAs == nil {
 		b = append(b, "null"...)
@@ -241,17 +231,7 @@ func (v LeadView) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"entered_at":`...)
 	b = appendTime(b, v.EnteredAt)
 	b = append(b, `,"stuck":`...)
-	if v.Stuck == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, `{"kind":`...)
-		b = appendString(b, v.Stuck.Kind)
-		b = append(b, `,"reason":`...)
-		b = appendString(b, v.Stuck.Reason)
-		b = append(b, `,"at":`...)
-		b = appendTime(b, v.Stuck.At)
-		b = append(b, '}')
-	}
+	b = appendStuck(b, v.Stuck)
 	b = append(b, `,"slas":[`...)
 	for i, s := range v.SLAs {
 		if i > 0 {
@@ -425,4 +405,17 @@ func appendStrings(b []byte, key string, ss []string) []byte {
 		b = appendString(b, s)
 	}
 	return append(b, ']')
+}
+
+func appendStuck(b []byte, st *engine.Stuck) []byte {
+	if st == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"kind":`...)
+	b = appendString(b, st.Kind)
+	b = append(b, `,"reason":`...)
+	b = appendString(b, st.Reason)
+	b = append(b, `,"at":`...)
+	b = appendTime(b, st.At)
+	return append(b, '}')
 }
