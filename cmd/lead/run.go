@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -59,6 +60,9 @@ func runRun(env *cmdEnv, args []string) int {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if env.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(service.DefaultMemoryLimit)
+	}
 
 	st, err := store.Open(*data, store.Options{Logger: log})
 	if err != nil {

@@ -32,6 +32,11 @@ import (
 	"github.com/leadlang/lead/runtime/store"
 )
 
+// DefaultMemoryLimit is the Go memory limit `lead run` sets unless
+// GOMEMLIMIT is given: it keeps the heap from doubling during Badger's
+// table builds, so a million leads stay under 1 GiB resident.
+const DefaultMemoryLimit = 640 << 20
+
 // Errors the API maps to status codes.
 var (
 	ErrNotFound        = errors.New("not found")

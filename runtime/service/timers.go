@@ -18,6 +18,7 @@ const (
 	timerBatch    = 512
 	timerParallel = 64
 	timerIdle     = time.Second
+	timerRescan   = 5 * time.Millisecond // while due timers are in flight
 )
 
 // timerLoop fires due timers as engine steps. The store's due-time index is
@@ -122,21 +123,34 @@ func (s *Service) timerLoop(ctx context.Context) {
 			continue // more are due right now
 		}
 		wait := timerIdle
-		if next, ok := s.nextDue(ctx, now); ok {
-			wait = min(wait, max(next.Sub(s.clock()), time.Millisecond))
+		switch {
+		case len(due) > 0:
+			// Due timers are still firing (or waiting to be retried):
+			// rescan soon, but not on every completion — a scan reads the
+			// front of the index, and at thousands of timers a second
+			// rescanning per completion would starve the steps themselves.
+			wait = timerRescan
+			if !retryAt.IsZero() && !waiting {
+				wait = max(retryAt.Sub(s.clock()), time.Millisecond)
+			}
+		default:
+			if next, ok, err := s.st.NextDue(ctx); err == nil && ok {
+				wait = min(wait, max(next.Sub(s.clock()), time.Millisecond))
+			}
 		}
-		if !retryAt.IsZero() {
-			wait = min(wait, max(retryAt.Sub(s.clock()), time.Millisecond))
-		}
-		if waiting {
-			wait = min(wait, 10*time.Millisecond) // due timers still in flight
+		// A commit that sets timers wakes the loop, unless timers are in
+		// flight: their completions would wake it thousands of times a
+		// second, and the rescan timer already covers them.
+		wake := s.wake
+		if waiting || started > 0 {
+			wake = nil
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-s.wake:
+		case <-wake:
 		case <-t.C:
 		}
 		t.Stop()
@@ -152,26 +166,3 @@ type timerRetry struct {
 
 // timerMaxBackoff bounds the wait before retrying a failed timer step.
 const timerMaxBackoff = 5 * time.Minute
-
-// nextDue returns the earliest due time after now within timerIdle. Due
-// timers that are still firing or waiting to be retried may sit at the
-// front of the index, so it looks past them.
-func (s *Service) nextDue(ctx context.Context, now time.Time) (time.Time, bool) {
-	next, ok, err := s.st.NextDue(ctx)
-	if err != nil || !ok {
-		return time.Time{}, false
-	}
-	if next.After(now) {
-		return next, true
-	}
-	soon, err := s.st.DueTimers(ctx, now.Add(timerIdle), timerBatch)
-	if err != nil {
-		return time.Time{}, false
-	}
-	for _, t := range soon {
-		if t.Due.After(now) {
-			return t.Due, true
-		}
-	}
-	return time.Time{}, false
-}

@@ -469,16 +469,22 @@ func (s *Badger) EventResult(ctx context.Context, leadID, eventID string) ([]byt
 // (without it, each NextDue after a million fired timers would step over
 // a million tombstones).
 //
-// The committer lowers the floor and records the timer as pending before
-// committing it, and bumps gen and clears pending after. A reader reads
-// gen before its snapshot and the floor after, and raises the floor to the
-// first timer it saw only if gen has not moved, and never above a pending
-// timer: so a timer its snapshot missed is never left below the floor.
+// The committer lowers the floor and the pending minimum before committing
+// timers, and on committing closes a generation, remembering the earliest
+// timer it committed. A reader reads the generation before its snapshot;
+// when it has seen the first live timer in its snapshot, it raises the
+// floor to that timer — or to any earlier timer committed since its
+// generation, or still pending — so a timer its snapshot missed is never
+// left below the floor. The raise works under continuous commits: it only
+// needs the generations a scan overlapped, not a quiet moment.
 type timerFloor struct {
 	mu      sync.Mutex
 	floor   uint64 // encoded as in timer keys
 	pending uint64 // earliest timer being committed, ^0 if none
 	gen     uint64
+	// recent[g % len] is the earliest timer committed in generation g,
+	// for the last len(recent) generations.
+	recent [256]uint64
 }
 
 func newTimerFloor() timerFloor { return timerFloor{pending: ^uint64(0)} }
@@ -495,6 +501,7 @@ func (f *timerFloor) lower(due uint64) {
 func (f *timerFloor) committed() {
 	f.mu.Lock()
 	f.gen++
+	f.recent[f.gen%uint64(len(f.recent))] = f.pending
 	f.pending = ^uint64(0)
 	f.mu.Unlock()
 }
@@ -511,14 +518,20 @@ func (f *timerFloor) get() uint64 {
 	return f.floor
 }
 
-// raise moves the floor up to first (the first live timer a reader saw,
-// or ^0 for none) if no timer was committed since gen.
+// raise moves the floor up to first (the first live timer a reader saw in
+// a snapshot taken after generation gen, or ^0 for none), bounded by every
+// timer committed since gen and every timer being committed.
 func (f *timerFloor) raise(gen, first uint64) {
 	f.mu.Lock()
-	if f.gen == gen {
-		f.floor = max(f.floor, min(first, f.pending))
+	defer f.mu.Unlock()
+	if f.gen-gen >= uint64(len(f.recent)) {
+		return // the scan overlapped too many commits to know
 	}
-	f.mu.Unlock()
+	bound := min(first, f.pending)
+	for g := gen + 1; g <= f.gen; g++ {
+		bound = min(bound, f.recent[g%uint64(len(f.recent))])
+	}
+	f.floor = max(f.floor, bound)
 }
 
 // scanTimers calls yield for pending timers in due order, starting at the
