@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,7 +78,7 @@ stage done terminal
 	}
 	// Load the leads: the first dueNow have their `after 30d` timer due
 	// within the window after the service starts; the rest much later.
-	start := time.Now().Add(time.Duration(total/5000)*time.Second + 10*time.Second) // loading takes less than that
+	start := time.Now().Add(time.Duration(total/20000)*time.Second + 15*time.Second) // loading takes less than that
 	rot := engine.NewRotation()
 	loadStart := time.Now()
 	batch := make([]store.StepWrite, 0, 2000)
@@ -140,16 +140,17 @@ stage done terminal
 	}
 	restart := time.Since(t0)
 	t.Logf("restart to serving: %s (target ≤ 5s)", restart.Round(time.Millisecond))
+	tracing := false
 	for end := start.Add(5*time.Second + window + 5*time.Second); time.Now().Before(end); {
-		time.Sleep(min(5*time.Second, time.Until(end)))
+		time.Sleep(min(time.Second, time.Until(end)))
 		fired, p99 := lagP99(t, reg)
 		t.Logf("%s: %d timers fired, lag p99 so far ≤ %s", time.Now().Format("15:04:05"), fired, p99)
-		if f := os.Getenv("LEAD_BIG_PROF"); f != "" && fired > 50000 && fired < 70000 {
+		if f := os.Getenv("LEAD_BIG_TRACE"); f != "" && fired > 40000 && !tracing {
 			w, _ := os.Create(f)
-			pprof.StartCPUProfile(w)
-			time.Sleep(8 * time.Second)
-			pprof.StopCPUProfile()
-			w.Close()
+			defer w.Close()
+			trace.Start(w)
+			defer trace.Stop()
+			tracing = true
 		}
 	}
 	rss := vmRSS()

@@ -83,6 +83,10 @@ type Service struct {
 	mu      sync.Mutex // engine steps, the cache and the routing state
 	rot     *engine.Rotation
 	cache   map[string]*cacheEntry
+	// evicted counts the leads evict has dropped: a store read made
+	// outside the lock for a lead missing from the cache is current if no
+	// lead was dropped meanwhile (and the lead is still missing).
+	evicted uint64
 	failed  error // a commit failed: the service stops accepting work
 	closing bool  // Close was called: no new steps start
 
@@ -415,8 +419,8 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 				return s.duplicate(ctx, p)
 			}
 			raw, ok, err := seen.raw, seen.ok, error(nil)
-			if seen.ent != ent || seen.gen != ent.idGen {
-				// Stale (or the lead was not in memory): look again, here.
+			if !seen.current(s, ent) {
+				// Stale: look again, here.
 				raw, ok, err = s.st.EventResult(ctx, id, in.EventID)
 			}
 			if err != nil {
@@ -478,8 +482,7 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 	s.rot.Apply(res.Routing)
 	if ent == nil {
 		ent = &cacheEntry{}
-		s.cache[id] = ent
-		s.evict()
+		s.admit(id, ent)
 	}
 	before := ent.lead
 	var migP, postP *pending
@@ -537,13 +540,28 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 }
 
 // eventLookup is an event id looked up in the store, with the lead's
-// cache entry and its idGen when the lookup began.
+// cache entry and its idGen when the lookup began (or, for a lead not in
+// the cache, the eviction count).
 type eventLookup struct {
-	raw []byte
-	ok  bool
-	err error
-	ent *cacheEntry
-	gen uint64
+	raw     []byte
+	ok      bool
+	err     error
+	ent     *cacheEntry
+	gen     uint64
+	evicted uint64
+}
+
+// current reports whether the lookup still holds for the lead's cache
+// entry ent: no step of the lead with an event id has committed since it
+// began. A lead missing from the cache then had every step committed, so
+// the lookup saw them; if it has not been dropped since (no eviction), the
+// entry loaded after it has committed no step with an event id (idGen 0).
+// Called with s.mu.
+func (l eventLookup) current(s *Service, ent *cacheEntry) bool {
+	if l.ent != nil {
+		return l.ent == ent && l.gen == ent.idGen
+	}
+	return ent.idGen == 0 && s.evicted == l.evicted
 }
 
 // lookupEvent looks an event id of a lead up in the store, without the lock.
@@ -553,10 +571,8 @@ func (s *Service) lookupEvent(ctx context.Context, id, eventID string) eventLook
 	if ent := s.cache[id]; ent != nil {
 		l.ent, l.gen = ent, ent.idGen
 	}
+	l.evicted = s.evicted
 	s.mu.Unlock()
-	if l.ent == nil {
-		return l // looked up under the lock, after the lead is loaded
-	}
 	l.raw, l.ok, l.err = s.st.EventResult(ctx, id, eventID)
 	return l
 }
@@ -592,16 +608,39 @@ func (s *Service) duplicate(ctx context.Context, p *pending) (outcome, error) {
 }
 
 // load returns a lead from the cache or the store, with its machine.
-// Called with s.mu held.
+// Called with s.mu held; on a cache miss it lets go of the lock while it
+// reads the store.
 func (s *Service) load(ctx context.Context, id string) (*cacheEntry, *engine.Machine, error) {
-	if ent, ok := s.cache[id]; ok {
-		m := s.reg.machine(ent.lead.Version)
-		if m == nil {
-			return nil, nil, fmt.Errorf("lead %s runs on version %s, which is not loaded", id, ent.lead.Version)
+	var sl *store.Lead
+	var err error
+	for try := 0; ; try++ {
+		if ent, ok := s.cache[id]; ok {
+			m := s.reg.machine(ent.lead.Version)
+			if m == nil {
+				return nil, nil, fmt.Errorf("lead %s runs on version %s, which is not loaded", id, ent.lead.Version)
+			}
+			return ent, m, nil
 		}
-		return ent, m, nil
+		if try == 3 {
+			// Evictions keep overtaking the reads: read under the lock.
+			sl, err = s.st.GetLead(ctx, id)
+			break
+		}
+		// A store read may wait for the sync in progress; under the lock,
+		// every other lead's step would wait behind it (at a million leads
+		// the timers of cold leads stalled for seconds). A lead missing
+		// from the cache has every step committed, so a read that starts
+		// now sees them all; it is still current when the lock is back if
+		// the lead is still missing and none was dropped meanwhile (else
+		// it may have been loaded, stepped and dropped).
+		evicted := s.evicted
+		s.mu.Unlock()
+		sl, err = s.st.GetLead(ctx, id)
+		s.mu.Lock()
+		if _, ok := s.cache[id]; !ok && s.evicted == evicted {
+			break
+		}
 	}
-	sl, err := s.st.GetLead(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, nil
 	}
@@ -621,16 +660,24 @@ func (s *Service) load(ctx context.Context, id string) (*cacheEntry, *engine.Mac
 		return nil, nil, err
 	}
 	ent := &cacheEntry{lead: l}
-	s.cache[id] = ent
-	s.evict()
+	s.admit(id, ent)
 	return ent, m, nil
 }
 
-// evict drops idle leads when the cache is over its size. Called with s.mu.
-func (s *Service) evict() {
-	if len(s.cache) <= s.cfg.CacheSize {
-		return
+// admit puts a lead into the cache, first dropping idle leads if the cache
+// is full. The new entry is idle too until its caller's step is queued, so
+// it goes in after the drop: dropped, it would leave that step detached and
+// the next request would read the lead without it. Called with s.mu.
+func (s *Service) admit(id string, ent *cacheEntry) {
+	if len(s.cache) >= s.cfg.CacheSize {
+		s.evict()
 	}
+	s.cache[id] = ent
+}
+
+// evict drops idle leads down to nine tenths of the cache size. Called
+// with s.mu.
+func (s *Service) evict() {
 	drop := len(s.cache) - s.cfg.CacheSize*9/10
 	for id, ent := range s.cache {
 		if drop == 0 {
@@ -638,6 +685,7 @@ func (s *Service) evict() {
 		}
 		if ent.pending == 0 {
 			delete(s.cache, id)
+			s.evicted++
 			drop--
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,11 +38,18 @@ stage a {
 // dir; stop closes both.
 func start(t *testing.T, dir, path string) (svc *Service, stop func()) {
 	t.Helper()
+	return startWith(t, dir, Config{Paths: []string{path}})
+}
+
+// startWith is start with a configuration (its Store is set here).
+func startWith(t *testing.T, dir string, cfg Config) (svc *Service, stop func()) {
+	t.Helper()
 	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc = New(Config{Paths: []string{path}, Store: st})
+	cfg.Store = st
+	svc = New(cfg)
 	if err := svc.Start(context.Background()); err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -115,6 +123,78 @@ func TestEventIDsOnce(t *testing.T) {
 	steps, err := svc.History(ctx, "x", 0, 0)
 	if err != nil || len(steps) != ids+1 {
 		t.Errorf("history has %d steps (%v), want %d", len(steps), err, ids+1)
+	}
+}
+
+// TestColdLeadsUnderEviction runs steps of many leads at once through a
+// cache of two, so that nearly every step loads its lead from the store
+// (outside the service lock) while other steps load, step and drop the same
+// lead: every event is applied exactly once, repeats included.
+func TestColdLeadsUnderEviction(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	writeWorkflow(t, path, testWorkflow)
+	svc, stop := startWith(t, dir, Config{Paths: []string{path}, CacheSize: 2})
+	defer stop()
+	ctx := context.Background()
+	// Per lead: ids events, each sent copies times, and plain events
+	// without an id; all of them shuffled across the leads and sent by
+	// workers at once.
+	const leads, ids, copies, plain, workers = 32, 10, 3, 2, 16
+	type send struct{ lead, id string }
+	var sends []send
+	for l := range leads {
+		lead := fmt.Sprintf("l%d", l)
+		if _, _, err := svc.Capture(ctx, "w", lead, map[string]any{"email": "x@y.example"}); err != nil {
+			t.Fatal(err)
+		}
+		for k := range ids {
+			for range copies {
+				sends = append(sends, send{lead, fmt.Sprintf("e%d", k)})
+			}
+		}
+		for range plain {
+			sends = append(sends, send{lead, ""})
+		}
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(sends), func(i, j int) { sends[i], sends[j] = sends[j], sends[i] })
+	work := make(chan send)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range work {
+				if _, err := svc.Send(ctx, s.lead, "ping", s.id, map[string]any{"by": int64(1)}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for _, s := range sends {
+		work <- s
+	}
+	close(work)
+	wg.Wait()
+	const want = ids + plain
+	for l := range leads {
+		id := fmt.Sprintf("l%d", l)
+		v, err := svc.Lead(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Fields["n"] != int64(want) {
+			t.Errorf("%s: n = %v, want %d", id, v.Fields["n"], want)
+		}
+		if steps, err := svc.History(ctx, id, 0, 0); err != nil || len(steps) != 1+want {
+			t.Errorf("%s: %d steps in history (%v), want %d", id, len(steps), err, 1+want)
+		}
+	}
+	svc.mu.Lock()
+	evicted := svc.evicted
+	svc.mu.Unlock()
+	if evicted < uint64(len(sends)/4) {
+		t.Errorf("only %d leads dropped from the cache for %d events: the test did not load cold leads", evicted, len(sends))
 	}
 }
 
