@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -60,9 +59,7 @@ func runRun(env *cmdEnv, args []string) int {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if env.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(service.DefaultMemoryLimit)
-	}
+	service.TuneProcess(env.getenv)
 
 	st, err := store.Open(*data, store.Options{Logger: log})
 	if err != nil {

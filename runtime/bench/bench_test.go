@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,45 +28,11 @@ import (
 )
 
 // workflow is a typical event's work: a workflow handler, a guard, a move
-// and routing to a team on entry, a timeout and an SLA per stage.
-const workflow = `workflow bench
-start a
-
-lead {
-  email string
-  n     int = 0
-}
-
-event ping { size int }
-
-role ops
-
-team sdr {
-  strategy round_robin
-  member "ana@acme.example"
-  member "ben@acme.example"
-  member "cy@acme.example"
-}
-
-on ping {
-  set lead.n = lead.n + 1
-}
-
-stage a {
-  owner { accountable ops  responsible team sdr }
-  on ping when event.size >= 0 -> b
-  after 30d -> done
-  sla touch within 4h { breach { escalate ops } }
-}
-
-stage b {
-  owner { accountable ops  responsible team sdr }
-  on ping when event.size >= 0 -> a
-  after 30d -> done
-}
-
-stage done terminal
-`
+// and routing to a team on entry, a timeout and an SLA per stage. http.sh
+// serves the same file to wrk.
+//
+//go:embed testdata/bench.lead
+var workflow string
 
 // leads is the number of concurrently active leads; perLead is how many
 // events each has in flight (the runtime keeps each lead's events in order

@@ -125,11 +125,19 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 			close(p.done)
 		}
 		if !earliest.IsZero() {
-			signal(s.wake)
+			s.timerSet(earliest)
 		}
 		if notes > 0 {
 			signal(s.kick)
 		}
+	}
+}
+
+// timerSet wakes the timer scheduler for a committed timer due at due,
+// unless it is asleep until after that anyway.
+func (s *Service) timerSet(due time.Time) {
+	if until := s.sleepUntil.Load(); until == 0 || due.UnixNano() < until {
+		signal(s.wake)
 	}
 }
 

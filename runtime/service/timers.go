@@ -15,8 +15,8 @@ import (
 // timerBatch is how many due timers the scheduler takes at a time; fired
 // is how many timer steps run at once.
 const (
-	timerBatch    = 512
-	timerParallel = 64
+	timerBatch    = 2048
+	timerParallel = 1024
 	timerIdle     = time.Second
 	timerRescan   = 5 * time.Millisecond // while due timers are in flight
 )
@@ -29,11 +29,28 @@ const (
 func (s *Service) timerLoop(ctx context.Context) {
 	inflight := map[string]bool{}
 	retry := map[string]timerRetry{} // leads whose last timer step failed
+	// Timer steps are numbered as they finish; finished holds the number
+	// of each lead's last one until no scan can predate it. A scan that
+	// began before a lead's steps finished may still hold the timers they
+	// removed: firing them again would only find them stale, but it is
+	// wasted work (hundreds of times a second under load) and would count
+	// twice in the lag metric.
+	finished := map[string]uint64{}
+	var finishedN uint64
 	var mu sync.Mutex
 	sem := make(chan struct{}, timerParallel)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
+		s.sleepUntil.Store(0) // awake: every commit with timers wakes it again
+		mu.Lock()
+		scanAfter := finishedN // the scan sees every step finished so far
+		for id, n := range finished {
+			if n <= scanAfter {
+				delete(finished, id)
+			}
+		}
+		mu.Unlock()
 		now := s.clock()
 		due, err := s.st.DueTimers(ctx, now, timerBatch)
 		if err != nil && ctx.Err() == nil {
@@ -54,7 +71,7 @@ func (s *Service) timerLoop(ctx context.Context) {
 		var retryAt time.Time
 		for _, id := range leads {
 			mu.Lock()
-			busy := inflight[id]
+			busy := inflight[id] || finished[id] > scanAfter
 			r, failed := retry[id]
 			later := failed && r.at.After(now)
 			if !busy && !later {
@@ -106,6 +123,8 @@ func (s *Service) timerLoop(ctx context.Context) {
 				}
 				mu.Lock()
 				delete(inflight, id)
+				finishedN++
+				finished[id] = finishedN
 				if failure == nil {
 					delete(retry, id)
 				} else {
@@ -145,6 +164,7 @@ func (s *Service) timerLoop(ctx context.Context) {
 		if waiting || started > 0 {
 			wake = nil
 		}
+		s.sleepUntil.Store(s.clock().Add(wait).UnixNano())
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

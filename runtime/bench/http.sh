@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Events per second through the HTTP API of the real binary, measured from
+# a second process: wrk with 32 keep-alive connections sends ping events to
+# 32 leads of testdata/bench.lead (the workflow of the Go benchmarks),
+# served by `lead run` with a fresh Badger store. Needs wrk (Debian: apt-get
+# install wrk).
+#
+#	runtime/bench/http.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-10}
+conns=${2:-32}
+addr=127.0.0.1:7499
+command -v wrk >/dev/null || { echo "http.sh: needs wrk (apt-get install wrk)" >&2; exit 2; }
+go build -o bin/lead ./cmd/lead
+tmp=$(mktemp -d)
+bin/lead run --addr "$addr" --data "$tmp/data" runtime/bench/testdata/bench.lead 2>"$tmp/log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do
+	curl -sf "http://$addr/v1/workflows" >/dev/null && break
+	sleep 0.1
+done
+for i in $(seq 0 $((conns - 1))); do
+	curl -sf -o /dev/null -X POST -d "{\"id\":\"h$i\",\"fields\":{\"email\":\"x@y.example\"}}" "http://$addr/v1/workflows/bench/leads"
+done
+LEADS=$conns wrk -t2 -c"$conns" -d"${secs}s" --latency -s runtime/bench/events.lua "http://$addr"
