@@ -18,7 +18,7 @@ const DefaultMemoryLimit = 640 << 20
 // a system call, it keeps its P. With as many Ps as CPUs, two such threads
 // stopped every goroutine of a 2-CPU server: timers due at a million
 // leads fired up to 4 s late (TestMillionLeads). Spare Ps keep the rest
-// running: with 2 extra the lag p99 fell to 256 ms, with 6 to 64 ms. The
+// running: with 2 extra the lag p99 fell to 256–512 ms, with 6 to 64 ms. The
 // price is a few percent of throughput when nothing stalls (more threads
 // than CPUs), so it is kept small.
 const extraProcs = 2
