@@ -24,4 +24,4 @@ done
 for i in $(seq 0 $((conns - 1))); do
 	curl -sf -o /dev/null -X POST -d "{\"id\":\"h$i\",\"fields\":{\"email\":\"x@y.example\"}}" "http://$addr/v1/workflows/bench/leads"
 done
-LEADS=$conns wrk -t2 -c"$conns" -d"${secs}s" --latency -s runtime/bench/events.lua "http://$addr"
+LEADS=$conns wrk -t"$(( conns < 2 ? conns : 2 ))" -c"$conns" -d"${secs}s" --latency -s runtime/bench/events.lua "http://$addr"
