@@ -752,6 +752,9 @@ func (s *Service) encode(p *pending, m *engine.Machine, before *engine.Lead, res
 		w.Notifications = append(w.Notifications, b)
 	}
 	p.write = w
+	if err := store.Prepare(&p.write); err != nil {
+		p.encErr = fmt.Errorf("lead %s: %w", res.Lead.ID, err)
+	}
 }
 
 // encodeLeadAttrs encodes a lead's previous state for index maintenance,

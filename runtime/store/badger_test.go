@@ -660,6 +660,11 @@ func TestCommitRejectsInvalidSteps(t *testing.T) {
 			second.Lead.Timers = map[string]time.Time{"t": t0}
 			third := capture(mkLead("third-"+name, "w", "s", ""))
 			spoil(&third)
+			if name != "huge step" { // a limit of the transaction, not of the step
+				if err := Prepare(&third); err == nil {
+					t.Error("Prepare accepted an invalid step")
+				}
+			}
 			fourth := capture(mkLead("fourth-"+name, "w", "s", ""))
 			err := s.Commit(ctx, []StepWrite{first, second, third, fourth}, []byte("rotation"))
 			if err == nil {
@@ -685,6 +690,43 @@ func TestCommitRejectsInvalidSteps(t *testing.T) {
 		})
 	}
 	t.Logf("example: %v", s.Commit(ctx, []StepWrite{{Lead: Lead{ID: "a\nb", Workflow: "w"}}}, nil))
+}
+
+// TestPreparedSteps: steps prepared ahead of Commit write exactly what
+// the same steps write unprepared.
+func TestPreparedSteps(t *testing.T) {
+	steps := func() []StepWrite {
+		a := mkLead("a", "w", "new", "ana")
+		a.Timers = map[string]time.Time{"after": t0, "sla": t0.Add(time.Hour)}
+		b := a
+		b.Stage, b.Owner = "working", "ben"
+		b.Timers = map[string]time.Time{"sla": t0.Add(time.Hour), "nurture": t0.Add(2 * time.Hour)}
+		second := next(a, b, 2)
+		second.EventID, second.Result = "e1", []byte("answer")
+		second.Notifications = [][]byte{[]byte("note")}
+		return []StepWrite{capture(a), second, capture(mkLead("c", "w", "new", ""))}
+	}
+	plain, prepared := openTest(t), openTest(t)
+	commit(t, plain, steps()...)
+	ps := steps()
+	for i := range ps[:2] { // the last one is left to Commit
+		if err := Prepare(&ps[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(t, prepared, ps...)
+	for _, p := range []string{pLead, pHistory, pTimer, pStage, pOwner, pOutbox, pEvent} {
+		if a, b := rawKeys(t, plain, p), rawKeys(t, prepared, p); !slices.Equal(a, b) {
+			t.Errorf("keys %q: unprepared %q, prepared %q", p, a, b)
+		}
+	}
+	for _, id := range []string{"a", "c"} {
+		a, _ := plain.GetLead(ctx, id)
+		b, _ := prepared.GetLead(ctx, id)
+		if !equalLead(a, b) {
+			t.Errorf("lead %s: unprepared %+v, prepared %+v", id, a, b)
+		}
+	}
 }
 
 // TestChainedSteps commits several steps of one lead in one batch, each

@@ -50,6 +50,8 @@ type StepWrite struct {
 	// delivery of that event id for this lead.
 	EventID string
 	Result  []byte
+
+	plan *stepPlan // set by Prepare
 }
 
 // DueTimer is a timer in the due-time index.
