@@ -141,22 +141,7 @@ func (s *Service) timerLoop(ctx context.Context) {
 		if started > 0 && len(due) == timerBatch {
 			continue // more are due right now
 		}
-		wait := timerIdle
-		switch {
-		case len(due) > 0:
-			// Due timers are still firing (or waiting to be retried):
-			// rescan soon, but not on every completion — a scan reads the
-			// front of the index, and at thousands of timers a second
-			// rescanning per completion would starve the steps themselves.
-			wait = timerRescan
-			if !retryAt.IsZero() && !waiting {
-				wait = max(retryAt.Sub(s.clock()), time.Millisecond)
-			}
-		default:
-			if next, ok, err := s.st.NextDue(ctx); err == nil && ok {
-				wait = min(wait, max(next.Sub(s.clock()), time.Millisecond))
-			}
-		}
+		wait := s.timerWait(ctx, now, waiting || started > 0, retryAt)
 		// A commit that sets timers wakes the loop, unless timers are in
 		// flight: their completions would wake it thousands of times a
 		// second, and the rescan timer already covers them.
@@ -186,3 +171,47 @@ type timerRetry struct {
 
 // timerMaxBackoff bounds the wait before retrying a failed timer step.
 const timerMaxBackoff = 5 * time.Minute
+
+// timerWait is how long the scheduler sleeps after a scan at now. While
+// timers it started are in flight it rescans soon, but not on every
+// completion: a scan reads the front of the index, and at thousands of
+// timers a second rescanning per completion would starve the steps
+// themselves. Otherwise it sleeps until the next timer falls due, the
+// earliest retry of a failed one (retryAt, zero if none), or timerIdle.
+func (s *Service) timerWait(ctx context.Context, now time.Time, inFlight bool, retryAt time.Time) time.Duration {
+	if inFlight {
+		return timerRescan
+	}
+	wait := timerIdle
+	cur := s.clock() // a timer due since the scan makes the wait minimal
+	if next, ok := s.nextDue(ctx, now); ok {
+		wait = min(wait, max(next.Sub(cur), time.Millisecond))
+	}
+	if !retryAt.IsZero() {
+		wait = min(wait, max(retryAt.Sub(cur), time.Millisecond))
+	}
+	return wait
+}
+
+// nextDue returns the earliest due time after now within timerIdle. Due
+// timers waiting to be retried sit at the front of the index, so it looks
+// past them.
+func (s *Service) nextDue(ctx context.Context, now time.Time) (time.Time, bool) {
+	next, ok, err := s.st.NextDue(ctx)
+	if err != nil || !ok {
+		return time.Time{}, false
+	}
+	if next.After(now) {
+		return next, true
+	}
+	soon, err := s.st.DueTimers(ctx, now.Add(timerIdle), timerBatch)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, t := range soon {
+		if t.Due.After(now) {
+			return t.Due, true
+		}
+	}
+	return time.Time{}, false
+}
