@@ -11,58 +11,44 @@ import (
 	"github.com/leadlang/lead/runtime/engine"
 )
 
+// The runtime writes the JSON it stores and serves on every step by hand:
+// encoding each step's lead and history entry by reflection was a fifth of
+// its CPU. Each writer produces what json.Marshal of the same value
+// decodes to (leadjson_test.go checks that). Keys are written with their
+// leading punctuation (`{"id":`, `,"stage":`), so the helpers below only
+// pair a key with its value.
+
 // appendStoredLead writes a lead's durable encoding: the same JSON as
 // json.Marshal(storedLead{...}) decodes from (decodeLead reads it with
-// encoding/json), written by hand because encoding every step's lead by
-// reflection was a fifth of the runtime's CPU. fields are in schema order.
+// encoding/json). fields are in schema order.
 func appendStoredLead(b []byte, l *engine.Lead, names []string, fields []any) ([]byte, error) {
-	b = append(b, `{"id":`...)
-	b = appendString(b, l.ID)
-	b = append(b, `,"workflow":`...)
-	b = appendString(b, l.Workflow)
-	b = append(b, `,"version":`...)
-	b = appendString(b, l.Version)
-	b = append(b, `,"stage":`...)
-	b = appendString(b, l.Stage)
-	b = append(b, `,"owner":`...)
-	b = appendString(b, l.Owner)
-	b = append(b, `,"created_at":`...)
-	b = appendTime(b, l.CreatedAt)
-	b = append(b, `,"entered_at":`...)
-	b = appendTime(b, l.EnteredAt)
-	b = append(b, `,"stuck":`...)
-	b = appendStuck(b, l.Stuck)
+	b = appendStr(b, `{"id":`, l.ID)
+	b = appendStr(b, `,"workflow":`, l.Workflow)
+	b = appendStr(b, `,"version":`, l.Version)
+	b = appendStr(b, `,"stage":`, l.Stage)
+	b = appendStr(b, `,"owner":`, l.Owner)
+	b = appendTime(append(b, `,"created_at":`...), l.CreatedAt)
+	b = appendTime(append(b, `,"entered_at":`...), l.EnteredAt)
+	b = appendStuck(append(b, `,"stuck":`...), l.Stuck)
 	b = append(b, `,"slas":`...)
 	if l.SLAs == nil {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, '[')
-		for i, s := range l.SLAs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"name":`...)
-			b = appendString(b, s.Name)
-			b = append(b, `,"started":`...)
-			b = appendTime(b, s.Started)
-			b = append(b, `,"deadline":`...)
-			b = appendTime(b, s.Deadline)
-			b = append(b, `,"state":`...)
-			b = appendString(b, s.State)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendList(b, l.SLAs, func(b []byte, s engine.SLAState) []byte {
+			b = appendStr(b, `{"name":`, s.Name)
+			b = appendTime(append(b, `,"started":`...), s.Started)
+			b = appendTime(append(b, `,"deadline":`...), s.Deadline)
+			b = appendStr(b, `,"state":`, s.State)
+			return append(b, '}')
+		})
 	}
 	if len(l.Timers) > 0 {
-		b = append(b, `,"timers":`...)
-		b = appendTimes(b, l.Timers)
+		b = appendTimes(append(b, `,"timers":`...), l.Timers)
 	}
 	if len(l.ScoreChanged) > 0 {
-		b = append(b, `,"score_changed":`...)
-		b = appendTimes(b, l.ScoreChanged)
+		b = appendTimes(append(b, `,"score_changed":`...), l.ScoreChanged)
 	}
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendUint(b, l.Seq, 10)
+	b = strconv.AppendUint(append(b, `,"seq":`...), l.Seq, 10)
 	b = append(b, `,"fields":{`...)
 	first := true
 	for i, v := range fields {
@@ -73,8 +59,7 @@ func appendStoredLead(b []byte, l *engine.Lead, names []string, fields []any) ([
 			b = append(b, ',')
 		}
 		first = false
-		b = appendString(b, names[i])
-		b = append(b, ':')
+		b = append(appendString(b, names[i]), ':')
 		var err error
 		if b, err = appendValue(b, v); err != nil {
 			return nil, err
@@ -122,6 +107,30 @@ func appendTime(b []byte, t time.Time) []byte {
 }
 
 func appendTimes(b []byte, m map[string]time.Time) []byte {
+	b, _ = appendSorted(b, m, func(b []byte, t time.Time) ([]byte, error) { return appendTime(b, t), nil })
+	return b
+}
+
+// appendStr writes key (with its punctuation) and the string s.
+func appendStr(b []byte, key, s string) []byte {
+	return appendString(append(b, key...), s)
+}
+
+// appendList writes items as a JSON array, each by elem.
+func appendList[T any](b []byte, items []T, elem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, x := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, x)
+	}
+	return append(b, ']')
+}
+
+// appendSorted writes m as a JSON object with its keys in order, as
+// encoding/json does, each value by val.
+func appendSorted[V any](b []byte, m map[string]V, val func([]byte, V) ([]byte, error)) ([]byte, error) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -132,11 +141,13 @@ func appendTimes(b []byte, m map[string]time.Time) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendTime(b, m[k])
+		b = append(appendString(b, k), ':')
+		var err error
+		if b, err = val(b, m[k]); err != nil {
+			return nil, err
+		}
 	}
-	return append(b, '}')
+	return append(b, '}'), nil
 }
 
 const hex = "0123456789abcdef"
@@ -197,197 +208,98 @@ func appendString(b []byte, s string) []byte {
 func (v LeadView) MarshalJSON() ([]byte, error) { return v.appendJSON(make([]byte, 0, 512)) }
 
 func (v LeadView) appendJSON(b []byte) ([]byte, error) {
-	b = append(b, `{"id":`...)
-	b = appendString(b, v.ID)
-	b = append(b, `,"workflow":`...)
-	b = appendString(b, v.Workflow)
-	b = append(b, `,"version":`...)
-	b = appendString(b, v.Version)
-	b = append(b, `,"stage":`...)
-	b = appendString(b, v.Stage)
-	b = append(b, `,"lifecycle":`...)
-	b = appendString(b, v.Lifecycle)
-	b = append(b, `,"owner":`...)
-	b = appendString(b, v.Owner)
-	b = append(b, `,"fields":{`...)
-	keys := make([]string, 0, len(v.Fields))
-	for k := range v.Fields {
-		keys = append(keys, k)
+	b = appendStr(b, `{"id":`, v.ID)
+	b = appendStr(b, `,"workflow":`, v.Workflow)
+	b = appendStr(b, `,"version":`, v.Version)
+	b = appendStr(b, `,"stage":`, v.Stage)
+	b = appendStr(b, `,"lifecycle":`, v.Lifecycle)
+	b = appendStr(b, `,"owner":`, v.Owner)
+	b, err := appendSorted(append(b, `,"fields":`...), v.Fields, appendValue)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		var err error
-		if b, err = appendValue(b, v.Fields[k]); err != nil {
-			return nil, err
-		}
-	}
-	b = append(b, `},"created_at":`...)
-	b = appendTime(b, v.CreatedAt)
-	b = append(b, `,"entered_at":`...)
-	b = appendTime(b, v.EnteredAt)
-	b = append(b, `,"stuck":`...)
-	b = appendStuck(b, v.Stuck)
-	b = append(b, `,"slas":[`...)
-	for i, s := range v.SLAs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"name":`...)
-		b = appendString(b, s.Name)
-		b = append(b, `,"deadline":`...)
-		b = appendTime(b, s.Deadline)
-		b = append(b, `,"state":`...)
-		b = appendString(b, s.State)
-		b = append(b, '}')
-	}
-	return append(b, "]}"...), nil
+	b = appendTime(append(b, `,"created_at":`...), v.CreatedAt)
+	b = appendTime(append(b, `,"entered_at":`...), v.EnteredAt)
+	b = appendStuck(append(b, `,"stuck":`...), v.Stuck)
+	b = appendList(append(b, `,"slas":`...), v.SLAs, func(b []byte, s SLAView) []byte {
+		b = appendStr(b, `{"name":`, s.Name)
+		b = appendTime(append(b, `,"deadline":`...), s.Deadline)
+		b = appendStr(b, `,"state":`, s.State)
+		return append(b, '}')
+	})
+	return append(b, '}'), nil
 }
 
 // appendEntry writes a history entry as json.Marshal(engine.Entry) would
 // (the API serves it as stored), by hand: every step writes one.
 func appendEntry(b []byte, e *engine.Entry) ([]byte, error) {
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendUint(b, e.Seq, 10)
-	b = append(b, `,"at":`...)
-	b = appendTime(b, e.At)
-	b = append(b, `,"cause":`...)
-	b = appendString(b, e.Cause)
+	b = strconv.AppendUint(append(b, `{"seq":`...), e.Seq, 10)
+	b = appendTime(append(b, `,"at":`...), e.At)
+	b = appendStr(b, `,"cause":`, e.Cause)
 	if e.Event != "" {
-		b = append(b, `,"event":`...)
-		b = appendString(b, e.Event)
+		b = appendStr(b, `,"event":`, e.Event)
 	}
 	if e.EventID != "" {
-		b = append(b, `,"event_id":`...)
-		b = appendString(b, e.EventID)
+		b = appendStr(b, `,"event_id":`, e.EventID)
 	}
 	if e.Timer != "" {
-		b = append(b, `,"timer":`...)
-		b = appendString(b, e.Timer)
+		b = appendStr(b, `,"timer":`, e.Timer)
 	}
 	if e.Late != 0 {
-		b = append(b, `,"late":`...)
-		b = strconv.AppendInt(b, int64(e.Late), 10)
+		b = strconv.AppendInt(append(b, `,"late":`...), int64(e.Late), 10)
 	}
-	b = append(b, `,"from":`...)
-	b = appendString(b, e.From)
-	b = append(b, `,"to":`...)
-	b = appendString(b, e.To)
-	b = append(b, `,"owner":`...)
-	b = appendString(b, e.Owner)
-	b = append(b, `,"version":`...)
-	b = appendString(b, e.Version)
+	b = appendStr(b, `,"from":`, e.From)
+	b = appendStr(b, `,"to":`, e.To)
+	b = appendStr(b, `,"owner":`, e.Owner)
+	b = appendStr(b, `,"version":`, e.Version)
 	if len(e.Moves) > 0 {
-		b = append(b, `,"moves":[`...)
-		for i, m := range e.Moves {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"from":`...)
-			b = appendString(b, m.From)
-			b = append(b, `,"to":`...)
-			b = appendString(b, m.To)
-			b = append(b, `,"edge":`...)
-			b = appendString(b, m.Edge)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendList(append(b, `,"moves":`...), e.Moves, func(b []byte, m engine.Move) []byte {
+			b = appendStr(b, `{"from":`, m.From)
+			b = appendStr(b, `,"to":`, m.To)
+			b = appendStr(b, `,"edge":`, m.Edge)
+			return append(b, '}')
+		})
 	}
 	b = appendStrings(b, `,"actions":`, e.Actions)
 	if len(e.SLAs) > 0 {
-		b = append(b, `,"slas":[`...)
-		for i, s := range e.SLAs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"name":`...)
-			b = appendString(b, s.Name)
-			b = append(b, `,"stage":`...)
-			b = appendString(b, s.Stage)
-			b = append(b, `,"state":`...)
-			b = appendString(b, s.State)
-			b = append(b, `,"deadline":`...)
-			b = appendTime(b, s.Deadline)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendList(append(b, `,"slas":`...), e.SLAs, func(b []byte, s engine.SLAOutcome) []byte {
+			b = appendStr(b, `{"name":`, s.Name)
+			b = appendStr(b, `,"stage":`, s.Stage)
+			b = appendStr(b, `,"state":`, s.State)
+			b = appendTime(append(b, `,"deadline":`...), s.Deadline)
+			return append(b, '}')
+		})
 	}
 	b = appendStrings(b, `,"escalations":`, e.Escalations)
 	if e.Notifications != 0 {
-		b = append(b, `,"notifications":`...)
-		b = strconv.AppendInt(b, int64(e.Notifications), 10)
+		b = strconv.AppendInt(append(b, `,"notifications":`...), int64(e.Notifications), 10)
 	}
 	if len(e.Exceptions) > 0 {
-		b = append(b, `,"exceptions":[`...)
-		for i, x := range e.Exceptions {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"kind":`...)
-			b = appendString(b, x.Kind)
-			b = append(b, `,"reason":`...)
-			b = appendString(b, x.Reason)
-			b = append(b, `,"stage":`...)
-			b = appendString(b, x.Stage)
-			b = append(b, `,"handler":`...)
-			b = appendString(b, x.Handler)
-			b = append(b, `,"resolved":`...)
-			b = strconv.AppendBool(b, x.Resolved)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendList(append(b, `,"exceptions":`...), e.Exceptions, func(b []byte, x engine.ExceptionRecord) []byte {
+			b = appendStr(b, `{"kind":`, x.Kind)
+			b = appendStr(b, `,"reason":`, x.Reason)
+			b = appendStr(b, `,"stage":`, x.Stage)
+			b = appendStr(b, `,"handler":`, x.Handler)
+			b = strconv.AppendBool(append(b, `,"resolved":`...), x.Resolved)
+			return append(b, '}')
+		})
 	}
 	if len(e.Fields) > 0 {
-		keys := make([]string, 0, len(e.Fields))
-		for k := range e.Fields {
-			keys = append(keys, k)
+		var err error
+		if b, err = appendSorted(append(b, `,"fields":`...), e.Fields, appendValue); err != nil {
+			return nil, err
 		}
-		sort.Strings(keys)
-		b = append(b, `,"fields":{`...)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendValue(b, e.Fields[k]); err != nil {
-				return nil, err
-			}
-		}
-		b = append(b, '}')
 	}
 	if o := e.Override; o != nil {
-		b = append(b, `,"override":{"stage":`...)
-		b = appendString(b, o.Stage)
-		b = append(b, `,"reason":`...)
-		b = appendString(b, o.Reason)
+		b = appendStr(b, `,"override":{"stage":`, o.Stage)
+		b = appendStr(b, `,"reason":`, o.Reason)
 		if o.Actor != "" {
-			b = append(b, `,"actor":`...)
-			b = appendString(b, o.Actor)
+			b = appendStr(b, `,"actor":`, o.Actor)
 		}
 		b = append(b, '}')
 	}
 	if len(e.Extra) > 0 {
-		keys := make([]string, 0, len(e.Extra))
-		for k := range e.Extra {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, `,"extra":{`...)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, e.Extra[k])
-		}
-		b = append(b, '}')
+		b, _ = appendSorted(append(b, `,"extra":`...), e.Extra, func(b []byte, s string) ([]byte, error) { return appendString(b, s), nil })
 	}
 	return append(b, '}'), nil
 }
@@ -396,26 +308,15 @@ func appendStrings(b []byte, key string, ss []string) []byte {
 	if len(ss) == 0 {
 		return b
 	}
-	b = append(b, key...)
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	return append(b, ']')
+	return appendList(append(b, key...), ss, appendString)
 }
 
 func appendStuck(b []byte, st *engine.Stuck) []byte {
 	if st == nil {
 		return append(b, "null"...)
 	}
-	b = append(b, `{"kind":`...)
-	b = appendString(b, st.Kind)
-	b = append(b, `,"reason":`...)
-	b = appendString(b, st.Reason)
-	b = append(b, `,"at":`...)
-	b = appendTime(b, st.At)
+	b = appendStr(b, `{"kind":`, st.Kind)
+	b = appendStr(b, `,"reason":`, st.Reason)
+	b = appendTime(append(b, `,"at":`...), st.At)
 	return append(b, '}')
 }
