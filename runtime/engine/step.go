@@ -46,6 +46,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -1265,17 +1266,20 @@ func (s *stepper) setOwner(owner string) {
 }
 
 func (s *stepper) mutTimers() map[string]time.Time {
-	if !s.ownTimers {
-		c := make(map[string]time.Time, len(s.lead.Timers)+2)
-		for k, v := range s.lead.Timers {
-			c[k] = v
-		}
-		s.lead.Timers, s.ownTimers = c, true
+	return ownTimes(&s.lead.Timers, &s.ownTimers, 2)
+}
+
+// ownTimes returns *m for writing: on the step's first write a copy it
+// owns (with room for more), since the lead it started from is shared.
+func ownTimes(m *map[string]time.Time, owned *bool, room int) map[string]time.Time {
+	if !*owned {
+		c := make(map[string]time.Time, len(*m)+room)
+		maps.Copy(c, *m)
+		*m, *owned = c, true
+	} else if *m == nil { // a capture owns its new lead from the start
+		*m = map[string]time.Time{}
 	}
-	if s.lead.Timers == nil {
-		s.lead.Timers = map[string]time.Time{}
-	}
-	return s.lead.Timers
+	return *m
 }
 
 func (s *stepper) setTimer(name string, due time.Time) {
@@ -1315,17 +1319,7 @@ func (s *stepper) saveSLAs() {
 }
 
 func (s *stepper) mutScores() map[string]time.Time {
-	if !s.ownScores {
-		c := make(map[string]time.Time, len(s.lead.ScoreChanged)+1)
-		for k, v := range s.lead.ScoreChanged {
-			c[k] = v
-		}
-		s.lead.ScoreChanged, s.ownScores = c, true
-	}
-	if s.lead.ScoreChanged == nil {
-		s.lead.ScoreChanged = map[string]time.Time{}
-	}
-	return s.lead.ScoreChanged
+	return ownTimes(&s.lead.ScoreChanged, &s.ownScores, 1)
 }
 
 // finish closes the step: the entry, timer changes and open-lead counts.
