@@ -1,26 +1,16 @@
 package engine
 
 import (
-	"syscall"
 	"testing"
 	"time"
-)
 
-// cpuTime is the process's user and system CPU time. Benchmarks report
-// steps per CPU second beside steps per wall-clock second, which a busy
-// machine distorts.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/leadlang/lead/internal/cputime"
+)
 
 // reportRate reports n steps per second of wall-clock and of CPU time.
 func reportRate(b *testing.B, n int, cpu0 time.Duration) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "steps/s")
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(n)/cpu.Seconds(), "steps/cpu-s")
 	}
 }
@@ -84,7 +74,7 @@ func BenchmarkStep(b *testing.B) {
 	now = now.Add(time.Minute)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		r, err := Step(m, lead, in, now, rot)
 		if err != nil || r.Lead.Stage != "working" {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/leadlang/lead/internal/cputime"
 )
 
 // The commit benchmarks step 64 active leads. Every step writes a
@@ -80,11 +82,11 @@ type meter struct {
 
 func startMeter(b *testing.B, s *Badger) *meter {
 	b.ResetTimer()
-	return &meter{s: s, start: time.Now(), cpu: cpuTime(), syncs: s.stats.syncs.Load(), txns: s.stats.txns.Load()}
+	return &meter{s: s, start: time.Now(), cpu: cputime.Process(), syncs: s.stats.syncs.Load(), txns: s.stats.txns.Load()}
 }
 
 func (m *meter) report(b *testing.B, steps int) {
-	elapsed, cpu := time.Since(m.start), cpuTime()-m.cpu
+	elapsed, cpu := time.Since(m.start), cputime.Process()-m.cpu
 	b.ReportMetric(float64(steps)/elapsed.Seconds(), "steps/s")
 	if cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(steps), "cpu-µs/step")

@@ -6,17 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 )
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // diskUsage is the disk space the files directly in dir take (Badger's
 // logs are sparse, so their sizes overstate it).
