@@ -144,12 +144,8 @@ func (c *compilation) captureFields(f *lang.File, st *lang.Capture, obj *lang.Ob
 			id = fv.Value.String.Value()
 			continue
 		}
-		field := c.w.Field(name)
+		field := c.testField(f, fv.Name)
 		if field == nil {
-			d := c.errorf(f, fv.Name.Span(), CodeTest, "lead has no field `%s`", name).suggest(name, c.fieldNames())
-			if ir.IsBuiltinAttr(name) {
-				d.help("lead.%s is set by the runtime", name)
-			}
 			continue
 		}
 		if v, ok := c.literal(f, fv.Value, field.Type); ok {
@@ -170,18 +166,27 @@ func (c *compilation) captureFields(f *lang.File, st *lang.Capture, obj *lang.Ob
 	return out, id
 }
 
+// testField resolves a lead field a test gives a value, reporting one
+// that the schema does not have.
+func (c *compilation) testField(f *lang.File, name *lang.Ident) *ir.Field {
+	field := c.w.Field(name.Name)
+	if field == nil {
+		d := c.errorf(f, name.Span(), CodeTest, "lead has no field `%s`", name.Name).suggest(name.Name, c.fieldNames())
+		if ir.IsBuiltinAttr(name.Name) {
+			d.help("lead.%s is set by the runtime", name.Name)
+		}
+	}
+	return field
+}
+
 // updateFields checks the fields of `send updated { ... }` against the
 // lead schema.
 func (c *compilation) updateFields(f *lang.File, obj *lang.ObjectLit) map[string]any {
 	out := map[string]any{}
 	for _, fv := range obj.Fields {
 		name := fv.Name.Name
-		field := c.w.Field(name)
+		field := c.testField(f, fv.Name)
 		if field == nil {
-			d := c.errorf(f, fv.Name.Span(), CodeTest, "lead has no field `%s`", name).suggest(name, c.fieldNames())
-			if ir.IsBuiltinAttr(name) {
-				d.help("lead.%s is set by the runtime", name)
-			}
 			continue
 		}
 		if _, dup := out[name]; dup {
