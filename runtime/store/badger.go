@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,7 +87,9 @@ type Options struct {
 	// benchmarks' ±5% noise), while memory does: a memtable's skiplist
 	// arena is 1.3× its size (it reserves room for a maximal transaction)
 	// and flushing it builds a table of that size in memory. The largest
-	// transaction is 15% of it (2.4 MiB, some 2,000 typical steps).
+	// transaction is 15% of it (2.4 MiB, some 2,000 typical steps). It is
+	// also the size of a redo log segment (redo.go), of which there are at
+	// most 4.
 	MemTableSize int64
 	// NumMemtables is how many memtables may exist at once: the one being
 	// written and those waiting to be flushed. Default 3 (Badger: 5): a
@@ -123,16 +126,6 @@ type Options struct {
 	// in BenchmarkCommitGroup, under half the disk for lead JSON
 	// (TestBig), and fewer mapped table pages in resident memory.
 	NoCompression bool
-	// SyncWrites makes Badger fsync its log inside every transaction
-	// commit instead of the store syncing once per group (wal.go). Off by
-	// default: the store's own fdatasync lets one group's sync overlap the
-	// next group's memtable inserts and is one device flush per group
-	// instead of two. Measured in alternating runs: 49k–51k against
-	// 37k–49k steps/s for batches of 64 steps (BenchmarkCommitGroup),
-	// 38k–41k against 35k–40k for 64 concurrent writers
-	// (BenchmarkCommitConcurrent). On is the fallback should a Badger
-	// upgrade change its log files, which Open and TestWALRotation detect.
-	SyncWrites bool
 	// Logger receives Badger's messages: its errors and warnings at their
 	// levels, its routine info messages at debug level so that a healthy
 	// store is quiet. Default slog.Default().
@@ -181,7 +174,7 @@ func (o Options) badger(dir string) badger.Options {
 		WithNumLevelZeroTablesStall(30).
 		WithBaseLevelSize(32 << 20).
 		WithBaseTableSize(1 << 20).
-		WithSyncWrites(o.SyncWrites).
+		WithSyncWrites(false). // the redo log makes commits durable (redo.go)
 		WithDetectConflicts(false).
 		WithMetricsEnabled(false).
 		WithLogger(slogAdapter{o.Logger})
@@ -194,13 +187,13 @@ func (o Options) badger(dir string) badger.Options {
 }
 
 // Badger is the Store on an embedded Badger database. Its key layout is at
-// the top of badger.go, its group commit at the top of commit.go.
+// the top of badger.go, its group commit at the top of commit.go, and its
+// redo log, which makes commits durable, in redo.go.
 //
 // Concurrent Commits are grouped: a committer goroutine writes whatever
-// has queued as one Badger transaction and a syncer goroutine fsyncs once
-// for all of it; each Commit returns once its steps are durable. A read
-// returns only once everything it saw is durable too (see view), so no
-// reader acts on a step that a power failure could take back.
+// has queued as one transaction, logs it with one fsync and commits it to
+// Badger; each Commit returns once its steps are durable, and a reader
+// only ever sees durable steps.
 type Badger struct {
 	db   *badger.DB
 	dir  string
@@ -211,22 +204,16 @@ type Badger struct {
 	closed bool
 
 	pending queue[*request] // Commit → committer
-	written handoff         // committer → syncer
 	done    sync.WaitGroup
 	// broken is set when a write or sync failed and what is on disk is no
 	// longer known to match what callers were told; every later write
 	// fails with it until the store is reopened.
 	broken atomic.Pointer[error]
 
-	// txnSeq numbers the committer's transactions; durable is the number
-	// of the last one synced.
-	txnSeq  atomic.Uint64
-	durable *durableMark
-
 	// Owned by the committer.
 	nextOutbox uint64
-	// Owned by the syncer.
-	wal *walSync
+	redo       *redoLog
+	mem        *memLogs
 
 	timers timerFloor
 	stats  commitStats
@@ -234,7 +221,10 @@ type Badger struct {
 
 // commitStats counts the committer's work, for tests and benchmarks.
 type commitStats struct {
-	txns, syncs, rotations atomic.Int64
+	txns, syncs      atomic.Int64
+	switches         atomic.Int64 // redo segments started
+	checkpoints      atomic.Int64 // syncs of Badger's memtable logs to free a segment
+	replayed, onOpen atomic.Int64 // records replayed by Open (onOpen: 1 if it replayed)
 }
 
 // Open opens (creating if need be) the store in dir.
@@ -244,27 +234,62 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor(), durable: newDurableMark()}
+	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor()}
 	if err := s.init(); err != nil {
+		if s.redo != nil {
+			s.redo.close()
+		}
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s.done.Add(2)
+	s.done.Add(1)
 	go s.commitLoop()
-	go s.syncLoop()
 	return s, nil
 }
 
-// init checks the layout version and loads the committer's and syncer's
-// state.
+// init checks the layout version, replays the redo log, and loads the
+// committer's state.
 func (s *Badger) init() error {
 	var format []byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
 		format, err = get(txn, kFormat)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case format == nil:
+		err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(kFormat, []byte(formatVersion)) })
+		if err == nil {
+			err = s.db.Sync()
+		}
 		if err != nil {
 			return err
 		}
+	case string(format) != formatVersion:
+		return fmt.Errorf("the directory holds a %q store; this build reads %q", format, formatVersion)
+	}
+	if s.mem, err = openMemLogs(s.dir); err != nil {
+		return err
+	}
+	r := replayer{db: s.db}
+	s.redo, err = openRedo(filepath.Join(s.dir, redoDir), s.opts.MemTableSize, r.apply)
+	if err == nil {
+		err = r.finish()
+	}
+	if err != nil {
+		return err
+	}
+	if r.records > 0 {
+		s.stats.onOpen.Store(1)
+		s.stats.replayed.Store(r.records)
+		if err := s.mem.committed(s.redo.next - 1); err != nil {
+			return err
+		}
+	}
+	return s.db.View(func(txn *badger.Txn) error {
 		next, err := get(txn, kOutboxNext)
 		if err != nil {
 			return err
@@ -284,32 +309,52 @@ func (s *Badger) init() error {
 		s.nextOutbox = max(s.nextOutbox, 1)
 		return nil
 	})
-	if err != nil {
+}
+
+// replayer applies redo records to Badger in transactions as big as
+// Badger takes: a record split between two is whole again once both are
+// committed, and a crash before that replays it again.
+type replayer struct {
+	db      *badger.DB
+	txn     *badger.Txn
+	records int64
+}
+
+func (r *replayer) apply(payload []byte) error {
+	r.records++
+	return decodeOps(payload, func(op byte, k, v []byte) error {
+		if r.txn == nil {
+			r.txn = r.db.NewTransaction(true)
+		}
+		err := r.write(op, k, v)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err := r.txn.Commit(); err != nil {
+				return err
+			}
+			r.txn = r.db.NewTransaction(true)
+			err = r.write(op, k, v)
+		}
 		return err
+	})
+}
+
+func (r *replayer) write(op byte, k, v []byte) error {
+	if op == opDel {
+		return r.txn.Delete(k)
 	}
-	switch {
-	case format == nil:
-		err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(kFormat, []byte(formatVersion)) })
-		if err == nil {
-			err = s.db.Sync()
-		}
-		if err != nil {
-			return err
-		}
-	case string(format) != formatVersion:
-		return fmt.Errorf("the directory holds a %q store; this build reads %q", format, formatVersion)
+	return r.txn.SetEntry(badger.NewEntry(k, v))
+}
+
+func (r *replayer) finish() error {
+	if r.txn == nil {
+		return nil
 	}
-	if !s.opts.SyncWrites {
-		w, err := openWALSync(s.dir)
-		if err != nil {
-			return err
-		}
-		s.wal = w
-	}
-	return nil
+	return r.txn.Commit()
 }
 
 // Close waits for queued commits, then flushes and closes the database.
+// Once Badger has flushed everything to synced tables, the redo log is
+// marked clean, so the next Open replays nothing.
 func (s *Badger) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -320,79 +365,30 @@ func (s *Badger) Close() error {
 	s.pending.close()
 	s.mu.Unlock()
 	s.done.Wait()
-	var werr error
-	if s.wal != nil {
-		werr = s.wal.close()
-	}
 	if err := s.db.Close(); err != nil {
+		s.redo.close()
 		return fmt.Errorf("close store %s: %w", s.dir, err)
 	}
-	return werr
-}
-
-// view runs f in a read transaction, unless the store is closed, and
-// returns once every write f may have seen is durable: a committed
-// transaction is visible a moment before the syncer has made it durable,
-// and a reader must not act on (or show a client, or deliver to a
-// webhook) a state that a power failure could still take back. Under
-// load the wait is at most a sync or two; with no write in flight, none.
-func (s *Badger) view(ctx context.Context, f func(txn *badger.Txn) error) error {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return ErrClosed
+	if s.broken.Load() != nil {
+		return s.redo.close() // the next Open replays the log
 	}
-	var seen uint64
-	err := s.db.View(func(txn *badger.Txn) error {
-		// Counted before a transaction can become visible, read after the
-		// snapshot: at least every transaction the snapshot holds.
-		seen = s.txnSeq.Load()
-		return f(txn)
-	})
-	s.mu.RUnlock()
-	if err != nil {
-		return err
-	}
-	return s.durable.wait(ctx, seen)
-}
-
-// durableMark is the number of the last transaction known durable.
-type durableMark struct {
-	at   atomic.Uint64
-	mu   sync.Mutex
-	wake chan struct{} // closed and replaced when at advances
-}
-
-func newDurableMark() *durableMark { return &durableMark{wake: make(chan struct{})} }
-
-// publish records that transactions up to n are durable.
-func (m *durableMark) publish(n uint64) {
-	m.mu.Lock()
-	if n > m.at.Load() {
-		m.at.Store(n)
-		close(m.wake)
-		m.wake = make(chan struct{})
-	}
-	m.mu.Unlock()
-}
-
-// wait returns once transaction n is durable.
-func (m *durableMark) wait(ctx context.Context, n uint64) error {
-	for m.at.Load() < n {
-		m.mu.Lock()
-		wake := m.wake
-		done := m.at.Load() >= n
-		m.mu.Unlock()
-		if done {
-			break
-		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := s.redo.closeClean(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.dir, err)
 	}
 	return nil
+}
+
+// view runs f in a read transaction, unless the store is closed.
+func (s *Badger) view(ctx context.Context, f func(txn *badger.Txn) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(f)
 }
 
 // get returns a copy of the value of k (not nil, even if empty), or nil if

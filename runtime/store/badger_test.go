@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -872,22 +873,27 @@ func TestSplitCommit(t *testing.T) {
 	}
 }
 
-// TestWALRotation writes through several memtables and checks the syncer
-// followed Badger's write-ahead logs: if a Badger upgrade renames them,
-// this fails rather than the store silently losing durability.
-func TestWALRotation(t *testing.T) {
-	s := openAt(t, t.TempDir(), Options{MemTableSize: 1 << 20})
+// TestMemLogRelease writes through many memtables and redo segments:
+// segments must be released as Badger flushes memtables, without a
+// checkpoint; if a Badger upgrade renames its memtable logs, no segment is
+// released and this fails rather than the log growing into checkpoints.
+func TestMemLogRelease(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, Options{MemTableSize: 1 << 20}) // 2 MiB segments
 	l := mkLead("a", "w", "s", "")
 	l.Data = bytes.Repeat([]byte{'x'}, 4000)
 	commit(t, s, capture(l))
-	for seq := uint64(2); seq < 2000; seq++ {
+	for seq := uint64(2); seq < 4000; seq++ {
 		commit(t, s, next(l, l, seq))
 	}
-	if n := s.stats.rotations.Load(); n < 3 {
-		t.Fatalf("the syncer saw %d memtable rotations for 8 MB through 1 MB memtables", n)
+	if n := s.stats.switches.Load(); n < 6 {
+		t.Fatalf("%d redo segments for 16 MB of records in 2 MB segments", n)
 	}
-	if s.wal.fid < 3 {
-		t.Errorf("the syncer follows log %d", s.wal.fid)
+	if n := s.stats.checkpoints.Load(); n != 0 {
+		t.Errorf("%d checkpoints: segments were not released as memtables flushed", n)
+	}
+	if segs, _ := filepath.Glob(filepath.Join(dir, redoDir, "*"+redoExt)); len(segs) > redoSegments {
+		t.Errorf("%d segment files, more than %d", len(segs), redoSegments)
 	}
 }
 
@@ -942,20 +948,6 @@ func TestOpenRefusesOtherFormat(t *testing.T) {
 	}
 }
 
-func TestSyncWritesOption(t *testing.T) {
-	dir := t.TempDir()
-	s := openAt(t, dir, Options{SyncWrites: true})
-	commit(t, s, capture(mkLead("a", "w", "s", "")))
-	if s.stats.syncs.Load() != 0 {
-		t.Error("the syncer ran with SyncWrites on")
-	}
-	s.Close()
-	s = openAt(t, dir, Options{})
-	if _, err := s.GetLead(ctx, "a"); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestCodecRoundTrip(t *testing.T) {
 	for _, l := range []Lead{
 		{ID: "x", Workflow: "w"},
@@ -984,33 +976,5 @@ func TestCommitCancelled(t *testing.T) {
 	}
 	if _, err := s.GetLead(ctx, "a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a cancelled Commit wrote: %v", err)
-	}
-}
-
-func TestDurableMark(t *testing.T) {
-	m := newDurableMark()
-	if err := m.wait(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error)
-	go func() { done <- m.wait(ctx, 3) }()
-	m.publish(2)
-	select {
-	case err := <-done:
-		t.Fatalf("wait(3) returned %v after publish(2)", err)
-	case <-time.After(20 * time.Millisecond):
-	}
-	m.publish(5)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	m.publish(4) // never goes back
-	if m.at.Load() != 5 {
-		t.Errorf("mark at %d after publish(4) following publish(5)", m.at.Load())
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := m.wait(cctx, 9); !errors.Is(err, context.Canceled) {
-		t.Errorf("wait with a cancelled context: %v", err)
 	}
 }

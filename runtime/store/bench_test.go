@@ -65,8 +65,7 @@ var syncModes = []struct {
 	name string
 	opts Options
 }{
-	{"sync=store", Options{}},
-	{"sync=badger", Options{SyncWrites: true}},
+	{"default", Options{}},
 	{"uncompressed", Options{NoCompression: true}},
 }
 

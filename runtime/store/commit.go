@@ -17,31 +17,37 @@ import (
 // Commit validates its steps and turns them into key writes in the
 // caller's goroutine (so that, with many callers, encoding runs on every
 // core), then queues them. The committer goroutine takes everything
-// queued, by any number of callers, and writes it as one Badger
-// transaction (more if it is too big for one); the syncer goroutine then
-// fdatasyncs Badger's log once for everything written since its last
-// sync and releases the callers. While the syncer waits for the device,
-// the committer writes the next group into the memtable, so with many
-// active leads the two halves of a step's cost overlap.
+// queued, by any number of callers, and builds it into one Badger
+// transaction (more if it is too big for one); it appends the
+// transaction's writes to the redo log, fdatasyncs the log once for all
+// of them, commits the transaction to Badger without a sync, and releases
+// the callers. redo.go says why the store syncs a log of its own and how
+// a crash is recovered from it.
 //
-// Atomicity. Badger replays a transaction all or nothing, so a step, which
-// never spans transactions, is atomic. A Commit is validated as a whole
-// before anything is queued: an invalid step rejects the whole Commit and
-// writes nothing, not even the valid steps before it (a rejected request
-// changes nothing). The steps of one Commit go into one transaction
-// unless they exceed Badger's transaction limit (15% of MemTableSize:
-// 2.4 MiB, some 2,000 typical steps, at the default); such a Commit is
-// split between steps, and a crash in the middle may leave a prefix of
-// its steps applied, each completely.
+// Atomicity. A transaction is one redo record, which recovery replays
+// whole or not at all, so a step, which never spans transactions, is
+// atomic. A Commit is validated as a whole before anything is queued: an
+// invalid step rejects the whole Commit and writes nothing, not even the
+// valid steps before it (a rejected request changes nothing). The steps
+// of one Commit go into one transaction unless they exceed Badger's
+// transaction limit (15% of MemTableSize: 2.4 MiB, some 2,000 typical
+// steps, at the default); such a Commit is split between steps, and a
+// crash in the middle may leave a prefix of its steps applied, each
+// completely.
 //
 // Ordering. The queue is FIFO and the committer applies requests in queue
 // order, so steps are applied in the order their Commit calls were made
 // (the runtime's one writer per lead makes that per-lead order), and
 // outbox sequence numbers follow commit order.
 //
-// Failure. If a transaction or a sync fails, Badger's state is no longer
-// known to match what callers were told, so the store refuses every later
-// write until it is reopened (as PostgreSQL does after a failed fsync).
+// Visibility. A transaction reaches Badger only once its record is
+// durable, so a reader never sees (or shows a client, or delivers to a
+// webhook) a state that a power failure could take back.
+//
+// Failure. If the log or Badger fails to take a transaction, what is on
+// disk is no longer known to match what callers were told, so the store
+// refuses every later write until it is reopened (as PostgreSQL does
+// after a failed fsync); reopening replays the log.
 
 // request is a Commit (or PutMeta or SaveVersion) on its way to disk.
 type request struct {
@@ -305,21 +311,19 @@ func (s *Badger) submit(r *request) error {
 	return r.err
 }
 
-// fail marks the store broken: a write or sync failed after Badger may
-// have applied part of it, so no later write is acknowledged.
-// Readers stop waiting for durability: what they see may be lost.
+// fail marks the store broken: a write or sync failed after the log or
+// Badger may have taken part of it, so no later write is acknowledged.
 func (s *Badger) fail(err error) error {
 	err = fmt.Errorf("store %s: %w; writes are refused until the store is reopened", s.dir, err)
 	s.broken.CompareAndSwap(nil, &err)
-	s.durable.publish(^uint64(0))
 	return *s.broken.Load()
 }
 
 // commitLoop is the committer.
 func (s *Badger) commitLoop() {
 	defer s.done.Done()
-	defer s.written.close()
-	lone := true // the last group had one request: a lone caller
+	var rec []byte // the redo record buffer, reused
+	lone := true   // the last group had one request: a lone caller
 	for {
 		reqs, ok := s.pending.take()
 		if !ok {
@@ -345,24 +349,10 @@ func (s *Badger) commitLoop() {
 			finish(reqs, *err)
 			continue
 		}
-		s.written.start()
-		g := group{s: s}
+		g := group{s: s, rec: rec}
 		g.apply(reqs)
-		written := reqs[:0:0]
-		for _, r := range reqs {
-			if r.err != nil {
-				close(r.done)
-			} else {
-				written = append(written, r)
-			}
-		}
-		if s.opts.SyncWrites {
-			// Badger synced each transaction in its Commit.
-			s.durable.publish(g.last)
-			finish(written, nil)
-			written = nil
-		}
-		s.written.done(writtenGroup{reqs: written, vlog: g.vlog, last: g.last})
+		rec = g.rec
+		finish(reqs, nil)
 	}
 }
 
@@ -384,13 +374,12 @@ type group struct {
 	size int64
 	n    int64
 	in   []*request // requests with writes in txn
-	vlog bool       // a value went to the value log
+	rec  []byte     // txn's writes, as a redo record
+	vlog bool       // a value in txn goes to Badger's value log
 	// outbox says txn appends to the outbox, and so must store the counter.
 	outbox bool
 	// lowest is the earliest timer set in txn, for the timer floor.
 	lowest uint64
-	// last is the number of the group's last transaction.
-	last uint64
 }
 
 func (g *group) apply(reqs []*request) {
@@ -408,14 +397,15 @@ func (g *group) apply(reqs []*request) {
 func (g *group) begin(r *request) {
 	if g.txn == nil {
 		g.txn = g.s.db.NewTransaction(true)
-		g.size, g.n, g.lowest, g.outbox = 0, 0, ^uint64(0), false
+		g.size, g.n, g.lowest, g.outbox, g.vlog = 0, 0, ^uint64(0), false, false
+		g.rec = g.rec[:0]
 	}
 	if len(g.in) == 0 || g.in[len(g.in)-1] != r {
 		g.in = append(g.in, r)
 	}
 }
 
-// flush commits the open transaction.
+// flush logs and commits the open transaction.
 func (g *group) flush() {
 	if g.txn == nil {
 		return
@@ -428,19 +418,80 @@ func (g *group) flush() {
 	}
 	txn, in := g.txn, g.in
 	g.txn, g.in = nil, nil
-	g.last = g.s.txnSeq.Add(1)
-	err := txn.Commit()
-	g.s.stats.txns.Add(1)
+	err := g.s.commitTxn(txn, g.rec, g.vlog)
 	if g.lowest != ^uint64(0) {
 		g.s.timers.committed()
 	}
 	if err != nil {
-		// Badger may have applied part of the transaction.
+		// The log or Badger may have taken part of the transaction.
 		err = g.s.fail(fmt.Errorf("commit: %w", err))
 		for _, r := range in {
 			r.err = err
 		}
 	}
+}
+
+// commitTxn makes txn durable in the redo log (its writes are rec), then
+// commits it to Badger.
+func (s *Badger) commitTxn(txn *badger.Txn, rec []byte, vlog bool) error {
+	if len(rec) == 0 {
+		txn.Discard() // nothing to write (a version saved before)
+		return nil
+	}
+	seq, err := s.logRecord(rec)
+	if err != nil {
+		txn.Discard()
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	s.stats.txns.Add(1)
+	if vlog {
+		// Badger's value log is not in its memtable logs, so a flush does
+		// not make it durable: sync it before the record can be released.
+		if err := s.db.Sync(); err != nil {
+			return err
+		}
+	}
+	return s.mem.committed(seq)
+}
+
+// logRecord appends rec to the redo log and syncs it.
+func (s *Badger) logRecord(rec []byte) (uint64, error) {
+	if !s.redo.fits(len(rec)) {
+		if err := s.makeRoom(); err != nil {
+			return 0, err
+		}
+	}
+	seq, err := s.redo.append(rec)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.redo.sync(); err != nil {
+		return 0, err
+	}
+	s.stats.syncs.Add(1)
+	return seq, nil
+}
+
+// makeRoom moves the redo log to another segment, releasing the segments
+// whose records Badger holds durably, with a checkpoint if need be.
+func (s *Badger) makeRoom() error {
+	durable, err := s.mem.durable()
+	if err != nil {
+		return err
+	}
+	s.redo.release(durable)
+	if !s.redo.canSwitch() {
+		if durable, err = s.mem.syncAll(); err != nil {
+			return err
+		}
+		s.stats.checkpoints.Add(1)
+		s.redo.release(durable)
+	}
+	s.stats.switches.Add(1)
+	return s.redo.switchSeg()
 }
 
 // abort drops the open transaction after a failure to build it (a read
@@ -468,12 +519,14 @@ func (g *group) set(k, v []byte) error {
 	}
 	g.size += entrySize(k, v)
 	g.n++
+	g.rec = appendOp(g.rec, opSet, k, v)
 	return g.txn.SetEntry(badger.NewEntry(k, v))
 }
 
 func (g *group) del(k []byte) error {
 	g.size += entrySize(k, nil)
 	g.n++
+	g.rec = appendOp(g.rec, opDel, k, nil)
 	return g.txn.Delete(k)
 }
 
@@ -559,118 +612,6 @@ func (g *group) applyStep(p *stepPlan) error {
 		g.s.timers.lower(p.lowestTimer)
 	}
 	return nil
-}
-
-// handoff passes written groups from the committer to the syncer. The
-// syncer does not start a sync while the committer is in the middle of a
-// group: that sync would miss the group, another would have to follow at
-// once, and every sync costs a device flush and a few hundred µs of CPU.
-// It waits for at most one group, so that a committer that is never idle
-// cannot hold syncs off.
-type handoff struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	groups []writtenGroup
-	busy   bool   // the committer is writing a group
-	turns  uint64 // groups the committer has finished
-	closed bool
-}
-
-func (h *handoff) init() {
-	if h.cond.L == nil {
-		h.cond.L = &h.mu
-	}
-}
-
-// start is called by the committer before it writes a group.
-func (h *handoff) start() {
-	h.mu.Lock()
-	h.init()
-	h.busy = true
-	h.mu.Unlock()
-}
-
-// done is called by the committer after it wrote a group.
-func (h *handoff) done(g writtenGroup) {
-	h.mu.Lock()
-	h.init()
-	if len(g.reqs) > 0 {
-		h.groups = append(h.groups, g)
-	}
-	h.busy = false
-	h.turns++
-	h.cond.Broadcast()
-	h.mu.Unlock()
-}
-
-func (h *handoff) close() {
-	h.mu.Lock()
-	h.init()
-	h.closed = true
-	h.cond.Broadcast()
-	h.mu.Unlock()
-}
-
-// take waits for written groups and returns all of them; ok is false once
-// the committer has stopped and everything was taken.
-func (h *handoff) take() (groups []writtenGroup, ok bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.init()
-	for len(h.groups) == 0 && !h.closed {
-		h.cond.Wait()
-	}
-	if h.busy {
-		for turn := h.turns; h.turns == turn && !h.closed; {
-			h.cond.Wait()
-		}
-	}
-	groups, h.groups = h.groups, nil
-	return groups, len(groups) > 0
-}
-
-// writtenGroup is what the committer hands the syncer.
-type writtenGroup struct {
-	reqs []*request
-	vlog bool
-	last uint64 // number of the last transaction
-}
-
-// syncLoop is the syncer.
-func (s *Badger) syncLoop() {
-	defer s.done.Done()
-	for {
-		groups, ok := s.written.take()
-		if !ok {
-			return
-		}
-		s.syncGroups(groups)
-	}
-}
-
-// syncGroups makes groups durable and releases their callers.
-func (s *Badger) syncGroups(groups []writtenGroup) {
-	vlog, last := false, uint64(0)
-	for _, g := range groups {
-		vlog = vlog || g.vlog
-		last = max(last, g.last)
-	}
-	rotated, err := s.wal.sync()
-	if rotated {
-		s.stats.rotations.Add(1)
-	}
-	if err == nil && vlog {
-		err = s.db.Sync()
-	}
-	s.stats.syncs.Add(1)
-	if err != nil {
-		err = s.fail(fmt.Errorf("sync: %w", err))
-	} else {
-		s.durable.publish(last)
-	}
-	for _, g := range groups {
-		finish(g.reqs, err)
-	}
 }
 
 // queue is an unbounded FIFO handing batches from producers to one

@@ -10,107 +10,133 @@ import (
 	"strings"
 )
 
-// walSync makes Badger's writes durable without Badger's help.
+// memLogs follows Badger's memtable logs, to tell when the redo log may
+// release a record (redo.go).
 //
-// With SyncWrites off, Badger writes a transaction into the memory-mapped
-// write-ahead log of its current memtable (<fid>.mem, fid growing by one
-// per memtable) and returns. DB.Sync would msync that log, but it holds
-// Badger's DB lock while it waits for the disk, which stalls the next
-// transaction's memtable insert behind the fsync, and it also syncs the
-// value log, a second device flush per group that buys nothing while
-// every value stays in the LSM tree. It also misses a log that was
-// current at the last sync but was rotated out since: its unsynced tail
-// would only become durable when Badger flushes that memtable to a table.
+// Badger writes each transaction into the memory-mapped log of its
+// current memtable, <fid>.mem, fid growing by one per memtable; when the
+// memtable is flushed to a table (synced, with the manifest that names
+// it), the log is deleted. So a transaction committed while the newest
+// log was fid F is durable in Badger once no log up to F exists. A
+// checkpoint (syncAll) makes everything committed so far durable without
+// waiting for flushes. This depends on Badger's log naming (memtable.go,
+// mtFilePath); TestMemLogRelease fails if an upgrade changes it, and Open
+// refuses a directory without a log.
 //
-// So the syncer fdatasyncs the log files itself through its own file
-// descriptor (the kernel writes back pages dirtied through any mapping of
-// the file): every log from the oldest that may hold unsynced writes to
-// the newest, which is current. A log that is gone was flushed into a
-// synced table before Badger deleted it. On a rotation it also fsyncs the
-// directory, which Badger does not do for a new log. This depends on
-// Badger's log naming (memtable.go, mtFilePath); TestWALRotation fails if
-// an upgrade changes it, and Open refuses a directory without a log.
-//
-// Only the syncer goroutine uses a walSync.
-type walSync struct {
-	dir string
-	fid int      // the oldest log that may hold unsynced writes
-	f   *os.File // fid's log
+// Only the committer uses a memLogs.
+type memLogs struct {
+	dir    string
+	newest int    // the newest log seen
+	marks  []mark // transactions committed per newest log, oldest first
 }
 
-const walExt = ".mem"
-
-func walPath(dir string, fid int) string {
-	return filepath.Join(dir, fmt.Sprintf("%05d%s", fid, walExt))
+// mark says that transactions up to seq were committed while fid was the
+// newest log.
+type mark struct {
+	fid int
+	seq uint64
 }
 
-func openWALSync(dir string) (*walSync, error) {
+const memExt = ".mem"
+
+func memPath(dir string, fid int) string {
+	return filepath.Join(dir, fmt.Sprintf("%05d%s", fid, memExt))
+}
+
+// memFids returns the fids of the logs in dir, in no particular order.
+func memFids(dir string) ([]int, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	fid := -1
+	var fids []int
 	for _, e := range ents {
-		if n, ok := strings.CutSuffix(e.Name(), walExt); ok {
+		if n, ok := strings.CutSuffix(e.Name(), memExt); ok {
 			if id, err := strconv.Atoi(n); err == nil {
-				fid = max(fid, id)
+				fids = append(fids, id)
 			}
 		}
 	}
-	if fid < 0 {
-		return nil, fmt.Errorf("found no Badger write-ahead log (*%s) to sync; has the Badger version changed? Open with Options.SyncWrites", walExt)
-	}
-	f, err := os.Open(walPath(dir, fid))
+	return fids, nil
+}
+
+func openMemLogs(dir string) (*memLogs, error) {
+	fids, err := memFids(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &walSync{dir: dir, fid: fid, f: f}, nil
-}
-
-// sync makes everything Badger has written so far durable.
-func (w *walSync) sync() (rotated bool, err error) {
-	f, rotated, err := w.current()
-	if err != nil {
-		return rotated, err
+	if len(fids) == 0 {
+		return nil, fmt.Errorf("found no Badger memtable log (*%s) in %s; has the Badger version changed?", memExt, dir)
 	}
-	return rotated, fdatasync(f)
+	m := &memLogs{dir: dir, newest: -1}
+	for _, fid := range fids {
+		m.newest = max(m.newest, fid)
+	}
+	return m, nil
 }
 
-// current returns the current log, after syncing the logs rotated out
-// since the last call and the directory that names the new one.
-func (w *walSync) current() (*os.File, bool, error) {
-	latest := w.fid
+// committed notes that transactions up to seq are in Badger's memtables.
+func (m *memLogs) committed(seq uint64) error {
 	for {
-		if _, err := os.Stat(walPath(w.dir, latest+1)); err != nil {
+		if _, err := os.Stat(memPath(m.dir, m.newest+1)); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
-				return nil, false, err
+				return err
 			}
 			break
 		}
-		latest++
+		m.newest++
 	}
-	if latest == w.fid {
-		return w.f, false, nil
+	if n := len(m.marks); n > 0 && m.marks[n-1].fid == m.newest {
+		m.marks[n-1].seq = seq
+	} else {
+		m.marks = append(m.marks, mark{m.newest, seq})
 	}
-	// Rotated: the old logs, then the directory that names the new one.
-	if err := fdatasync(w.f); err != nil {
-		return nil, true, err
+	return nil
+}
+
+// durable returns the last transaction Badger holds durably, as far as
+// flushed memtables tell (0 if none is known).
+func (m *memLogs) durable() (uint64, error) {
+	fids, err := memFids(m.dir)
+	if err != nil {
+		return 0, err
 	}
-	for fid := w.fid + 1; fid < latest; fid++ {
-		if err := syncPath(walPath(w.dir, fid)); err != nil {
-			return nil, true, err
+	oldest := m.newest + 1
+	for _, fid := range fids {
+		oldest = min(oldest, fid)
+	}
+	var seq uint64
+	i := 0
+	for ; i < len(m.marks) && m.marks[i].fid < oldest; i++ {
+		seq = m.marks[i].seq
+	}
+	m.marks = m.marks[i:]
+	return seq, nil
+}
+
+// syncAll makes every transaction committed so far durable in Badger (a
+// checkpoint) and returns the last one: it fdatasyncs every memtable log,
+// oldest first (a log that is gone was flushed into a synced table), and
+// the directory.
+func (m *memLogs) syncAll() (uint64, error) {
+	fids, err := memFids(m.dir)
+	if err != nil {
+		return 0, err
+	}
+	for _, fid := range fids {
+		if err := syncPath(memPath(m.dir, fid)); err != nil {
+			return 0, err
 		}
 	}
-	f, err := os.Open(walPath(w.dir, latest))
-	if err != nil {
-		return nil, true, err
+	if err := syncPath(m.dir); err != nil {
+		return 0, err
 	}
-	w.f.Close()
-	w.f, w.fid = f, latest
-	if err := syncPath(w.dir); err != nil {
-		return nil, true, err
+	var seq uint64
+	if n := len(m.marks); n > 0 {
+		seq = m.marks[n-1].seq
 	}
-	return w.f, true, nil
+	m.marks = m.marks[:0]
+	return seq, nil
 }
 
 // syncPath fsyncs a file or directory; one that is gone needs nothing.
@@ -125,5 +151,3 @@ func syncPath(path string) error {
 	defer f.Close()
 	return f.Sync()
 }
-
-func (w *walSync) close() error { return w.f.Close() }
