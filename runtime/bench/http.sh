@@ -41,5 +41,6 @@ before=$(ticks)
 LEADS=$conns wrk -t"$(( conns < 2 ? conns : 2 ))" -c"$conns" -d"${secs}s" --latency -s runtime/bench/events.lua "http://$addr" | tee "$tmp/wrk"
 after=$(ticks)
 requests=$(awk '/requests in/ {print $1}' "$tmp/wrk")
+curl -sf "http://$addr/metrics" | awk '/^lead_commit_batch_steps_sum/ {s=$2} /^lead_commit_batch_steps_count/ {n=$2} END {printf "Steps per group commit: %.1f\n", s/n}'
 awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
 	'BEGIN { printf "Server CPU per event: %.1f µs\n", t / hz / n * 1e6 }'
