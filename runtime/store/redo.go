@@ -114,6 +114,7 @@ func openRedo(dir string, segSize int64, apply func(payload []byte) error) (*red
 	l.fill.start(segSize)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
+		l.close()
 		return nil, err
 	}
 	for _, e := range ents {
@@ -132,17 +133,23 @@ func openRedo(dir string, segSize int64, apply func(payload []byte) error) (*red
 		l.segs = append(l.segs, seg)
 	}
 	clean, err := os.ReadFile(filepath.Join(dir, redoClean))
-	switch {
-	case err == nil:
-		if len(clean) != 8 {
-			l.close()
-			return nil, fmt.Errorf("redo log: %s is %d bytes, not 8", redoClean, len(clean))
-		}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		l.close()
+		return nil, err
+	}
+	if len(clean) == 8 {
 		// Closed cleanly: Badger holds everything durably.
 		l.next = binary.BigEndian.Uint64(clean)
 		for _, seg := range l.segs {
 			seg.first = 0
 		}
+	} else if err := l.recover(apply); err != nil {
+		// No marker, or one a crash cut short: replaying is always safe.
+		l.close()
+		return nil, fmt.Errorf("redo log: %w", err)
+	}
+	if err == nil {
+		// Before anything new is logged: a crash from here on must replay.
 		if err := os.Remove(filepath.Join(dir, redoClean)); err != nil {
 			l.close()
 			return nil, err
@@ -151,14 +158,6 @@ func openRedo(dir string, segSize int64, apply func(payload []byte) error) (*red
 			l.close()
 			return nil, err
 		}
-	case errors.Is(err, fs.ErrNotExist):
-		if err := l.recover(apply); err != nil {
-			l.close()
-			return nil, fmt.Errorf("redo log: %w", err)
-		}
-	default:
-		l.close()
-		return nil, err
 	}
 	return l, nil
 }

@@ -344,3 +344,22 @@ func TestRedoEmptyRecord(t *testing.T) {
 		t.Fatalf("replayed %q", g)
 	}
 }
+
+// TestRedoTornCleanMarker: a marker a crash cut short is no marker; Open
+// replays instead of refusing the directory.
+func TestRedoTornCleanMarker(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := redoAt(t, dir, 1<<20)
+	logRecords(t, l, 1, 3, 10)
+	l.close()
+	if err := os.WriteFile(filepath.Join(dir, redoClean), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, got := redoAt(t, dir, 1<<20)
+	if g := names(got); !slices.Equal(g, span(1, 3)) {
+		t.Fatalf("replayed %q", g)
+	}
+	if _, err := os.Stat(filepath.Join(dir, redoClean)); err == nil {
+		t.Error("the torn marker is still there")
+	}
+}
