@@ -117,7 +117,9 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d acknowledged of %d sent", round, acked, len(l.sent))
 		all = append(all, l.sent...)
-		s.restart()
+		start := time.Now()
+		s.restart() // replays the store's redo log
+		t.Logf("round %d: serving %s after the restart", round, time.Since(start).Round(time.Millisecond))
 		verifyOnce(t, s, all, false)
 		resend(t, s, all)
 		verifyOnce(t, s, all, true)
