@@ -190,10 +190,10 @@ func (o Options) badger(dir string) badger.Options {
 // the top of badger.go, its group commit at the top of commit.go, and its
 // redo log, which makes commits durable, in redo.go.
 //
-// Concurrent Commits are grouped: a committer goroutine builds whatever
-// has queued into one transaction and logs it with one fsync, an applier
-// goroutine commits it to Badger; each Commit returns once its steps are
-// durable and in Badger, and a reader only ever sees durable steps.
+// Concurrent Commits are grouped: a committer goroutine writes whatever
+// has queued as one transaction, logs it with one fsync and commits it to
+// Badger; each Commit returns once its steps are durable, and a reader
+// only ever sees durable steps.
 type Badger struct {
 	db   *badger.DB
 	dir  string
@@ -204,8 +204,6 @@ type Badger struct {
 	closed bool
 
 	pending queue[*request] // Commit → committer
-	applyCh chan applyItem  // committer → applier
-	applied seqMark         // the last transaction the applier committed (by id)
 	done    sync.WaitGroup
 	// broken is set when a write or sync failed and what is on disk is no
 	// longer known to match what callers were told; every later write
@@ -215,10 +213,7 @@ type Badger struct {
 	// Owned by the committer.
 	nextOutbox uint64
 	redo       *redoLog
-	txnID      uint64 // ids the transactions it builds
-	handed     uint64 // the last transaction handed to the applier
-
-	mem *memLogs
+	mem        *memLogs
 
 	timers timerFloor
 	stats  commitStats
@@ -239,8 +234,7 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor(), applyCh: make(chan applyItem, 16)}
-	s.applied.cond.L = &s.applied.mu
+	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor()}
 	if err := s.init(); err != nil {
 		if s.redo != nil {
 			s.redo.close()
@@ -248,9 +242,8 @@ func Open(dir string, opts Options) (*Badger, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s.done.Add(2)
+	s.done.Add(1)
 	go s.commitLoop()
-	go s.applyLoop()
 	return s, nil
 }
 
@@ -398,29 +391,6 @@ func (s *Badger) view(ctx context.Context, f func(txn *badger.Txn) error) error 
 	return s.db.View(f)
 }
 
-// seqMark is a number that only grows, which goroutines can wait for.
-type seqMark struct {
-	mu   sync.Mutex
-	cond sync.Cond
-	at   uint64
-}
-
-func (m *seqMark) publish(n uint64) {
-	m.mu.Lock()
-	m.at = max(m.at, n)
-	m.cond.Broadcast()
-	m.mu.Unlock()
-}
-
-// wait returns once the mark is at n or beyond.
-func (m *seqMark) wait(n uint64) {
-	m.mu.Lock()
-	for m.at < n {
-		m.cond.Wait()
-	}
-	m.mu.Unlock()
-}
-
 // get returns a copy of the value of k (not nil, even if empty), or nil if
 // k is absent.
 func get(txn *badger.Txn, k []byte) ([]byte, error) {
@@ -500,49 +470,40 @@ func (s *Badger) EventResult(ctx context.Context, leadID, eventID string) ([]byt
 // (without it, each NextDue after a million fired timers would step over
 // a million tombstones).
 //
-// The committer lowers the floor and the pending minimum of a transaction
-// before committing its timers, and once the transaction is committed (or
-// dropped) closes a generation, remembering the earliest timer it held. A
-// reader reads the generation before its snapshot; when it has seen the
-// first live timer in its snapshot, it raises the floor to that timer — or
-// to any earlier timer committed since its generation, or still pending
-// in a transaction not yet committed — so a timer its snapshot missed is
-// never left below the floor. The raise works under continuous commits,
-// with several transactions in flight: it only needs the generations a
-// scan overlapped, not a quiet moment.
+// The committer lowers the floor and the pending minimum before committing
+// timers, and on committing closes a generation, remembering the earliest
+// timer it committed. A reader reads the generation before its snapshot;
+// when it has seen the first live timer in its snapshot, it raises the
+// floor to that timer — or to any earlier timer committed since its
+// generation, or still pending — so a timer its snapshot missed is never
+// left below the floor. The raise works under continuous commits: it only
+// needs the generations a scan overlapped, not a quiet moment.
 type timerFloor struct {
 	mu      sync.Mutex
-	floor   uint64            // encoded as in timer keys
-	pending map[uint64]uint64 // earliest timer of each transaction in flight, by id
+	floor   uint64 // encoded as in timer keys
+	pending uint64 // earliest timer being committed, ^0 if none
 	gen     uint64
 	// recent[g % len] is the earliest timer committed in generation g,
 	// for the last len(recent) generations.
 	recent [256]uint64
 }
 
-func newTimerFloor() timerFloor { return timerFloor{pending: map[uint64]uint64{}} }
+func newTimerFloor() timerFloor { return timerFloor{pending: ^uint64(0)} }
 
-// lower is called before committing a timer due at due in transaction id.
-func (f *timerFloor) lower(id, due uint64) {
+// lower is called before committing a timer due at due.
+func (f *timerFloor) lower(due uint64) {
 	f.mu.Lock()
 	f.floor = min(f.floor, due)
-	if was, ok := f.pending[id]; !ok || due < was {
-		f.pending[id] = due
-	}
+	f.pending = min(f.pending, due)
 	f.mu.Unlock()
 }
 
-// committed is called once transaction id, which lowered the floor, is
-// committed or dropped.
-func (f *timerFloor) committed(id uint64) {
+// committed is called after committing timers.
+func (f *timerFloor) committed() {
 	f.mu.Lock()
-	due, ok := f.pending[id]
-	if !ok {
-		due = ^uint64(0)
-	}
 	f.gen++
-	f.recent[f.gen%uint64(len(f.recent))] = due
-	delete(f.pending, id)
+	f.recent[f.gen%uint64(len(f.recent))] = f.pending
+	f.pending = ^uint64(0)
 	f.mu.Unlock()
 }
 
@@ -567,10 +528,7 @@ func (f *timerFloor) raise(gen, first uint64) {
 	if f.gen-gen >= uint64(len(f.recent)) {
 		return // the scan overlapped too many commits to know
 	}
-	bound := first
-	for _, due := range f.pending {
-		bound = min(bound, due)
-	}
+	bound := min(first, f.pending)
 	for g := gen + 1; g <= f.gen; g++ {
 		bound = min(bound, f.recent[g%uint64(len(f.recent))])
 	}

@@ -980,9 +980,8 @@ func TestCommitCancelled(t *testing.T) {
 }
 
 // TestReadsSeeEarlierGroups: a step without Prev reads the lead it
-// replaces, and that read must see every earlier group, even one the
-// applier has not committed to Badger yet; otherwise the index entries
-// of a state it missed would stay behind.
+// replaces, and that read must see every earlier group; otherwise the
+// index entries of a state it missed would stay behind.
 func TestReadsSeeEarlierGroups(t *testing.T) {
 	s := openTest(t)
 	const writers, steps = 8, 50

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -20,16 +19,10 @@ import (
 // core), then queues them. The committer goroutine takes everything
 // queued, by any number of callers, and builds it into one Badger
 // transaction (more if it is too big for one); it appends the
-// transaction's writes to the redo log and fdatasyncs the log once for
-// all of them. The applier goroutine then commits the transaction to
-// Badger, without a sync, and releases the callers, while the committer
-// goes on to build and log the next group: a Badger commit (a hand-off to
-// Badger's writer goroutine and back, some 0.2 ms for a group of a dozen
-// steps under load) overlaps the next group's sync instead of adding to
-// the round. A group that must read (a step without Prev, a version saved
-// only if absent) first waits for the applier, so that it reads every
-// write before it. redo.go says why the store syncs a log of its own and
-// how a crash is recovered from it.
+// transaction's writes to the redo log, fdatasyncs the log once for all
+// of them, commits the transaction to Badger without a sync, and releases
+// the callers. redo.go says why the store syncs a log of its own and how
+// a crash is recovered from it.
 //
 // Atomicity. A transaction is one redo record, which recovery replays
 // whole or not at all, so a step, which never spans transactions, is
@@ -64,8 +57,7 @@ type request struct {
 	version  *Version // SaveVersion: written only if absent
 	size     int64    // estimated transaction bytes, as Badger counts them
 	count    int64    // entries
-	err      error    // set by the committer, or by finish
-	applyErr error    // set by the applier
+	err      error
 	done     chan struct{}
 }
 
@@ -330,7 +322,6 @@ func (s *Badger) fail(err error) error {
 // commitLoop is the committer.
 func (s *Badger) commitLoop() {
 	defer s.done.Done()
-	defer close(s.applyCh)
 	var rec []byte // the redo record buffer, reused
 	lone := true   // the last group had one request: a lone caller
 	for {
@@ -361,71 +352,13 @@ func (s *Badger) commitLoop() {
 		g := group{s: s, rec: rec}
 		g.apply(reqs)
 		rec = g.rec
-		s.applyCh <- applyItem{release: reqs}
+		finish(reqs, nil)
 	}
-}
-
-// applyItem is a logged transaction for the applier to commit, or callers
-// to release once everything before them is committed.
-type applyItem struct {
-	txn     *badger.Txn
-	id, seq uint64     // the committer's id of txn, its redo sequence number
-	vlog    bool       // a value in txn goes to Badger's value log
-	timers  bool       // txn lowered the timer floor
-	in      []*request // requests with writes in txn
-	release []*request
-}
-
-// applyLoop is the applier.
-func (s *Badger) applyLoop() {
-	defer s.done.Done()
-	for it := range s.applyCh {
-		if it.txn != nil {
-			s.applyTxn(it)
-		}
-		finish(it.release, nil)
-	}
-}
-
-func (s *Badger) applyTxn(it applyItem) {
-	var err error
-	if b := s.broken.Load(); b != nil {
-		it.txn.Discard() // logged, so a reopened store replays it
-		err = *b
-	} else {
-		err = it.txn.Commit()
-		if err == nil && it.vlog {
-			// Badger's value log is not in its memtable logs, so a flush
-			// does not make it durable: sync it before the record can be
-			// released.
-			err = s.db.Sync()
-		}
-		if err == nil {
-			err = s.mem.committed(it.seq)
-		}
-		s.stats.txns.Add(1)
-		if err != nil {
-			// Badger may have taken part of the transaction.
-			err = s.fail(fmt.Errorf("commit: %w", err))
-		}
-	}
-	if it.timers {
-		s.timers.committed(it.id)
-	}
-	if err != nil {
-		for _, r := range it.in {
-			r.applyErr = err
-		}
-	}
-	s.applied.publish(it.id)
 }
 
 // finish releases the callers of reqs that have no error yet with err.
 func finish(reqs []*request, err error) {
 	for _, r := range reqs {
-		if r.err == nil {
-			r.err = r.applyErr
-		}
 		if r.err == nil {
 			r.err = err
 		}
@@ -436,15 +369,13 @@ func finish(reqs []*request, err error) {
 // group is one turn of the committer: the requests it took, written in
 // as few transactions as Badger allows. A request that fails sets its err.
 type group struct {
-	s     *Badger
-	reads bool // a request reads what earlier ones wrote
-	id    uint64
-	txn   *badger.Txn
-	size  int64
-	n     int64
-	in    []*request // requests with writes in txn
-	rec   []byte     // txn's writes, as a redo record
-	vlog  bool       // a value in txn goes to Badger's value log
+	s    *Badger
+	txn  *badger.Txn
+	size int64
+	n    int64
+	in   []*request // requests with writes in txn
+	rec  []byte     // txn's writes, as a redo record
+	vlog bool       // a value in txn goes to Badger's value log
 	// outbox says txn appends to the outbox, and so must store the counter.
 	outbox bool
 	// lowest is the earliest timer set in txn, for the timer floor.
@@ -452,9 +383,6 @@ type group struct {
 }
 
 func (g *group) apply(reqs []*request) {
-	for _, r := range reqs {
-		g.reads = g.reads || r.version != nil || slices.ContainsFunc(r.steps, func(p stepPlan) bool { return p.sw.Prev == nil })
-	}
 	for _, r := range reqs {
 		if g.txn != nil && (r.size+g.size > g.s.maxTxnSize() || r.count+g.n > g.s.maxTxnCount()) {
 			g.flush()
@@ -468,12 +396,6 @@ func (g *group) apply(reqs []*request) {
 
 func (g *group) begin(r *request) {
 	if g.txn == nil {
-		if g.reads {
-			// The transaction's snapshot must hold every earlier one.
-			g.s.applied.wait(g.s.handed)
-		}
-		g.s.txnID++
-		g.id = g.s.txnID
 		g.txn = g.s.db.NewTransaction(true)
 		g.size, g.n, g.lowest, g.outbox, g.vlog = 0, 0, ^uint64(0), false, false
 		g.rec = g.rec[:0]
@@ -483,7 +405,7 @@ func (g *group) begin(r *request) {
 	}
 }
 
-// flush logs the open transaction and hands it to the applier.
+// flush logs and commits the open transaction.
 func (g *group) flush() {
 	if g.txn == nil {
 		return
@@ -494,27 +416,45 @@ func (g *group) flush() {
 			return
 		}
 	}
-	if len(g.rec) == 0 { // nothing to write (a version saved before)
-		g.abort(nil)
-		return
-	}
 	txn, in := g.txn, g.in
 	g.txn, g.in = nil, nil
-	seq, err := g.s.logRecord(g.rec)
+	err := g.s.commitTxn(txn, g.rec, g.vlog)
+	if g.lowest != ^uint64(0) {
+		g.s.timers.committed()
+	}
 	if err != nil {
-		txn.Discard()
-		if g.lowest != ^uint64(0) {
-			g.s.timers.committed(g.id)
-		}
-		// The log may hold part of the record.
+		// The log or Badger may have taken part of the transaction.
 		err = g.s.fail(fmt.Errorf("commit: %w", err))
 		for _, r := range in {
 			r.err = err
 		}
-		return
 	}
-	g.s.handed = g.id
-	g.s.applyCh <- applyItem{txn: txn, id: g.id, seq: seq, vlog: g.vlog, timers: g.lowest != ^uint64(0), in: in}
+}
+
+// commitTxn makes txn durable in the redo log (its writes are rec), then
+// commits it to Badger.
+func (s *Badger) commitTxn(txn *badger.Txn, rec []byte, vlog bool) error {
+	if len(rec) == 0 {
+		txn.Discard() // nothing to write (a version saved before)
+		return nil
+	}
+	seq, err := s.logRecord(rec)
+	if err != nil {
+		txn.Discard()
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	s.stats.txns.Add(1)
+	if vlog {
+		// Badger's value log is not in its memtable logs, so a flush does
+		// not make it durable: sync it before the record can be released.
+		if err := s.db.Sync(); err != nil {
+			return err
+		}
+	}
+	return s.mem.committed(seq)
 }
 
 // logRecord appends rec to the redo log and syncs it.
@@ -563,10 +503,10 @@ func (g *group) abort(err error) {
 	}
 	g.txn.Discard()
 	if g.lowest != ^uint64(0) {
-		g.s.timers.committed(g.id) // no timer is pending any more
+		g.s.timers.committed() // no timer is pending any more
 	}
 	for _, r := range g.in {
-		if r.err == nil && err != nil {
+		if r.err == nil {
 			r.err = fmt.Errorf("commit: nothing written: %w", err)
 		}
 	}
@@ -669,7 +609,7 @@ func (g *group) applyStep(p *stepPlan) error {
 	}
 	if p.lowestTimer < g.lowest {
 		g.lowest = p.lowestTimer
-		g.s.timers.lower(g.id, p.lowestTimer)
+		g.s.timers.lower(p.lowestTimer)
 	}
 	return nil
 }

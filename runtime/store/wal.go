@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // memLogs follows Badger's memtable logs, to tell when the redo log may
@@ -24,10 +23,9 @@ import (
 // mtFilePath); TestMemLogRelease fails if an upgrade changes it, and Open
 // refuses a directory without a log.
 //
-// The applier notes commits; the committer asks what is durable.
+// Only the committer uses a memLogs.
 type memLogs struct {
 	dir    string
-	mu     sync.Mutex
 	newest int    // the newest log seen
 	marks  []mark // transactions committed per newest log, oldest first
 }
@@ -79,8 +77,6 @@ func openMemLogs(dir string) (*memLogs, error) {
 
 // committed notes that transactions up to seq are in Badger's memtables.
 func (m *memLogs) committed(seq uint64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for {
 		if _, err := os.Stat(memPath(m.dir, m.newest+1)); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
@@ -105,8 +101,6 @@ func (m *memLogs) durable() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	oldest := m.newest + 1
 	for _, fid := range fids {
 		oldest = min(oldest, fid)
@@ -125,15 +119,6 @@ func (m *memLogs) durable() (uint64, error) {
 // oldest first (a log that is gone was flushed into a synced table), and
 // the directory.
 func (m *memLogs) syncAll() (uint64, error) {
-	// What is committed now is in logs that exist now or were flushed;
-	// the applier may commit more while they sync.
-	m.mu.Lock()
-	var seq uint64
-	n := len(m.marks)
-	if n > 0 {
-		seq = m.marks[n-1].seq
-	}
-	m.mu.Unlock()
 	fids, err := memFids(m.dir)
 	if err != nil {
 		return 0, err
@@ -146,9 +131,11 @@ func (m *memLogs) syncAll() (uint64, error) {
 	if err := syncPath(m.dir); err != nil {
 		return 0, err
 	}
-	m.mu.Lock()
-	m.marks = m.marks[n:]
-	m.mu.Unlock()
+	var seq uint64
+	if n := len(m.marks); n > 0 {
+		seq = m.marks[n-1].seq
+	}
+	m.marks = m.marks[:0]
 	return seq, nil
 }
 
