@@ -111,9 +111,10 @@ type Options struct {
 	// its value log instead of the LSM tree. Default 1 MiB, Badger's
 	// maximum (capped at the largest transaction): every lead, history
 	// entry and notification stays in the LSM tree, so a read is one
-	// lookup, the only log to sync is the memtable's, and there is no
-	// value-log garbage to collect. A value over it (a huge compiled
-	// workflow) still works; its group commit also syncs the value log.
+	// lookup, a memtable flush makes everything durable (redo.go), and
+	// there is no value-log garbage to collect. A value over it (a huge
+	// compiled workflow) still works; its group commit also syncs the
+	// value log.
 	ValueThreshold int64
 	// NumCompactors is the number of compaction goroutines. Default 2,
 	// Badger's minimum (one of them prioritises level 0): on a small
