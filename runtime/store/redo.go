@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -68,8 +69,7 @@ const (
 	segMagic     = "LEADREDO"
 	segHeader    = 24 // magic 8, first seq 8, CRC 4, padding 4
 	recHeader    = 16 // length 4, CRC 4, seq 8
-	redoChunk    = 1 << 20
-	redoSegments = 4 // segment files at most
+	redoSegments = 4  // segment files at most
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -230,9 +230,7 @@ func (l *redoLog) recover(apply func([]byte) error) error {
 	if len(valid) == 0 {
 		return nil
 	}
-	slices.SortFunc(valid, func(a, b *redoSeg) int {
-		return compareUint(a.first, b.first)
-	})
+	slices.SortFunc(valid, func(a, b *redoSeg) int { return cmp.Compare(a.first, b.first) })
 	start := len(valid) - 1
 	for start > 0 && valid[start-1].last+1 == valid[start].first {
 		start--
@@ -250,16 +248,6 @@ func (l *redoLog) recover(apply func([]byte) error) error {
 	}
 	l.next = l.live[len(l.live)-1].last + 1
 	return nil
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // fits says whether a record of n payload bytes fits in the segment being
