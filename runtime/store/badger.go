@@ -222,10 +222,10 @@ type Badger struct {
 
 // commitStats counts the committer's work, for tests and benchmarks.
 type commitStats struct {
-	txns, syncs      atomic.Int64
-	switches         atomic.Int64 // redo segments started
-	checkpoints      atomic.Int64 // syncs of Badger's memtable logs to free a segment
-	replayed, onOpen atomic.Int64 // records replayed by Open (onOpen: 1 if it replayed)
+	txns, syncs atomic.Int64
+	switches    atomic.Int64 // redo segments started
+	checkpoints atomic.Int64 // syncs of Badger's memtable logs to free a segment
+	replayed    atomic.Int64 // records replayed by Open
 }
 
 // Open opens (creating if need be) the store in dir.
@@ -284,7 +284,6 @@ func (s *Badger) init() error {
 		return err
 	}
 	if r.records > 0 {
-		s.stats.onOpen.Store(1)
 		s.stats.replayed.Store(r.records)
 		if err := s.mem.committed(s.redo.next - 1); err != nil {
 			return err
