@@ -76,7 +76,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // redoSeg is one segment file.
 type redoSeg struct {
-	path  string
+	n     int // its file is segPath(dir, n)
 	f     *os.File
 	size  int64  // bytes allocated, written or zero-filled (guarded by filler.mu)
 	first uint64 // sequence number of its first record (0: free)
@@ -122,10 +122,11 @@ func openRedo(dir string, segSize int64, apply func(payload []byte) error) (*red
 		if !ok {
 			continue
 		}
-		if _, err := strconv.Atoi(name); err != nil {
+		n, err := strconv.Atoi(name)
+		if err != nil {
 			continue
 		}
-		seg, err := openSeg(filepath.Join(dir, e.Name()))
+		seg, err := openSeg(dir, n)
 		if err != nil {
 			l.close()
 			return nil, err
@@ -162,8 +163,8 @@ func openRedo(dir string, segSize int64, apply func(payload []byte) error) (*red
 	return l, nil
 }
 
-func openSeg(path string) (*redoSeg, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+func openSeg(dir string, n int) (*redoSeg, error) {
+	f, err := os.OpenFile(segPath(dir, n), os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func openSeg(path string) (*redoSeg, error) {
 		f.Close()
 		return nil, err
 	}
-	seg := &redoSeg{path: path, f: f, size: st.Size()}
+	seg := &redoSeg{n: n, f: f, size: st.Size()}
 	var h [segHeader]byte
 	if _, err := f.ReadAt(h[:], 0); err == nil && string(h[:8]) == segMagic &&
 		crc32.Checksum(h[:16], castagnoli) == binary.BigEndian.Uint32(h[16:20]) {
@@ -285,44 +286,44 @@ func (l *redoLog) switchSeg() error {
 		return err
 	}
 	var seg *redoSeg
+	n := 0
 	for _, s := range l.segs {
-		if s.first == 0 && !slices.Contains(l.live, s) {
+		if s.first == 0 { // not live
 			seg = s
 			break
 		}
+		n = max(n, s.n+1)
 	}
 	if seg == nil {
-		n := 0
-		for _, s := range l.segs {
-			base, _ := strings.CutSuffix(filepath.Base(s.path), redoExt)
-			i, _ := strconv.Atoi(base)
-			n = max(n, i+1)
-		}
-		path := segPath(l.dir, n)
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(segPath(l.dir, n), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			return err
 		}
-		seg = &redoSeg{path: path, f: f}
+		seg = &redoSeg{n: n, f: f}
 		l.segs = append(l.segs, seg)
 		if err := syncPath(l.dir); err != nil {
 			return err
 		}
 	}
-	var h [segHeader]byte
-	copy(h[:], segMagic)
-	binary.BigEndian.PutUint64(h[8:], l.next)
-	binary.BigEndian.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
 	if err := l.fill.ensure(seg, segHeader); err != nil {
 		return err
 	}
-	if _, err := seg.f.WriteAt(h[:], 0); err != nil {
+	if _, err := seg.f.WriteAt(segHeaderFor(l.next), 0); err != nil {
 		return err
 	}
 	seg.first, seg.last, seg.end = l.next, l.next-1, segHeader
 	l.live = append(l.live, seg)
 	l.markDirty(seg)
 	return nil
+}
+
+// segHeaderFor is the header of a segment whose first record is first.
+func segHeaderFor(first uint64) []byte {
+	h := make([]byte, segHeader)
+	copy(h, segMagic)
+	binary.BigEndian.PutUint64(h[8:], first)
+	binary.BigEndian.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
+	return h
 }
 
 func (l *redoLog) markDirty(seg *redoSeg) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"maps"
 	"os"
 	"os/exec"
@@ -395,11 +394,7 @@ func FuzzRedoSegment(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		dir := t.TempDir()
-		var h [segHeader]byte
-		copy(h[:], segMagic)
-		binary.BigEndian.PutUint64(h[8:], 1)
-		binary.BigEndian.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
-		if err := os.WriteFile(segPath(dir, 0), append(h[:], body...), 0o644); err != nil {
+		if err := os.WriteFile(segPath(dir, 0), append(segHeaderFor(1), body...), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var got [][]byte
