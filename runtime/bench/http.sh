@@ -7,9 +7,9 @@
 #
 #	runtime/bench/http.sh [SECONDS] [CONNECTIONS]
 #
-# WARMUP=S sends load for S seconds before the measured run (a new store's
-# redo segments are zero-filled during its first 64 MiB of log, some 4 s
-# of this load); LEAD_BIN=path measures another build, for A/B runs.
+# WARMUP=S sends load for S seconds before the measured run (a store past
+# its first memtables and compactions); LEAD_BIN=path measures another
+# build, for A/B runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
@@ -27,7 +27,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 for i in $(seq 0 $((conns - 1))); do
-	curl -sf -o /dev/null -X POST -d "{\"id\":\"h$i\",\"fields\":{\"email\":\"x@y.example\"}}" "http://$addr/v1/workflows/bench/leads"
+	curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"id\":\"h$i\",\"fields\":{\"email\":\"x@y.example\"}}" "http://$addr/v1/workflows/bench/leads"
 done
 # The server's CPU time (user + system, in clock ticks) around the run
 # gives its CPU cost per event: on a small machine wrk competes with the

@@ -118,7 +118,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Logf("round %d: killed after %d acknowledged of %d sent", round, acked, len(l.sent))
 		all = append(all, l.sent...)
 		start := time.Now()
-		s.restart() // replays the store's redo log
+		s.restart() // Badger replays its log
 		t.Logf("round %d: serving %s after the restart", round, time.Since(start).Round(time.Millisecond))
 		verifyOnce(t, s, all, false)
 		resend(t, s, all)

@@ -33,7 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,9 +87,7 @@ type Options struct {
 	// benchmarks' ±5% noise), while memory does: a memtable's skiplist
 	// arena is 1.3× its size (it reserves room for a maximal transaction)
 	// and flushing it builds a table of that size in memory. The largest
-	// transaction is 15% of it (2.4 MiB, some 2,000 typical steps). It is
-	// also the size of a redo log segment (redo.go), of which there are at
-	// most 4.
+	// transaction is 15% of it (2.4 MiB, some 2,000 typical steps).
 	MemTableSize int64
 	// NumMemtables is how many memtables may exist at once: the one being
 	// written and those waiting to be flushed. Default 3 (Badger: 5): a
@@ -111,10 +109,9 @@ type Options struct {
 	// its value log instead of the LSM tree. Default 1 MiB, Badger's
 	// maximum (capped at the largest transaction): every lead, history
 	// entry and notification stays in the LSM tree, so a read is one
-	// lookup, a memtable flush makes everything durable (redo.go), and
-	// there is no value-log garbage to collect. A value over it (a huge
-	// compiled workflow) still works; its group commit also syncs the
-	// value log.
+	// lookup and there is no value-log garbage to collect. A value over it
+	// (a huge compiled workflow) still works, in the value log, which
+	// Badger syncs with the same commit.
 	ValueThreshold int64
 	// NumCompactors is the number of compaction goroutines. Default 2,
 	// Badger's minimum (one of them prioritises level 0): on a small
@@ -127,6 +124,13 @@ type Options struct {
 	// in BenchmarkCommitGroup, under half the disk for lead JSON
 	// (TestBig), and fewer mapped table pages in resident memory.
 	NoCompression bool
+	// MinFreeSpace is the free space the store keeps on its file system:
+	// below it, Health reports ErrNoSpace and the runtime refuses writes
+	// until space is freed (space.go says why a full disk must never be
+	// reached). Default max(512 MiB, 4 × MemTableSize). Open refuses a
+	// file system with less than 4 × MemTableSize free, what Badger may
+	// write while it opens.
+	MinFreeSpace int64
 	// Logger receives Badger's messages: its errors and warnings at their
 	// levels, its routine info messages at debug level so that a healthy
 	// store is quiet. Default slog.Default().
@@ -156,6 +160,9 @@ func (o Options) withDefaults() Options {
 	if o.NumCompactors < 2 {
 		o.NumCompactors = 2
 	}
+	if o.MinFreeSpace <= 0 {
+		o.MinFreeSpace = max(512<<20, 4*o.MemTableSize)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -175,7 +182,11 @@ func (o Options) badger(dir string) badger.Options {
 		WithNumLevelZeroTablesStall(30).
 		WithBaseLevelSize(32 << 20).
 		WithBaseTableSize(1 << 20).
-		WithSyncWrites(false). // the redo log makes commits durable (redo.go)
+		WithSyncWrites(true). // a commit returns once durable (commit.go)
+		// Every table was verified whole before Badger opens it
+		// (verify.go); a block read later is verified again, so that
+		// damage is an error, not a panic or a wrong answer.
+		WithChecksumVerificationMode(options.OnBlockRead).
 		WithDetectConflicts(false).
 		WithMetricsEnabled(false).
 		WithLogger(slogAdapter{o.Logger})
@@ -188,13 +199,14 @@ func (o Options) badger(dir string) badger.Options {
 }
 
 // Badger is the Store on an embedded Badger database. Its key layout is at
-// the top of badger.go, its group commit at the top of commit.go, and its
-// redo log, which makes commits durable, in redo.go.
+// the top of badger.go, its group commit at the top of commit.go, the
+// checks that keep it from opening damaged files in verify.go, and its
+// free-space watermark in space.go.
 //
 // Concurrent Commits are grouped: a committer goroutine writes whatever
-// has queued as one transaction, logs it with one fsync and commits it to
-// Badger; each Commit returns once its steps are durable, and a reader
-// only ever sees durable steps.
+// has queued as one transaction, which Badger syncs once; each Commit
+// returns once its steps are durable, and a reader only ever sees durable
+// steps.
 type Badger struct {
 	db   *badger.DB
 	dir  string
@@ -213,43 +225,62 @@ type Badger struct {
 
 	// Owned by the committer.
 	nextOutbox uint64
-	redo       *redoLog
-	mem        *memLogs
 
 	timers timerFloor
+	space  *space
 	stats  commitStats
 }
 
 // commitStats counts the committer's work, for tests and benchmarks.
 type commitStats struct {
-	txns, syncs atomic.Int64
-	switches    atomic.Int64 // redo segments started
-	checkpoints atomic.Int64 // syncs of Badger's memtable logs to free a segment
-	replayed    atomic.Int64 // records replayed by Open
+	txns atomic.Int64 // transactions committed, each with one sync
 }
 
-// Open opens (creating if need be) the store in dir.
+// Open opens (creating if need be) the store in dir. It refuses a
+// directory whose tables or manifest are damaged or missing (verify.go),
+// and a file system too full to open on (space.go).
 func Open(dir string, opts Options) (*Badger, error) {
 	opts = opts.withDefaults()
-	db, err := badger.Open(opts.badger(dir))
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	fail := func(err error) (*Badger, error) { return nil, fmt.Errorf("open store %s: %w", dir, err) }
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
 	}
-	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor()}
+	sp := newSpace(dir, opts.MinFreeSpace)
+	if err := sp.canOpen(4 * opts.MemTableSize); err != nil {
+		return fail(err)
+	}
+	bo := opts.badger(dir)
+	if err := verifyFiles(dir, bo); err != nil {
+		return fail(err)
+	}
+	db, err := openBadger(bo)
+	if err != nil {
+		return fail(err)
+	}
+	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor(), space: sp}
 	if err := s.init(); err != nil {
-		if s.redo != nil {
-			s.redo.close()
-		}
 		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
+		return fail(err)
 	}
 	s.done.Add(1)
 	go s.commitLoop()
 	return s, nil
 }
 
-// init checks the layout version, replays the redo log, and loads the
-// committer's state.
+// openBadger opens Badger, turning a panic in its opening (the goroutine
+// that called it, not Badger's own) into an error: verifyFiles checks
+// what it knows of, and a panic on some other damage must still not take
+// the process down without saying which directory.
+func openBadger(bo badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: badger failed to open it: %v; %s", ErrDamaged, r, restoreAdvice)
+		}
+	}()
+	return badger.Open(bo)
+}
+
+// init checks the layout version and loads the committer's state.
 func (s *Badger) init() error {
 	var format []byte
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -262,32 +293,11 @@ func (s *Badger) init() error {
 	}
 	switch {
 	case format == nil:
-		err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(kFormat, []byte(formatVersion)) })
-		if err == nil {
-			err = s.db.Sync()
-		}
-		if err != nil {
+		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(kFormat, []byte(formatVersion)) }); err != nil {
 			return err
 		}
 	case string(format) != formatVersion:
 		return fmt.Errorf("the directory holds a %q store; this build reads %q", format, formatVersion)
-	}
-	if s.mem, err = openMemLogs(s.dir); err != nil {
-		return err
-	}
-	r := replayer{db: s.db}
-	s.redo, err = openRedo(filepath.Join(s.dir, redoDir), s.opts.MemTableSize, r.apply)
-	if err == nil {
-		err = r.finish()
-	}
-	if err != nil {
-		return err
-	}
-	if r.records > 0 {
-		s.stats.replayed.Store(r.records)
-		if err := s.mem.committed(s.redo.next - 1); err != nil {
-			return err
-		}
 	}
 	return s.db.View(func(txn *badger.Txn) error {
 		next, err := get(txn, kOutboxNext)
@@ -311,50 +321,7 @@ func (s *Badger) init() error {
 	})
 }
 
-// replayer applies redo records to Badger in transactions as big as
-// Badger takes: a record split between two is whole again once both are
-// committed, and a crash before that replays it again.
-type replayer struct {
-	db      *badger.DB
-	txn     *badger.Txn
-	records int64
-}
-
-func (r *replayer) apply(payload []byte) error {
-	r.records++
-	return decodeOps(payload, func(op byte, k, v []byte) error {
-		if r.txn == nil {
-			r.txn = r.db.NewTransaction(true)
-		}
-		err := r.write(op, k, v)
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			if err := r.txn.Commit(); err != nil {
-				return err
-			}
-			r.txn = r.db.NewTransaction(true)
-			err = r.write(op, k, v)
-		}
-		return err
-	})
-}
-
-func (r *replayer) write(op byte, k, v []byte) error {
-	if op == opDel {
-		return r.txn.Delete(k)
-	}
-	return r.txn.SetEntry(badger.NewEntry(k, v))
-}
-
-func (r *replayer) finish() error {
-	if r.txn == nil {
-		return nil
-	}
-	return r.txn.Commit()
-}
-
 // Close waits for queued commits, then flushes and closes the database.
-// Once Badger has flushed everything to synced tables, the redo log is
-// marked clean, so the next Open replays nothing.
 func (s *Badger) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -366,20 +333,32 @@ func (s *Badger) Close() error {
 	s.mu.Unlock()
 	s.done.Wait()
 	if err := s.db.Close(); err != nil {
-		s.redo.close()
-		return fmt.Errorf("close store %s: %w", s.dir, err)
-	}
-	if s.broken.Load() != nil {
-		return s.redo.close() // the next Open replays the log
-	}
-	if err := s.redo.closeClean(); err != nil {
 		return fmt.Errorf("close store %s: %w", s.dir, err)
 	}
 	return nil
 }
 
-// view runs f in a read transaction, unless the store is closed.
-func (s *Badger) view(ctx context.Context, f func(txn *badger.Txn) error) error {
+// Health reports whether the store takes writes now: nil, an error
+// wrapping ErrNoSpace while its file system has less free space than
+// MinFreeSpace, the error that broke it (a failed commit: reopen), or
+// ErrClosed. It is cheap enough to call before every write (space.go).
+func (s *Badger) Health() error {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if err := s.broken.Load(); err != nil {
+		return *err
+	}
+	return s.space.check()
+}
+
+// view runs f in a read transaction, unless the store is closed. A panic
+// in Badger while reading (a table damaged since Open) is an error naming
+// the directory, not the end of the process.
+func (s *Badger) view(ctx context.Context, f func(txn *badger.Txn) error) (err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -388,6 +367,11 @@ func (s *Badger) view(ctx context.Context, f func(txn *badger.Txn) error) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store %s: %w: a read failed: %v; %s", s.dir, ErrDamaged, r, restoreAdvice)
+		}
+	}()
 	return s.db.View(f)
 }
 

@@ -18,36 +18,39 @@ import (
 // caller's goroutine (so that, with many callers, encoding runs on every
 // core), then queues them. The committer goroutine takes everything
 // queued, by any number of callers, and builds it into one Badger
-// transaction (more if it is too big for one); it appends the
-// transaction's writes to the redo log, fdatasyncs the log once for all
-// of them, commits the transaction to Badger without a sync, and releases
-// the callers. redo.go says why the store syncs a log of its own and how
-// a crash is recovered from it.
+// transaction (more if it is too big for one), which Badger writes to its
+// log and syncs before Commit returns (SyncWrites): one sync for the whole
+// group. Only then are the callers released.
 //
-// Atomicity. A transaction is one redo record, which recovery replays
-// whole or not at all, so a step, which never spans transactions, is
-// atomic. A Commit is validated as a whole before anything is queued: an
-// invalid step rejects the whole Commit and writes nothing, not even the
-// valid steps before it (a rejected request changes nothing). The steps
-// of one Commit go into one transaction unless they exceed Badger's
-// transaction limit (15% of MemTableSize: 2.4 MiB, some 2,000 typical
-// steps, at the default); such a Commit is split between steps, and a
-// crash in the middle may leave a prefix of its steps applied, each
-// completely.
+// Durability rests on Badger's own log and recovery, nothing else: Badger
+// replays its log on Open, whole transactions only, so an acknowledged
+// step survives a crash or a power failure, and one that was not
+// acknowledged is either there completely or not at all.
+//
+// Atomicity. Badger applies a transaction all or nothing, so a step, which
+// never spans transactions, is atomic. A Commit is validated as a whole
+// before anything is queued: an invalid step rejects the whole Commit and
+// writes nothing, not even the valid steps before it (a rejected request
+// changes nothing). The steps of one Commit go into one transaction
+// unless they exceed Badger's transaction limit (15% of MemTableSize:
+// 2.4 MiB, some 2,000 typical steps, at the default); such a Commit is
+// split between steps, and a crash in the middle may leave a prefix of
+// its steps applied, each completely.
 //
 // Ordering. The queue is FIFO and the committer applies requests in queue
 // order, so steps are applied in the order their Commit calls were made
 // (the runtime's one writer per lead makes that per-lead order), and
 // outbox sequence numbers follow commit order.
 //
-// Visibility. A transaction reaches Badger only once its record is
-// durable, so a reader never sees (or shows a client, or delivers to a
-// webhook) a state that a power failure could take back.
+// Visibility. Badger makes a transaction visible to readers only after
+// its Commit, which with SyncWrites returns after the sync: a reader never
+// sees (or shows a client, or delivers to a webhook) a state that a power
+// failure could take back.
 //
-// Failure. If the log or Badger fails to take a transaction, what is on
-// disk is no longer known to match what callers were told, so the store
-// refuses every later write until it is reopened (as PostgreSQL does
-// after a failed fsync); reopening replays the log.
+// Failure. If Badger fails to take a transaction, what is on disk is no
+// longer known to match what callers were told, so the store refuses
+// every later write until it is reopened (as PostgreSQL does after a
+// failed fsync); reopening recovers from Badger's log.
 
 // request is a Commit (or PutMeta or SaveVersion) on its way to disk.
 type request struct {
@@ -322,8 +325,7 @@ func (s *Badger) fail(err error) error {
 // commitLoop is the committer.
 func (s *Badger) commitLoop() {
 	defer s.done.Done()
-	var rec []byte // the redo record buffer, reused
-	lone := true   // the last group had one request: a lone caller
+	lone := true // the last group had one request: a lone caller
 	for {
 		reqs, ok := s.pending.take()
 		if !ok {
@@ -349,9 +351,8 @@ func (s *Badger) commitLoop() {
 			finish(reqs, *err)
 			continue
 		}
-		g := group{s: s, rec: rec}
+		g := group{s: s}
 		g.apply(reqs)
-		rec = g.rec
 		finish(reqs, nil)
 	}
 }
@@ -374,8 +375,6 @@ type group struct {
 	size int64
 	n    int64
 	in   []*request // requests with writes in txn
-	rec  []byte     // txn's writes, as a redo record
-	vlog bool       // a value in txn goes to Badger's value log
 	// outbox says txn appends to the outbox, and so must store the counter.
 	outbox bool
 	// lowest is the earliest timer set in txn, for the timer floor.
@@ -397,15 +396,15 @@ func (g *group) apply(reqs []*request) {
 func (g *group) begin(r *request) {
 	if g.txn == nil {
 		g.txn = g.s.db.NewTransaction(true)
-		g.size, g.n, g.lowest, g.outbox, g.vlog = 0, 0, ^uint64(0), false, false
-		g.rec = g.rec[:0]
+		g.size, g.n, g.lowest, g.outbox = 0, 0, ^uint64(0), false
 	}
 	if len(g.in) == 0 || g.in[len(g.in)-1] != r {
 		g.in = append(g.in, r)
 	}
 }
 
-// flush logs and commits the open transaction.
+// flush commits the open transaction: Badger writes it to its log and
+// syncs the log before Commit returns.
 func (g *group) flush() {
 	if g.txn == nil {
 		return
@@ -416,82 +415,25 @@ func (g *group) flush() {
 			return
 		}
 	}
-	txn, in := g.txn, g.in
+	txn, in, writes := g.txn, g.in, g.n
 	g.txn, g.in = nil, nil
-	err := g.s.commitTxn(txn, g.rec, g.vlog)
+	var err error
+	if writes == 0 {
+		txn.Discard() // nothing to write (a version saved before)
+	} else if err = txn.Commit(); err == nil {
+		g.s.stats.txns.Add(1)
+	}
 	if g.lowest != ^uint64(0) {
 		g.s.timers.committed()
 	}
 	if err != nil {
-		// The log or Badger may have taken part of the transaction.
+		// Badger may have taken part of the transaction into its log or
+		// memtable: what a reopen recovers is not known here.
 		err = g.s.fail(fmt.Errorf("commit: %w", err))
 		for _, r := range in {
 			r.err = err
 		}
 	}
-}
-
-// commitTxn makes txn durable in the redo log (its writes are rec), then
-// commits it to Badger.
-func (s *Badger) commitTxn(txn *badger.Txn, rec []byte, vlog bool) error {
-	if len(rec) == 0 {
-		txn.Discard() // nothing to write (a version saved before)
-		return nil
-	}
-	seq, err := s.logRecord(rec)
-	if err != nil {
-		txn.Discard()
-		return err
-	}
-	if err := txn.Commit(); err != nil {
-		return err
-	}
-	s.stats.txns.Add(1)
-	if vlog {
-		// Badger's value log is not in its memtable logs, so a flush does
-		// not make it durable: sync it before the record can be released.
-		if err := s.db.Sync(); err != nil {
-			return err
-		}
-	}
-	return s.mem.committed(seq)
-}
-
-// logRecord appends rec to the redo log and syncs it.
-func (s *Badger) logRecord(rec []byte) (uint64, error) {
-	if !s.redo.fits(len(rec)) {
-		if err := s.makeRoom(); err != nil {
-			return 0, err
-		}
-	}
-	seq, err := s.redo.append(rec)
-	if err != nil {
-		return 0, err
-	}
-	if err := s.redo.sync(); err != nil {
-		return 0, err
-	}
-	s.stats.syncs.Add(1)
-	return seq, nil
-}
-
-// makeRoom moves the redo log to another segment, releasing the segments
-// whose records Badger holds durably, with a checkpoint if need be.
-func (s *Badger) makeRoom() error {
-	durable, err := s.mem.durable()
-	if err != nil {
-		return err
-	}
-	s.redo.release(durable)
-	if !s.redo.canSwitch() {
-		if durable, err = s.mem.syncAll(); err != nil {
-			return err
-		}
-		s.stats.checkpoints.Add(1)
-		s.redo.release(durable)
-	}
-	s.stats.switches.Add(1)
-	return s.redo.switchSeg()
 }
 
 // abort drops the open transaction after a failure to build it (a read
@@ -514,19 +456,14 @@ func (g *group) abort(err error) {
 }
 
 func (g *group) set(k, v []byte) error {
-	if int64(len(v)) >= g.s.opts.ValueThreshold {
-		g.vlog = true
-	}
 	g.size += entrySize(k, v)
 	g.n++
-	g.rec = appendOp(g.rec, opSet, k, v)
 	return g.txn.SetEntry(badger.NewEntry(k, v))
 }
 
 func (g *group) del(k []byte) error {
 	g.size += entrySize(k, nil)
 	g.n++
-	g.rec = appendOp(g.rec, opDel, k, nil)
 	return g.txn.Delete(k)
 }
 

@@ -50,6 +50,8 @@ func crashStep(w, i, n int) StepWrite {
 
 // crashChild commits batches from crashWriters goroutines, printing
 // "acked W N" once batch N of writer W is committed, until it is killed.
+// On a store that holds batches already (a crash image), each writer
+// goes on after the last batch it finds there.
 func crashChild(dir string) {
 	opts := Options{Logger: quiet()}
 	opts.MemTableSize, _ = strconv.ParseInt(os.Getenv(crashMemEnv), 10, 64)
@@ -61,8 +63,14 @@ func crashChild(dir string) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := range crashWriters {
+		first := 1
+		if l, err := s.GetLead(ctx, fmt.Sprintf("w%d-l0", w)); err == nil {
+			fmt.Sscan(string(l.Data), &first)
+			fmt.Printf("start %d %d\n", w, first)
+			first++
+		}
 		wg.Go(func() {
-			for n := 1; ; n++ {
+			for n := first; ; n++ {
 				var batch []StepWrite
 				for i := range crashLeads {
 					batch = append(batch, crashStep(w, i, n))

@@ -121,6 +121,13 @@ type Store interface {
 	// the webhook dispatcher's cursor.
 	Meta(ctx context.Context, key string) ([]byte, bool, error)
 	PutMeta(ctx context.Context, key string, value []byte) error
+	// Health reports whether the store takes writes now: nil, an error
+	// wrapping ErrNoSpace while its disk is too full to write safely, or
+	// the error that broke it. The store does not refuse a write for want
+	// of space by itself (a caller may have applied the step in memory
+	// already): callers ask before they start a step. It is cheap enough
+	// to call before every one.
+	Health() error
 	// Close flushes and closes the store.
 	Close() error
 }
