@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,16 +34,28 @@ across restarts, and a workflow file that is saved and compiles becomes the
 active version at once (a save that does not compile keeps the last good
 version serving; GET /v1/workflows shows the diagnostics).
 
-The HTTP API is described in INTERFACES.md. With --token (or $LEAD_TOKEN)
-every request but /healthz needs 'Authorization: Bearer TOKEN'. With
---webhook URL every notification is also POSTed there, at least once.
-SIGINT or SIGTERM stops gracefully: in-flight steps finish and commit.`
+The HTTP API is described in docs/api.md. With a token ($LEAD_TOKEN,
+--token-file FILE, or --token) every request but /healthz and /readyz needs
+'Authorization: Bearer TOKEN'; --token-file and $LEAD_TOKEN keep it out of
+'ps'. Listening beyond loopback without a token is refused unless
+--insecure-no-auth is given. The server answers only to localhost, IP
+literals, the --addr host and --allowed-host names (a guard against DNS
+rebinding), and takes writes only as application/json. With --webhook URL
+every notification is also POSTed there, at least once. Writes are refused
+(507) while the store's disk has less than --min-free-space free, and
+resume once space is freed. SIGINT or SIGTERM stops gracefully: in-flight
+steps finish and commit.`
 
 func runRun(env *cmdEnv, args []string) int {
-	fl := newFlags(env, "run", "[--addr HOST:PORT] [--data DIR] [--token TOKEN] [--webhook URL] PATH...", runDoc)
+	fl := newFlags(env, "run", "[--addr HOST:PORT] [--data DIR] [--token-file FILE] [--webhook URL] PATH...", runDoc)
 	addr := fl.String("addr", "127.0.0.1:7420", "listen on `HOST:PORT`")
 	data := fl.String("data", "./.lead-data", "store data in `DIR`")
-	token := fl.String("token", env.getenv("LEAD_TOKEN"), "require this bearer `TOKEN` (default $LEAD_TOKEN)")
+	token := fl.String("token", "", "require this bearer `TOKEN` (visible in ps: prefer $LEAD_TOKEN or --token-file)")
+	tokenFile := fl.String("token-file", "", "require the bearer token in `FILE`")
+	insecure := fl.Bool("insecure-no-auth", false, "allow listening beyond loopback without a token")
+	var hosts stringList
+	fl.Var(&hosts, "allowed-host", "also answer to requests for `HOST` (repeatable)")
+	minFree := fl.String("min-free-space", "", "refuse writes while the store's disk has less than `SIZE` free (e.g. 512MiB, 2GiB; default max(512MiB, 4 memtables))")
 	webhook := fl.String("webhook", "", "POST notifications to `URL`")
 	noWatch := fl.Bool("no-watch", false, "do not reload workflows when their files change")
 	var standards stringList
@@ -53,6 +67,22 @@ func runRun(env *cmdEnv, args []string) int {
 	if len(paths) == 0 {
 		return fl.usageError("no PATH given")
 	}
+	tok, err := serverToken(env, *token, *tokenFile)
+	if err != nil {
+		return fl.usageError("%v", err)
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return fl.usageError("invalid --addr %q: %v", *addr, err)
+	}
+	if tok == "" && !*insecure && !loopbackHost(host) {
+		fmt.Fprintf(env.stderr, "lead run: --addr %s listens beyond this machine and no token is set, so anyone who can reach it could read and change every lead; set a token ($LEAD_TOKEN or --token-file FILE), or pass --insecure-no-auth to run without one\n", *addr)
+		return exitUsage
+	}
+	freeSpace, err := parseSize(*minFree)
+	if err != nil {
+		return fl.usageError("invalid --min-free-space %q: %v", *minFree, err)
+	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			return ioError(env, "run", err)
@@ -61,7 +91,7 @@ func runRun(env *cmdEnv, args []string) int {
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	service.TuneProcess(env.getenv)
 
-	st, err := store.Open(*data, store.Options{Logger: log})
+	st, err := store.Open(*data, store.Options{Logger: log, MinFreeSpace: freeSpace})
 	if err != nil {
 		return ioError(env, "run", fmt.Errorf("open store %s: %w", *data, err))
 	}
@@ -84,15 +114,15 @@ func runRun(env *cmdEnv, args []string) int {
 		st.Close()
 		return ioError(env, "run", err)
 	}
-	srv := httpapi.Server(*addr, httpapi.New(svc, httpapi.Options{Token: *token, Gatherer: reg}))
+	srv := httpapi.Server(*addr, httpapi.New(svc, httpapi.Options{Token: tok, Gatherer: reg, Hosts: append([]string{host}, hosts...)}))
 	infos, _ := svc.Workflows(ctx)
 	names := make([]string, 0, len(infos))
 	for _, w := range infos {
 		names = append(names, w.Name)
 	}
-	log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", *data, "workflows", fmt.Sprint(names), "auth", *token != "")
+	log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", *data, "workflows", fmt.Sprint(names), "auth", tok != "")
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(httpapi.JSONErrors(ln)) }()
 
 	status := exitOK
 	select {
@@ -119,4 +149,68 @@ func runRun(env *cmdEnv, args []string) int {
 	}
 	log.Info("stopped")
 	return status
+}
+
+// serverToken is the token lead run requires: --token, else the first
+// line of --token-file, else $LEAD_TOKEN ("" for none).
+func serverToken(env *cmdEnv, flagged, file string) (string, error) {
+	switch {
+	case flagged != "" && file != "":
+		return "", errors.New("give --token or --token-file, not both")
+	case flagged != "":
+		return flagged, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--token-file: %w", err)
+		}
+		tok, _, _ := strings.Cut(string(b), "\n")
+		if tok = strings.TrimSpace(tok); tok == "" {
+			return "", fmt.Errorf("--token-file %s: the file is empty", file)
+		}
+		return tok, nil
+	}
+	return env.getenv("LEAD_TOKEN"), nil
+}
+
+// loopbackHost reports whether host (of --addr) listens on this machine
+// only: a loopback address, or a name every address of which is one.
+// "" and 0.0.0.0 listen everywhere.
+func loopbackHost(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	if host == "" {
+		return false
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSize reads a size such as 512MiB, 2GiB, 1.5G or 1048576 (bytes);
+// "" is 0 (the default).
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num := strings.TrimRight(s, "KMGTiBkmgtib")
+	unit := strings.ToLower(strings.TrimSpace(s[len(num):]))
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || f < 0 {
+		return 0, errors.New("want a size such as 512MiB or 2GiB")
+	}
+	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown unit %q: want B, KiB, MiB, GiB or TiB", unit)
+	}
+	return int64(f * mult), nil
 }

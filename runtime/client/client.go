@@ -52,17 +52,32 @@ func (e *APIError) Error() string {
 // Do sends a request with an optional JSON body and returns the raw JSON
 // answer of a 2xx response, or an *APIError.
 func (c *Client) Do(ctx context.Context, method, path string, body any) (json.RawMessage, int, error) {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, resp.StatusCode, err
+	}
+	return raw, resp.StatusCode, nil
+}
+
+// send sends a request and returns a 2xx response, whose body the caller
+// closes, or an *APIError.
+func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		r = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, r)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -72,14 +87,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (json.Ra
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("cannot reach the lead server at %s: %w (is `lead run` running? set --server or LEAD_SERVER)", c.Base, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, resp.StatusCode, err
+		return nil, fmt.Errorf("cannot reach the lead server at %s: %w (is `lead run` running? set --server or LEAD_SERVER)", c.Base, err)
 	}
 	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		var e struct {
 			Error APIError `json:"error"`
 		}
@@ -87,9 +99,32 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (json.Ra
 			e.Error.Message = strings.TrimSpace(string(raw))
 		}
 		e.Error.Status = resp.StatusCode
-		return nil, resp.StatusCode, &e.Error
+		return nil, &e.Error
 	}
-	return raw, resp.StatusCode, nil
+	return resp, nil
+}
+
+// leadPath is the API path of a lead, plus rest. The ids "." and ".."
+// would be cleaned out of the path into another endpoint, so they are
+// refused here, as the server refuses them.
+func leadPath(lead, rest string) (string, error) {
+	if lead == "." || lead == ".." || lead == "" {
+		return "", fmt.Errorf("%q is not a lead id", lead)
+	}
+	return "/v1/leads/" + url.PathEscape(lead) + rest, nil
+}
+
+// Backup asks the server for a consistent backup of its store and returns
+// the stream, which the caller closes. The HTTP client's timeout does not
+// apply: a big store takes a while; cancel ctx to stop.
+func (c *Client) Backup(ctx context.Context) (io.ReadCloser, error) {
+	noTimeout := *c
+	noTimeout.HTTP = &http.Client{Transport: c.HTTP.Transport}
+	resp, err := noTimeout.send(ctx, http.MethodPost, "/v1/admin/backup", map[string]any{})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
 }
 
 // Capture creates a lead (or returns the existing one with that id).
@@ -100,19 +135,31 @@ func (c *Client) Capture(ctx context.Context, workflow, id string, fields map[st
 
 // Send delivers an event.
 func (c *Client) Send(ctx context.Context, lead, typ, eventID string, data map[string]any) (json.RawMessage, error) {
-	raw, _, err := c.Do(ctx, http.MethodPost, "/v1/leads/"+url.PathEscape(lead)+"/events", map[string]any{"type": typ, "id": eventID, "data": orEmpty(data)})
+	path, err := leadPath(lead, "/events")
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := c.Do(ctx, http.MethodPost, path, map[string]any{"type": typ, "id": eventID, "data": orEmpty(data)})
 	return raw, err
 }
 
 // Update changes lead fields.
 func (c *Client) Update(ctx context.Context, lead string, fields map[string]any) (json.RawMessage, error) {
-	raw, _, err := c.Do(ctx, http.MethodPatch, "/v1/leads/"+url.PathEscape(lead), map[string]any{"fields": orEmpty(fields)})
+	path, err := leadPath(lead, "")
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := c.Do(ctx, http.MethodPatch, path, map[string]any{"fields": orEmpty(fields)})
 	return raw, err
 }
 
 // Lead reads a lead.
 func (c *Client) Lead(ctx context.Context, lead string) (json.RawMessage, error) {
-	raw, _, err := c.Do(ctx, http.MethodGet, "/v1/leads/"+url.PathEscape(lead), nil)
+	path, err := leadPath(lead, "")
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := c.Do(ctx, http.MethodGet, path, nil)
 	return raw, err
 }
 
@@ -130,7 +177,10 @@ func (c *Client) History(ctx context.Context, lead string) (json.RawMessage, err
 	all.Lead, all.Steps = lead, []json.RawMessage{}
 	after := uint64(0)
 	for {
-		path := fmt.Sprintf("/v1/leads/%s/history?after=%d&limit=%d", url.PathEscape(lead), after, historyPage)
+		path, err := leadPath(lead, fmt.Sprintf("/history?after=%d&limit=%d", after, historyPage))
+		if err != nil {
+			return nil, err
+		}
 		raw, _, err := c.Do(ctx, http.MethodGet, path, nil)
 		if err != nil {
 			return nil, err
@@ -157,7 +207,11 @@ func (c *Client) History(ctx context.Context, lead string) (json.RawMessage, err
 
 // Override moves a lead to a stage.
 func (c *Client) Override(ctx context.Context, lead, stage, reason, actor string) (json.RawMessage, error) {
-	raw, _, err := c.Do(ctx, http.MethodPost, "/v1/leads/"+url.PathEscape(lead)+"/override", map[string]any{"stage": stage, "reason": reason, "actor": actor})
+	path, err := leadPath(lead, "/override")
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := c.Do(ctx, http.MethodPost, path, map[string]any{"stage": stage, "reason": reason, "actor": actor})
 	return raw, err
 }
 

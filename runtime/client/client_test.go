@@ -195,3 +195,17 @@ func TestParseAssignments(t *testing.T) {
 		}
 	}
 }
+
+// TestDotIDs: the lead ids "." and ".." are refused before any request,
+// since a path cleaned of them names another endpoint.
+func TestDotIDs(t *testing.T) {
+	c := New("http://127.0.0.1:1", "") // nothing listens: a request would fail differently
+	for _, id := range []string{".", ".."} {
+		if _, err := c.Lead(context.Background(), id); err == nil || !strings.Contains(err.Error(), "is not a lead id") {
+			t.Errorf("Lead(%q): %v", id, err)
+		}
+		if _, err := c.History(context.Background(), id); err == nil || !strings.Contains(err.Error(), "is not a lead id") {
+			t.Errorf("History(%q): %v", id, err)
+		}
+	}
+}

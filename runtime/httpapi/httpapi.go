@@ -9,7 +9,7 @@
 package httpapi
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -40,10 +40,14 @@ const MaxBody = 1 << 20
 // Options configure the handler.
 type Options struct {
 	// Token, if set, must be presented as `Authorization: Bearer TOKEN`
-	// on every request but /healthz.
+	// on every request but /healthz and /readyz.
 	Token string
 	// Gatherer serves /metrics (nil: prometheus.DefaultGatherer).
 	Gatherer prometheus.Gatherer
+	// Hosts are the host names the server answers to besides localhost
+	// and IP literals (guard.go, checkHost): the --addr host and
+	// --allowed-host.
+	Hosts []string
 }
 
 // New returns the API handler over a running service.
@@ -63,14 +67,59 @@ func New(svc *service.Service, opts Options) http.Handler {
 	if g == nil {
 		g = prometheus.DefaultGatherer
 	}
+	mux.HandleFunc("POST /v1/admin/backup", a.backup)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), nil)
 	})
-	return authenticate(opts.Token, limitBody(mux))
+	return checkHost(opts.Hosts, authenticate(opts.Token, requireJSON(checkPath(limitBody(mux)))))
+}
+
+// backup streams a consistent backup of the store (store/backup.go has
+// the format; lead restore loads it). A backup that fails on the way is
+// cut short, without its end marker, so that no restore takes it whole.
+func (a *api) backup(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r); !ok {
+		return
+	}
+	if _, ok := decode(w, r, map[string]kind{}); !ok {
+		return
+	}
+	// A big store takes longer than the server's write timeout.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil {
+		fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="lead-%s.backup"`, time.Now().UTC().Format("20060102T150405Z")))
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if a.svc.Backup(r.Context(), bw) == nil { // the service logs a failure
+		bw.Flush()
+	}
+}
+
+// healthz is liveness: 200 unless a failed commit left the process able
+// to recover only by a restart.
+func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.Live(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "reason": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is readiness: 200 while the server takes writes, 503 with the
+// reason while it does not (short of disk space, shutting down, failed).
+// Reads are served either way.
+func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.Ready(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 type api struct{ svc *service.Service }
@@ -84,7 +133,7 @@ func authenticate(token string, next http.Handler) http.Handler {
 	}
 	want := sha256.Sum256([]byte("Bearer " + token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -360,7 +409,8 @@ func decode(w http.ResponseWriter, r *http.Request, keys map[string]kind) (*body
 	return nil, false
 }
 
-// parse decodes the body's top-level object key by key.
+// parse decodes the body's top-level object key by key (json.go reads
+// the values).
 func parse(r io.Reader, keys map[string]kind) (*body, error) {
 	// Read it all first, so that a body over the limit is a 413 even if
 	// it is malformed early on.
@@ -368,9 +418,8 @@ func parse(r io.Reader, keys map[string]kind) (*body, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	tok, err := dec.Token()
+	j := newJSONReader(raw)
+	tok, err := j.dec.Token()
 	if err != nil {
 		return nil, err
 	}
@@ -379,12 +428,11 @@ func parse(r io.Reader, keys map[string]kind) (*body, error) {
 	}
 	b := &body{vals: map[string]any{}}
 	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for j.dec.More() {
+		key, err := j.key("")
 		if err != nil {
 			return nil, err
 		}
-		key := tok.(string)
 		want, known := keys[key]
 		if !known {
 			return nil, fmt.Errorf("unknown key %q: the keys are %s", key, keyList(keys))
@@ -393,8 +441,8 @@ func parse(r io.Reader, keys map[string]kind) (*body, error) {
 			return nil, fmt.Errorf("key %q is given twice", key)
 		}
 		seen[key] = true
-		var v any
-		if err := dec.Decode(&v); err != nil {
+		v, err := j.value(key)
+		if err != nil {
 			return nil, err
 		}
 		switch x := v.(type) {
@@ -417,12 +465,15 @@ func parse(r io.Reader, keys map[string]kind) (*body, error) {
 			b.problems = append(b.problems, engine.Problem{Field: key, Message: fmt.Sprintf("must be %s, not %s", kindName(want), jsonType(x))})
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing brace
+	if _, err := j.dec.Token(); err != nil { // the closing brace
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := j.dec.Token(); err != io.EOF {
 		return nil, errors.New("unexpected data after the JSON object")
 	}
+	// Strings that are not text are the request's own fault, but not a
+	// malformed request: they are named like any other bad field.
+	b.problems = append(b.problems, j.problems...)
 	return b, nil
 }
 
@@ -567,6 +618,8 @@ func fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "conflict", err.Error(), nil)
 	case errors.Is(err, service.ErrBadRequest):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error(), nil)
+	case errors.Is(err, store.ErrNoSpace):
+		writeError(w, http.StatusInsufficientStorage, "insufficient_storage", err.Error(), nil)
 	case errors.Is(err, service.ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -584,13 +637,36 @@ type errorDetail struct {
 	Code    string           `json:"code"`
 	Message string           `json:"message"`
 	Details []engine.Problem `json:"details"`
+	// Omitted counts the problems left out of Details beyond the first
+	// maxDetails.
+	Omitted int `json:"omitted,omitempty"`
 }
 
+// maxDetails caps the problems an error lists: a body of thousands of
+// unknown fields must not get an answer many times its size.
+const maxDetails = 100
+
 func writeError(w http.ResponseWriter, status int, code, msg string, details []engine.Problem) {
-	if details == nil {
-		details = []engine.Problem{}
+	if status == http.StatusInsufficientStorage || status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "10")
 	}
-	writeJSON(w, status, errorBody{errorDetail{Code: code, Message: msg, Details: details}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(errorJSON(code, msg, details))
+}
+
+// errorJSON is the API's error body.
+func errorJSON(code, msg string, details []engine.Problem) []byte {
+	d := errorDetail{Code: code, Message: msg, Details: details}
+	if d.Details == nil {
+		d.Details = []engine.Problem{}
+	}
+	if n := len(d.Details); n > maxDetails {
+		d.Details, d.Omitted = d.Details[:maxDetails], n-maxDetails
+		d.Message += fmt.Sprintf(" (the first %d of %d problems are listed)", maxDetails, n)
+	}
+	b, _ := json.Marshal(errorBody{d})
+	return append(b, '\n')
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -600,7 +676,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// Server returns an http.Server with timeouts on every connection.
+// maxHeaderBytes bounds a request's headers.
+const maxHeaderBytes = 64 << 10
+
+// Server returns an http.Server with timeouts on every connection. Serve
+// it on JSONErrors(listener), so that the errors net/http writes itself
+// are JSON too.
 func Server(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr: addr, Handler: h,
@@ -608,6 +689,6 @@ func Server(addr string, h http.Handler) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 }

@@ -2,22 +2,32 @@ package integration
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestAuth: with --token (or LEAD_TOKEN) every endpoint but /healthz needs
-// the bearer token; without one, nothing does.
+// TestAuth: with a token (--token, LEAD_TOKEN or --token-file) every
+// endpoint but /healthz and /readyz needs the bearer token; without one,
+// nothing does.
 func TestAuth(t *testing.T) {
 	t.Parallel()
-	for _, how := range []string{"flag", "env"} {
+	for _, how := range []string{"flag", "env", "file"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			o := serverOpts{}
-			if how == "flag" {
+			switch how {
+			case "flag":
 				o.args = []string{"--token", "s3cret"}
-			} else {
+			case "env":
 				o.env = []string{"LEAD_TOKEN=s3cret"}
+			case "file":
+				file := filepath.Join(t.TempDir(), "token")
+				if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				o.args = []string{"--token-file", file}
 			}
 			s := newServer(t, o)
 			ok := []string{"Authorization", "Bearer s3cret"}
@@ -33,6 +43,7 @@ func TestAuth(t *testing.T) {
 				{"GET", "/v1/workflows", ""},
 				{"GET", "/v1/notifications", ""},
 				{"GET", "/metrics", ""},
+				{"POST", "/v1/admin/backup", `{}`},
 				{"GET", "/v1/unknown", ""},
 			}
 			for _, bad := range [][]string{
@@ -62,8 +73,9 @@ func TestAuth(t *testing.T) {
 				t.Errorf("unauthorized requests changed the lead: %v", v)
 			}
 			s.expect(http.StatusNotFound, "GET", "/v1/leads/a2", nil, ok...)
-			// /healthz is open.
+			// /healthz and /readyz are open.
 			s.expect(http.StatusOK, "GET", "/healthz", nil)
+			s.expect(http.StatusOK, "GET", "/readyz", nil)
 			s.expect(http.StatusOK, "GET", "/metrics", nil, ok...)
 		})
 	}

@@ -49,6 +49,8 @@ func TestRejections(t *testing.T) {
 		code         string
 		fields       []string
 	}
+	// headers are a case's request headers beyond the JSON Content-Type.
+	headers := map[string][]string{}
 	capture := "/v1/workflows/deals/leads"
 	events := "/v1/leads/r1/events"
 	cases := []tc{
@@ -123,6 +125,34 @@ func TestRejections(t *testing.T) {
 		{"capture unknown workflow", "POST", "/v1/workflows/nope/leads", `{"fields":{"email":"a"}}`, 404, "not_found", nil},
 		{"unknown endpoint", "POST", "/v1/leads/r1/explode", `{}`, 404, "not_found", nil},
 		{"unknown method", "DELETE", "/v1/leads/r1", nil, 404, "not_found", nil},
+		// Bodies a web page could send across sites, or that are not
+		// JSON by their type: 415.
+		{"capture text/plain", "POST", capture, `{"fields":{"email":"a"}}`, 415, "unsupported_media_type", nil},
+		{"capture as a form", "POST", capture, `fields=1`, 415, "unsupported_media_type", nil},
+		{"capture without a type", "POST", capture, `{"fields":{"email":"a"}}`, 415, "unsupported_media_type", nil},
+		{"event in latin1", "POST", events, `{"type":"accepted"}`, 415, "unsupported_media_type", nil},
+		{"patch text/plain", "PATCH", "/v1/leads/r1", `{"fields":{"note":"x"}}`, 415, "unsupported_media_type", nil},
+		// A host the server does not serve (DNS rebinding): 421.
+		{"capture for another host", "POST", capture, `{"fields":{"email":"a"}}`, 421, "misdirected", nil},
+		{"read for another host", "GET", "/v1/leads/r1", nil, 421, "misdirected", nil},
+		// Keys repeated inside objects: 400, as at the top level.
+		{"capture repeated field", "POST", capture, `{"fields":{"email":"a","email":"b"}}`, 400, "bad_request", nil},
+		{"capture repeated key in a list", "POST", capture, `{"fields":{"email":"a","tags":[{"x":1,"x":2}]}}`, 400, "bad_request", nil},
+		{"event repeated payload field", "POST", events, `{"type":"ping","data":{"n":1,"n":2}}`, 400, "bad_request", nil},
+		// Strings that are not text: 422 naming the field.
+		{"capture invalid UTF-8", "POST", capture, "{\"fields\":{\"email\":\"a\xffb\"}}", 422, "invalid", []string{"fields.email"}},
+		{"capture NUL", "POST", capture, `{"fields":{"email":"a\u0000b"}}`, 422, "invalid", []string{"fields.email"}},
+		{"capture NUL in a list", "POST", capture, `{"fields":{"email":"a","tags":["x\u0000"]}}`, 422, "invalid", []string{"fields.tags"}},
+		{"event lone surrogate", "POST", events, `{"type":"ping","data":{"n":1},"id":"\ud800"}`, 422, "invalid", []string{"id"}},
+		{"event invalid UTF-8 in a key", "POST", events, "{\"type\":\"ping\",\"data\":{\"n\":1,\"\xfe\":1}}", 422, "invalid", []string{"data.\ufffd"}},
+		// Lead ids of dots are path segments: 422, never another endpoint.
+		{"read lead .", "GET", "/v1/leads/.", nil, 422, "invalid", []string{"id"}},
+		{"read lead ..", "GET", "/v1/leads/..", nil, 422, "invalid", []string{"id"}},
+		{"history of escaped ..", "GET", "/v1/leads/%2E%2E/history", nil, 422, "invalid", []string{"id"}},
+		{"event to lead ..", "POST", "/v1/leads/../events", `{"type":"accepted"}`, 422, "invalid", []string{"id"}},
+		{"capture id ..", "POST", capture, `{"id":"..","fields":{"email":"a"}}`, 422, "invalid", []string{"id"}},
+		{"unclean path", "GET", "/v1//leads", nil, 404, "not_found", nil},
+		{"dot segment", "GET", "/v1/leads/r1/./history", nil, 404, "not_found", nil},
 		// Bad query parameters: 400.
 		{"leads limit 0", "GET", "/v1/leads?limit=0", nil, 400, "bad_request", nil},
 		{"leads limit word", "GET", "/v1/leads?limit=ten", nil, 400, "bad_request", nil},
@@ -139,10 +169,17 @@ func TestRejections(t *testing.T) {
 		{"notifications bad limit", "GET", "/v1/notifications?limit=-5", nil, 400, "bad_request", nil},
 		{"notifications unknown parameter", "GET", "/v1/notifications?after=1", nil, 400, "bad_request", nil},
 	}
+	headers["capture text/plain"] = []string{"Content-Type", "text/plain"}
+	headers["capture as a form"] = []string{"Content-Type", "application/x-www-form-urlencoded"}
+	headers["capture without a type"] = []string{"Content-Type", ""}
+	headers["event in latin1"] = []string{"Content-Type", "application/json; charset=iso-8859-1"}
+	headers["patch text/plain"] = []string{"Content-Type", "text/plain"}
+	headers["capture for another host"] = []string{"Host", "evil.example"}
+	headers["read for another host"] = []string{"Host", "evil.example:7420"}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := s.snapshot()
-			r := s.must(c.method, c.path, c.body)
+			r := s.must(c.method, c.path, c.body, headers[c.name]...)
 			checkError(t, r, c.status, c.code, c.fields...)
 			if after := s.snapshot(); after != before {
 				t.Errorf("the rejected request changed something:\nbefore:\n%s\nafter:\n%s", before, after)

@@ -30,9 +30,10 @@ const (
 )
 
 // ValidLeadID reports whether a client-given lead id is acceptable:
-// 1–200 letters, digits and . _ - : @.
+// 1–200 letters, digits and . _ - : @, but not "." or ".." (they are
+// path segments, which clients and servers clean away).
 func ValidLeadID(id string) bool {
-	if id == "" || len(id) > MaxIDLength {
+	if id == "" || id == "." || id == ".." || len(id) > MaxIDLength {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

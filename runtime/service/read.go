@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -134,6 +135,20 @@ func (s *Service) Notifications(ctx context.Context, since string, limit int) ([
 	return out, next, nil
 }
 
+// Backup writes a consistent backup of the store to w while the service
+// runs (store.Backuper).
+func (s *Service) Backup(ctx context.Context, w io.Writer) error {
+	b, ok := s.st.(store.Backuper)
+	if !ok {
+		return fmt.Errorf("%w: this store does not make backups of itself; back up its database with the database's own tools", ErrBadRequest)
+	}
+	if err := b.Backup(ctx, w); err != nil {
+		s.log.Error("backup failed", "err", err)
+		return err
+	}
+	return nil
+}
+
 // ErrBadRequest marks a malformed request parameter.
 var ErrBadRequest = errors.New("bad request")
 
@@ -171,8 +186,8 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 				continue
 			}
 			p, err := s.migrate(ctx, l.ID)
-			if errors.Is(err, ErrUnavailable) {
-				return
+			if errors.Is(err, ErrUnavailable) || errors.Is(err, store.ErrNoSpace) {
+				return // the leads migrate at their next step
 			}
 			if err != nil {
 				s.log.Error("migrate", "lead", l.ID, "err", err)

@@ -85,6 +85,9 @@ type Service struct {
 	evicted uint64
 	failed  error // a commit failed: the service stops accepting work
 	closing bool  // Close was called: no new steps start
+	// short is set while the store is short of disk space and steps are
+	// refused, so that the start and the end of it are logged once.
+	short bool
 
 	queue commitQueue
 	wake  chan struct{} // a commit set timers: the scheduler re-checks
@@ -278,9 +281,15 @@ func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[s
 	if id == "" {
 		id = newID()
 	} else if !ValidLeadID(id) {
-		pre = append(pre, engine.Problem{Field: "id", Message: fmt.Sprintf("use 1 to %d characters: letters, digits and . _ - : @", MaxIDLength)})
+		pre = append(pre, engine.Problem{Field: "id", Message: fmt.Sprintf("use 1 to %d characters: letters, digits and . _ - : @, not . or .. alone", MaxIDLength)})
 	}
+	given := id != ""
 	o, err := s.do(ctx, id, workflow, engine.Input{Kind: engine.Capture, LeadID: id, Data: fields}, pre)
+	if errors.Is(err, errUnknownOutcome) && !given {
+		// The client cannot retry this capture safely without the id
+		// the lead may have been created with.
+		err = fmt.Errorf("%w; the lead would have the id %s: after the restart, capture again with \"id\": %q so that it exists exactly once", err, id, id)
+	}
 	if err != nil {
 		return LeadView{}, false, err
 	}
@@ -345,8 +354,14 @@ type pending struct {
 // errClosing is returned for work that arrives after Close.
 var errClosing = fmt.Errorf("%w: the server is shutting down", ErrUnavailable)
 
-// acquire registers a step in flight; false once the service is closing
-// or has failed. Called with s.mu held.
+// errUnknownOutcome marks a step whose commit failed: the store may or
+// may not hold it after a restart.
+var errUnknownOutcome = fmt.Errorf("%w: the store failed while committing this step, which may or may not have been applied; the server takes no more writes until it is restarted", ErrUnavailable)
+
+// acquire registers a step in flight; it refuses once the service is
+// closing or has failed, and while the store is short of disk space
+// (store.ErrNoSpace: nothing is applied, and steps resume by themselves
+// once space is freed). Called with s.mu held.
 func (s *Service) acquire() error {
 	switch {
 	case s.closing:
@@ -354,7 +369,48 @@ func (s *Service) acquire() error {
 	case s.failed != nil:
 		return fmt.Errorf("%w: %v", ErrUnavailable, s.failed)
 	}
+	if err := s.st.Health(); errors.Is(err, store.ErrNoSpace) {
+		if !s.short {
+			s.short = true
+			s.log.Warn("writes refused: the store is short of disk space", "err", err)
+		}
+		return err
+	} else if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if s.short {
+		s.short = false
+		s.log.Info("disk space freed: writes resume")
+	}
 	s.busy.Add(1)
+	return nil
+}
+
+// Ready reports whether the service takes writes now: nil, or why not
+// (shutting down, a failed commit, a store short of disk space). Reads are
+// served either way.
+func (s *Service) Ready() error {
+	s.mu.Lock()
+	closing, failed := s.closing, s.failed
+	s.mu.Unlock()
+	switch {
+	case closing:
+		return errClosing
+	case failed != nil:
+		return fmt.Errorf("%w: %v", ErrUnavailable, failed)
+	}
+	return s.st.Health()
+}
+
+// Live reports whether the process is worth keeping: nil, or the failed
+// commit after which only a restart recovers (its supervisor should
+// restart it).
+func (s *Service) Live() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, s.failed)
+	}
 	return nil
 }
 
@@ -530,7 +586,7 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 		return outcome{}, ctx.Err()
 	}
 	if last.err != nil {
-		return outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, last.err)
+		return outcome{}, fmt.Errorf("%w (%v)", errUnknownOutcome, last.err)
 	}
 	if mig != nil {
 		s.met.migrations.Inc()

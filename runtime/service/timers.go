@@ -125,9 +125,15 @@ func (s *Service) timerLoop(ctx context.Context) {
 				delete(inflight, id)
 				finishedN++
 				finished[id] = finishedN
-				if failure == nil {
+				switch {
+				case failure == nil:
 					delete(retry, id)
-				} else {
+				case errors.Is(failure, store.ErrNoSpace):
+					// Not the step's fault: look again soon, without a
+					// growing backoff, so that timers resume as soon as
+					// space is freed (acquire logs the shortage once).
+					retry[id] = timerRetry{at: s.clock().Add(time.Second)}
+				default:
 					r := retry[id]
 					r.backoff = min(max(2*r.backoff, time.Second), timerMaxBackoff)
 					r.at = s.clock().Add(r.backoff)

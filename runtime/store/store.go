@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -130,4 +131,10 @@ type Store interface {
 	Health() error
 	// Close flushes and closes the store.
 	Close() error
+}
+
+// Backuper is a Store that writes consistent online backups of itself
+// (the Badger store; a database server has its own tools).
+type Backuper interface {
+	Backup(ctx context.Context, w io.Writer) error
 }
