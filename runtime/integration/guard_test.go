@@ -125,6 +125,7 @@ func leadRun(t *testing.T, env []string, args ...string) (int, string) {
 	defer cancel()
 	dir := t.TempDir()
 	path := copyTestdata(t, dir, "deals.lead")
+	// A later --data in args wins.
 	cmd := exec.CommandContext(ctx, leadBin, append(append([]string{"run", "--data", filepath.Join(dir, "data")}, args...), path)...)
 	cmd.Env = append(append(os.Environ(), "LEAD_TOKEN="), env...)
 	log := newLogBuffer()

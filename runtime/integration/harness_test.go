@@ -23,14 +23,22 @@ import (
 	"time"
 )
 
-// leadBin is the binary under test, built by TestMain.
+// leadBin is the binary under test, built by TestMain, or given in
+// binEnv to a test binary that the power-loss harness runs.
 var leadBin string
+
+const binEnv = "LEAD_IT_BIN"
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
+	if bin := os.Getenv(binEnv); bin != "" {
+		// A child of the power-loss test: the binary is built.
+		leadBin = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "lead-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -4,9 +4,10 @@
 // acknowledged write was lost.
 //
 // The harness needs root, /dev/fuse, loop devices and mkfs.ext4. Where
-// they are missing, Run skips the test, unless LEAD_POWERCUT=require (CI
-// sets it), where it fails: a power-loss test that quietly stops running
-// protects nothing.
+// they are missing, Run skips the test, unless LEAD_ROOT_TESTS=require
+// (CI sets it), where it fails: a power-loss test that quietly stops
+// running protects nothing. Require does the same for other tests that
+// need root (a small file system to fill, say).
 package powercuttest
 
 import (
@@ -55,6 +56,19 @@ func Available() error {
 	return nil
 }
 
+// Require skips t when err says that what it needs is missing here, or
+// fails it if LEAD_ROOT_TESTS=require.
+func Require(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("LEAD_ROOT_TESTS") == "require" {
+		t.Fatalf("%s cannot run here (%v), and LEAD_ROOT_TESTS=require", what, err)
+	}
+	t.Skipf("%s: %v (set LEAD_ROOT_TESTS=require to fail instead)", what, err)
+}
+
 var (
 	buildOnce sync.Once
 	harness   string
@@ -84,12 +98,7 @@ func build() (string, error) {
 // could not run, or the child never reached the power cut.
 func Run(t *testing.T, c Config) {
 	t.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("LEAD_POWERCUT") == "require" {
-			t.Fatalf("the power-loss harness cannot run here (%v), and LEAD_POWERCUT=require", err)
-		}
-		t.Skipf("power-loss harness: %v (set LEAD_POWERCUT=require to fail instead)", err)
-	}
+	Require(t, "the power-loss harness", Available())
 	bin, err := build()
 	if err != nil {
 		t.Fatal(err)
