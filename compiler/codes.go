@@ -15,6 +15,8 @@ const (
 	CodeUnknownStd     = "E108" // unknown standard or std module
 	CodeHeader         = "E109" // missing or misplaced `workflow` header
 	CodeNoStart        = "E110"
+	CodeTooLarge       = "E111" // a compiled workflow larger than lead run stores
+	CodeWorkflowTwice  = "E117" // two files declare one workflow
 	CodeBuiltinAttr    = "E112"
 	CodeUnknownType    = "E113"
 	CodeBadLiteral     = "E114" // a default or value that does not fit its type

@@ -125,16 +125,20 @@ func (c *compilation) run() {
 	// The workflow is complete: hash it while the tests compile (they only
 	// read it). The hash is the largest serial cost of a check.
 	var wg sync.WaitGroup
-	version := ""
+	version, size := "", 0
 	if !c.failed() {
 		c.w.Normalize()
-		wg.Go(func() { version = c.w.Hash() })
+		wg.Go(func() { version, size = c.w.HashSize() })
 	}
 	if !c.opts.SkipTests {
 		c.compileTests()
 	}
 	wg.Wait()
 	c.w.Version = version
+	if size > ir.MaxBytes {
+		d := c.errorf(c.main, c.header.Span(), CodeTooLarge, "the compiled workflow takes %d KiB; lead run stores workflows of up to %d KiB", size>>10, ir.MaxBytes>>10)
+		d.help("split it into workflows that hand leads over to each other, or move repeated text into fewer declarations")
+	}
 }
 
 func (c *compilation) failed() bool { return c.diags.HasErrors() }

@@ -57,11 +57,16 @@ func runCheck(env *cmdEnv, args []string) int {
 	for _, err := range errs {
 		status = ioError(env, "check", err)
 	}
+	for _, p := range emptyDirs(paths) {
+		status = ioError(env, "check", fmt.Errorf("%s: no .lead files here (directories are searched for *.lead files, skipping hidden and testdata directories)", p))
+	}
 	ws := &workspace{opts: compiler.Options{StandardsPath: standardsPath(env, standards)}, parsed: map[string]*parsed{}}
 	ds, errs := ws.check(files)
 	for _, err := range errs {
 		status = ioError(env, "check", err)
 	}
+	failed := ds.HasErrors() || (*deny && hasWarnings(ds))
+	ds = capPerFile(ds, maxPerFile)
 
 	if *format == "text" {
 		if err := report.Text(env.stderr, ds); err != nil {
@@ -76,10 +81,37 @@ func runCheck(env *cmdEnv, args []string) int {
 	switch {
 	case status != exitOK:
 		return status
-	case ds.HasErrors(), *deny && hasWarnings(ds):
+	case failed:
 		return exitFail
 	}
 	return exitOK
+}
+
+// maxPerFile is how many diagnostics lead check shows for one file: a file
+// pasted in the wrong format can make thousands, and the first ones say
+// what is wrong.
+const maxPerFile = 200
+
+// capPerFile keeps the first max diagnostics of each file of the sorted
+// ds, and says at the end of each file cut how many more it had.
+func capPerFile(ds lang.Diagnostics, max int) lang.Diagnostics {
+	out := lang.Diagnostics{}
+	for i := 0; i < len(ds); {
+		j := i
+		for j < len(ds) && ds[j].File.Name == ds[i].File.Name {
+			j++
+		}
+		if j-i <= max {
+			out = append(out, ds[i:j]...)
+		} else {
+			last := ds[i+max-1]
+			out = append(out, ds[i:i+max]...)
+			out = append(out, &lang.Diagnostic{Severity: lang.Note, File: last.File, Subject: last.Subject,
+				Summary: fmt.Sprintf("and %d more diagnostics in this file (lead check shows the first %d of each file)", j-i-max, max)})
+		}
+		i = j
+	}
+	return out
 }
 
 // parsed is a parsed source file.
@@ -163,13 +195,38 @@ func (ws *workspace) check(files []string) (lang.Diagnostics, []error) {
 			queue(path)
 		}
 	}
+	declared := map[string]lang.Related{} // workflow name → its first header
 	for _, path := range workflows {
 		p := ws.parsed[path]
+		if h, ok := p.header(); ok && h.Name != nil && h.Name.Name != "" {
+			if first, twice := declared[h.Name.Name]; twice {
+				d := ws.errorf(p.file, h.Name.Span(), "workflow %s is declared in two files; lead run serves one workflow per name", h.Name.Name)
+				d.Code = compiler.CodeWorkflowTwice
+				d.Related = append(d.Related, first)
+				d.Help = append(d.Help, "rename one of the workflows, or remove one file")
+			} else {
+				declared[h.Name.Name] = lang.Related{File: p.file, Span: h.Name.Span(), Message: "first declared here"}
+			}
+		}
 		r := compiler.Compile(p.file, p.syntax, ws.opts)
 		ws.results = append(ws.results, r)
 		ws.diags = append(ws.diags, r.Diags...)
 	}
 	return dedupe(ws.diags), errs
+}
+
+// emptyDirs returns the directory paths in which no .lead file is found.
+func emptyDirs(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if info, err := os.Stat(p); err != nil || !info.IsDir() {
+			continue
+		}
+		if files, _ := leadFiles([]string{p}); len(files) == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // testedWorkflow finds the workflow a NAME_test.lead file tests, in the

@@ -13,6 +13,13 @@ import (
 // produces a new one. The JSON is canonical as it is: struct fields come in
 // declaration order and encoding/json sorts map keys.
 func (w *Workflow) Hash() string {
+	h, _ := w.HashSize()
+	return h
+}
+
+// HashSize is Hash, and the size of the workflow's JSON, which is how big
+// it is stored (MaxBytes).
+func (w *Workflow) HashSize() (string, int) {
 	c := *w
 	c.Version = ""
 	raw, err := json.Marshal(&c)
@@ -20,8 +27,14 @@ func (w *Workflow) Hash() string {
 		panic("ir: workflow does not marshal: " + err.Error()) // plain data always does
 	}
 	sum := sha256.Sum256(stripPositions(raw))
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(sum[:8]), len(raw)
 }
+
+// MaxBytes bounds a compiled workflow's JSON: the runtime stores each
+// version in one record of its store, and the store's records are bounded
+// (about 1.1 MB at its default memtable size). The compiler refuses a
+// workflow over it, so that lead check fails where lead run would.
+const MaxBytes = 1 << 20
 
 var posKey = []byte(`"pos":{`)
 

@@ -3,8 +3,8 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -139,7 +139,36 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 		return name, false, nil
 	}
 	w := res.Workflow
+	// Two files declaring one workflow: the one served first goes on
+	// serving, and the clash shows in its status whichever file changed.
+	twice := func(other string) DiagnosticView {
+		d := &lang.Diagnostic{Severity: lang.Error, Code: compiler.CodeWorkflowTwice, File: res.Files[0],
+			Summary: fmt.Sprintf("workflow %s is declared in %s too; lead run serves one workflow per name: rename one of the workflows, or remove one file", w.Name, other)}
+		if h := header(res.Files[0]); h != nil {
+			d.Subject = h.Name.Span()
+		}
+		return diagViews(lang.Diagnostics{d})[0]
+	}
+	if other := r.servedFrom(w.Name); other != "" && other != path && declares(other, w.Name) {
+		status.Diagnostics = append(status.Diagnostics, twice(other))
+		r.mu.Lock()
+		r.workflows[w.Name].reload = status // the file that serves it goes on
+		r.byFile[path] = w.Name
+		r.mu.Unlock()
+		return name, false, fmt.Errorf("%s: %s", path, status.Diagnostics[len(status.Diagnostics)-1].Message)
+	}
+	for _, other := range r.filesOf(w.Name) {
+		if other != path && declares(other, w.Name) {
+			status.Diagnostics = append(status.Diagnostics, twice(other))
+		}
+	}
 	status.OK, status.Version = true, w.Version
+	// A reload that fails past the compiler shows in GET /v1/workflows
+	// like a compile error; the last good version keeps serving.
+	failed := func(err error) (string, bool, error) {
+		r.setStatus(name, path, ReloadStatus{At: now, Diagnostics: []DiagnosticView{{File: path, Line: 1, Column: 1, Severity: "error", Message: err.Error()}}})
+		return name, false, err
+	}
 	m := r.machine(w.Version)
 	if m == nil {
 		if m, err = engine.Load(w); err != nil {
@@ -154,7 +183,7 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 		return name, false, err
 	}
 	if err := st.SaveVersion(ctx, store.Version{Workflow: w.Name, Version: w.Version, IR: raw, SavedAt: now}); err != nil {
-		return name, false, fmt.Errorf("save version %s of %s: %w", w.Version, w.Name, err)
+		return failed(fmt.Errorf("the store did not take version %s of %s: %w", w.Version, w.Name, err))
 	}
 	// Reloads run one at a time (at start, then from the watcher), so the
 	// active version read here is still the active one below; the store
@@ -162,7 +191,7 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 	if old := r.active(w.Name); old == nil || old.Version() != w.Version {
 		activated = true
 		if err := st.PutMeta(ctx, activeKey(w.Name), []byte(w.Version)); err != nil {
-			return name, false, fmt.Errorf("store the active version of %s: %w", w.Name, err)
+			return failed(fmt.Errorf("the store did not take the active version of %s: %w", w.Name, err))
 		}
 	}
 	r.mu.Lock()
@@ -188,6 +217,52 @@ func (r *registry) setStatus(name, path string, s ReloadStatus) {
 	}
 	wf.file, wf.reload = path, s
 	r.byFile[path] = name
+}
+
+// filesOf returns the files the registry has seen declare a workflow.
+func (r *registry) filesOf(name string) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for f, n := range r.byFile {
+		if n == name {
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// servedFrom returns the file a workflow is served from, "" if none.
+func (r *registry) servedFrom(name string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if w := r.workflows[name]; w != nil && w.active != nil {
+		return w.file
+	}
+	return ""
+}
+
+// declares reports whether the file at path still starts with
+// `workflow NAME`.
+func declares(path, name string) bool {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	f, _ := lang.Parse(path, string(src))
+	h := header(f)
+	return h != nil && h.Name != nil && h.Name.Name == name
+}
+
+// header returns a file's `workflow NAME` when that is its first
+// declaration.
+func header(f *lang.File) *lang.Workflow {
+	if len(f.Decls) == 0 {
+		return nil
+	}
+	h, _ := f.Decls[0].(*lang.Workflow)
+	return h
 }
 
 // workflowName names a compile result's workflow even when it failed: the
@@ -260,46 +335,21 @@ func (r *registry) infos() []WorkflowInfo {
 	return out
 }
 
-// discover lists the workflow files under paths: files (or *.lead files in
-// directories, recursively, skipping hidden ones) whose first declaration
+// discover lists the workflow files under paths, found as every command
+// finds .lead files (compiler.FindFiles): those whose first declaration
 // is `workflow NAME` and that are not NAME_test.lead files.
 func discover(paths []string) ([]string, error) {
-	var files []string
-	add := func(p string) {
-		if strings.HasSuffix(p, "_test.lead") {
-			return
-		}
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return
-		}
-		if isWorkflowSource(string(src)) {
-			files = append(files, p)
-		}
+	found, errs := compiler.FindFiles(paths)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	for _, root := range paths {
-		info, err := os.Stat(root)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			add(root)
+	var files []string
+	for _, p := range found {
+		if strings.HasSuffix(p, "_test.lead") {
 			continue
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && p != root && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && strings.HasSuffix(p, ".lead") {
-				add(p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		if src, err := os.ReadFile(p); err == nil && isWorkflowSource(string(src)) {
+			files = append(files, p)
 		}
 	}
 	sort.Strings(files)

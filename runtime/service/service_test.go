@@ -316,3 +316,36 @@ func TestOverridePinnedLead(t *testing.T) {
 		t.Errorf("after: stage %s version %s, want fresh on %s", v.Stage, v.Version, svc.reg.active("w").Version())
 	}
 }
+
+// refusingStore is a real store whose SaveVersion fails.
+type refusingStore struct{ store.Store }
+
+func (refusingStore) SaveVersion(context.Context, store.Version) error {
+	return errors.New("the disk said no")
+}
+
+// TestReloadFailureShows: a reload that fails after compiling (the store
+// refuses the version) shows in Workflows like a compile error.
+func TestReloadFailureShows(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	writeWorkflow(t, path, testWorkflow)
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := New(Config{Paths: []string{path}, Store: refusingStore{st}})
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	infos, err := svc.Workflows(context.Background())
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("Workflows: %v %v", infos, err)
+	}
+	r := infos[0].LastReload
+	if r.OK || len(r.Diagnostics) != 1 || !strings.Contains(r.Diagnostics[0].Message, "the disk said no") || r.Diagnostics[0].File != path {
+		t.Errorf("last reload %+v, want the store's refusal", r)
+	}
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/leadlang/lead/compiler"
 )
 
 // startWatcher reloads workflows when .lead files change. It watches the
@@ -56,7 +59,7 @@ func (s *Service) startWatcher(ctx context.Context) error {
 				if ev.Has(fsnotify.Create) && !changed && s.serves(ev.Name) {
 					// A new directory under a served one: watch it too
 					// (fsnotify does not recurse), and look inside.
-					if info, err := os.Stat(ev.Name); err == nil && info.IsDir() && !strings.HasPrefix(filepath.Base(ev.Name), ".") {
+					if info, err := os.Stat(ev.Name); err == nil && info.IsDir() && !compiler.SkipDir(filepath.Base(ev.Name)) {
 						if dirs, err := watchDirs([]string{ev.Name}); err == nil {
 							for _, d := range dirs {
 								if err := w.Add(d); err != nil {
@@ -135,39 +138,12 @@ func (s *Service) serves(file string) bool {
 	return false
 }
 
-// watchDirs lists the directories to watch: each directory path and its
-// subdirectories (skipping hidden ones), and each file path's directory.
+// watchDirs lists the directories to watch: those FindFiles searches,
+// symbolic links followed the same way.
 func watchDirs(paths []string) ([]string, error) {
-	set := map[string]bool{}
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			set[filepath.Dir(p)] = true
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				set[path] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	dirs, errs := compiler.SourceDirs(paths)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	out := make([]string, 0, len(set))
-	for d := range set {
-		out = append(out, d)
-	}
-	sort.Strings(out)
-	return out, nil
+	return dirs, nil
 }
