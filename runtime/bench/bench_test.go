@@ -70,7 +70,7 @@ func setup(tb testing.TB) (*service.Service, store.Store) {
 // transaction per event, one event at a time.
 func BenchmarkDurableEvents(b *testing.B) {
 	b.Run("group", func(b *testing.B) {
-		svc, _ := setup(b)
+		svc, st := setup(b)
 		ctx := context.Background()
 		for i := 0; i < leads; i++ {
 			if _, _, err := svc.Capture(ctx, "bench", fmt.Sprintf("l%d", i), map[string]any{"email": "x@y.example"}); err != nil {
@@ -78,6 +78,7 @@ func BenchmarkDurableEvents(b *testing.B) {
 			}
 		}
 		var next atomic.Int64
+		stats := st.(*store.Badger).Stats()
 		b.ResetTimer()
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -96,6 +97,9 @@ func BenchmarkDurableEvents(b *testing.B) {
 		}
 		wg.Wait()
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+		after := st.(*store.Badger).Stats()
+		b.ReportMetric(float64(b.N)/float64(after.Commits-stats.Commits), "events/sync")
+		b.ReportMetric(float64(after.Bytes-stats.Bytes)/float64(b.N), "B/event")
 	})
 	b.Run("naive", func(b *testing.B) {
 		benchNaive(b)

@@ -233,7 +233,19 @@ type Badger struct {
 
 // commitStats counts the committer's work, for tests and benchmarks.
 type commitStats struct {
-	txns atomic.Int64 // transactions committed, each with one sync
+	txns  atomic.Int64 // transactions committed, each with one sync
+	bytes atomic.Int64 // their size as Badger counts it (keys, values, overhead)
+}
+
+// Stats are counts of the store's work since Open, for benchmarks.
+type Stats struct {
+	Commits int64 // Badger transactions committed, each with one sync
+	Bytes   int64 // their size as Badger counts it (keys, values, overhead)
+}
+
+// Stats returns the store's counts so far.
+func (s *Badger) Stats() Stats {
+	return Stats{Commits: s.stats.txns.Load(), Bytes: s.stats.bytes.Load()}
 }
 
 // Open opens (creating if need be) the store in dir. It refuses a

@@ -422,6 +422,7 @@ func (g *group) flush() {
 		txn.Discard() // nothing to write (a version saved before)
 	} else if err = txn.Commit(); err == nil {
 		g.s.stats.txns.Add(1)
+		g.s.stats.bytes.Add(g.size)
 	}
 	if g.lowest != ^uint64(0) {
 		g.s.timers.committed()
