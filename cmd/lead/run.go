@@ -34,7 +34,7 @@ across restarts, and a workflow file that is saved and compiles becomes the
 active version at once (a save that does not compile keeps the last good
 version serving; GET /v1/workflows shows the diagnostics).
 
-The HTTP API is described in docs/api.md. With a token ($LEAD_TOKEN,
+The HTTP API is described in docs/runtime.md. With a token ($LEAD_TOKEN,
 --token-file FILE, or --token) every request but /healthz and /readyz needs
 'Authorization: Bearer TOKEN'; --token-file and $LEAD_TOKEN keep it out of
 'ps'. Listening beyond loopback without a token is refused unless
