@@ -440,13 +440,13 @@ stage b terminal
 // lead run could not store, is an error, pointed at its header.
 func TestTooLarge(t *testing.T) {
 	var notes strings.Builder
-	for range 60 {
+	for range 120 {
 		notes.WriteString("    notify accountable \"" + strings.Repeat("x", 20<<10) + "\"\n")
 	}
 	src := strings.Replace(examples(t)["../examples/simple.lead"], "stage won terminal",
 		"stage won terminal {\n  enter {\n"+notes.String()+"  }\n}", 1)
 	r := compileSource("big.lead", src)
-	if r.Workflow != nil || len(r.Diags) != 1 || r.Diags[0].Code != CodeTooLarge || !strings.Contains(r.Diags[0].Summary, "up to 1024 KiB") {
+	if r.Workflow != nil || len(r.Diags) != 1 || r.Diags[0].Code != CodeTooLarge || !strings.Contains(r.Diags[0].Summary, "up to 2048 KiB") {
 		t.Fatalf("diagnostics %.500v, want one %s", r.Diags, CodeTooLarge)
 	}
 	if p := r.Diags[0].File.Position(r.Diags[0].Subject.Start); p.Line != 1 {

@@ -1017,3 +1017,22 @@ func TestValueLog(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveBigVersion: a compiled workflow of 2 MiB (the compiler's
+// limit, ir.MaxBytes) is stored, in a transaction of its own, and read
+// back; one over the store's limit is refused, naming it.
+func TestSaveBigVersion(t *testing.T) {
+	s := openTest(t)
+	ir := bytes.Repeat([]byte("i"), 2<<20)
+	if err := s.SaveVersion(ctx, Version{Workflow: "w", Version: "big", IR: ir}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, s, capture(mkLead("a", "w", "s", ""))) // the store goes on
+	vs, err := s.Versions(ctx)
+	if err != nil || len(vs) != 1 || !bytes.Equal(vs[0].IR, ir) {
+		t.Fatalf("Versions: %d versions, %v", len(vs), err)
+	}
+	if err := s.SaveVersion(ctx, Version{Workflow: "w", Version: "huge", IR: bytes.Repeat([]byte("i"), 3<<20)}); err == nil || !strings.Contains(err.Error(), "the limit is") {
+		t.Errorf("a 3 MiB version: %v", err)
+	}
+}

@@ -283,9 +283,10 @@ func (s *Badger) SaveVersion(ctx context.Context, v Version) error {
 	if err := checkTime(v.SavedAt); err != nil {
 		return fmt.Errorf("save version: SavedAt: %w", err)
 	}
+	// A version has a transaction to itself if need be (group.apply).
 	size := entrySize(versionKey(v.Workflow, v.Version), v.IR) + 8
-	if size > s.maxTxnSize()/2 {
-		return fmt.Errorf("save version %s of %s: the IR is %d bytes; the limit is %d", v.Version, v.Workflow, len(v.IR), s.maxTxnSize()/2)
+	if size > s.maxTxnSize() {
+		return fmt.Errorf("save version %s of %s: the IR is %d bytes; the limit is %d", v.Version, v.Workflow, len(v.IR), s.maxTxnSize())
 	}
 	return s.submit(&request{version: &v, size: size, count: 1})
 }
