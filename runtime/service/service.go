@@ -278,12 +278,12 @@ func (s *Service) reload(ctx context.Context, path string) {
 // Capture creates a lead in a workflow. An existing id returns the
 // existing lead unchanged (created false).
 func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[string]any, pre ...engine.Problem) (LeadView, bool, error) {
-	if id == "" {
+	given := id != ""
+	if !given {
 		id = newID()
 	} else if !ValidLeadID(id) {
 		pre = append(pre, engine.Problem{Field: "id", Message: fmt.Sprintf("use 1 to %d characters: letters, digits and . _ - : @, not . or .. alone", MaxIDLength)})
 	}
-	given := id != ""
 	o, err := s.do(ctx, id, workflow, engine.Input{Kind: engine.Capture, LeadID: id, Data: fields}, pre)
 	if errors.Is(err, errUnknownOutcome) && !given {
 		// The client cannot retry this capture safely without the id

@@ -349,3 +349,40 @@ func TestReloadFailureShows(t *testing.T) {
 		t.Errorf("last reload %+v, want the store's refusal", r)
 	}
 }
+
+// failingStore is a real store whose commits fail, as after an I/O error.
+type failingStore struct{ store.Store }
+
+func (failingStore) Commit(context.Context, []store.StepWrite, []byte) error {
+	return errors.New("input/output error")
+}
+
+// TestFailedCommitNamesTheLead: a capture without an id whose commit
+// failed may still be in the store after a restart; the answer names the
+// id the server chose, so that the client retries it without making a
+// second lead. The service then refuses work and says it is not live.
+func TestFailedCommitNamesTheLead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	writeWorkflow(t, path, testWorkflow)
+	st, err := store.Open(filepath.Join(dir, "data"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := New(Config{Paths: []string{path}, Store: failingStore{st}})
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	_, _, err = svc.Capture(context.Background(), "w", "", map[string]any{"email": "a@b.example"})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), `capture again with "id": "ld_`) {
+		t.Fatalf("capture: %v", err)
+	}
+	if svc.Live() == nil || svc.Ready() == nil {
+		t.Errorf("Live %v, Ready %v after a failed commit", svc.Live(), svc.Ready())
+	}
+	if _, _, err := svc.Capture(context.Background(), "w", "given", map[string]any{"email": "a@b.example"}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("a capture after the failure: %v", err)
+	}
+}
