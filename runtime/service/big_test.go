@@ -77,7 +77,7 @@ stage done terminal
 	}
 	// Load the leads: the first dueNow have their `after 30d` timer due
 	// within the window after the service starts; the rest much later.
-	start := time.Now().Add(time.Duration(total/20000)*time.Second + 15*time.Second) // loading takes less than that
+	start := time.Now().Add(time.Duration(total/10000)*time.Second + 30*time.Second) // loading takes less than that, even on a busy machine
 	rot := engine.NewRotation()
 	loadStart := time.Now()
 	batch := make([]store.StepWrite, 0, 2000)
