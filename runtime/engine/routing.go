@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -72,6 +74,58 @@ func (r *Rotation) Apply(d RoutingDelta) {
 			delete(r.Open, o.Owner)
 		}
 	}
+}
+
+// Routing state rows. A store keeps the routing state as rows, one per
+// team ("team/KEY": its TeamState as JSON) and one per owner with open
+// leads ("open/OWNER": the count in decimal), so that a step writes the
+// few rows it changed, not one row every routed step of every lead
+// rewrites (a hot spot for a database shared by several nodes).
+const (
+	TeamRow = "team/"
+	OpenRow = "open/"
+)
+
+// Rows adds to rows the rows that d changed, with their values in r,
+// which has d applied: a count back to zero is a nil row (deleted).
+func (r *Rotation) Rows(d RoutingDelta, rows map[string][]byte) {
+	for _, t := range d.Teams {
+		b, _ := json.Marshal(r.Teams[t.Key]) // ints and strings always marshal
+		rows[TeamRow+t.Key] = b
+	}
+	for _, o := range d.Open {
+		if n := r.Open[o.Owner]; n > 0 {
+			rows[OpenRow+o.Owner] = strconv.AppendInt(nil, int64(n), 10)
+		} else {
+			rows[OpenRow+o.Owner] = nil
+		}
+	}
+}
+
+// RotationFromRows rebuilds routing state from its rows.
+func RotationFromRows(rows map[string][]byte) (*Rotation, error) {
+	r := NewRotation()
+	for k, v := range rows {
+		switch {
+		case strings.HasPrefix(k, TeamRow):
+			var t TeamState
+			if err := json.Unmarshal(v, &t); err != nil {
+				return nil, fmt.Errorf("routing state row %s: %w", k, err)
+			}
+			r.Teams[k[len(TeamRow):]] = t
+		case strings.HasPrefix(k, OpenRow):
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return nil, fmt.Errorf("routing state row %s: %w", k, err)
+			}
+			if n > 0 {
+				r.Open[k[len(OpenRow):]] = n
+			}
+		default:
+			return nil, fmt.Errorf("routing state row %s: not a team or an owner", k)
+		}
+	}
+	return r, nil
 }
 
 // Clone returns a deep copy.

@@ -80,7 +80,7 @@ stage done terminal
 	start := time.Now().Add(time.Duration(total/10000)*time.Second + 30*time.Second) // loading takes less than that, even on a busy machine
 	rot := engine.NewRotation()
 	loadStart := time.Now()
-	batch := make([]store.StepWrite, 0, 2000)
+	batch := make([]store.Prepared, 0, 2000)
 	for i := 0; i < total; i++ {
 		now := time.Now()
 		if i < dueNow {
@@ -96,7 +96,11 @@ stage done terminal
 			t.Fatal(err)
 		}
 		entry, _ := appendEntry(nil, &res.Entry)
-		batch = append(batch, store.StepWrite{Lead: sl, Seq: res.Entry.Seq, Entry: entry})
+		p, err := st.Prepare(store.StepWrite{Lead: sl, Entry: entry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, p)
 		if len(batch) == cap(batch) || i == total-1 {
 			if err := st.Commit(context.Background(), batch, nil); err != nil {
 				t.Fatal(err)

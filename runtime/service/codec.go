@@ -34,7 +34,7 @@ func leadAttrs(m *engine.Machine, l *engine.Lead) store.Lead {
 	st := m.Stage(l.Stage)
 	return store.Lead{
 		ID: l.ID, Workflow: l.Workflow, Version: l.Version, Stage: l.Stage, Owner: l.Owner,
-		Terminal: st != nil && st.Terminal, Stuck: l.Stuck != nil, Timers: l.Timers,
+		Terminal: st != nil && st.Terminal, Stuck: l.Stuck != nil, Seq: l.Seq, Timers: l.Timers,
 	}
 }
 

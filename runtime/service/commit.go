@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -65,8 +64,8 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 		if batch == nil {
 			return
 		}
-		writes := make([]store.StepWrite, 0, len(batch))
-		routed := false
+		writes := make([]store.Prepared, 0, len(batch))
+		rows := map[string][]byte{}
 		earliest := time.Time{}
 		notes := 0
 		var encErr error
@@ -78,7 +77,7 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 			writes = append(writes, p.write)
 			if !p.routing.Empty() {
 				rot.Apply(p.routing)
-				routed = true
+				rot.Rows(p.routing, rows)
 			}
 			for _, t := range p.timers {
 				if earliest.IsZero() || t.Due.Before(earliest) {
@@ -87,14 +86,10 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 			}
 			notes += p.notes
 		}
-		var rotRaw []byte
-		if routed {
-			rotRaw, _ = json.Marshal(rot)
-		}
 		start := time.Now()
 		err := encErr
 		if err == nil {
-			err = s.st.Commit(context.Background(), writes, rotRaw)
+			err = s.st.Commit(context.Background(), writes, rows)
 			s.met.commitBatch.Observe(float64(len(batch)))
 			s.met.commitSeconds.Observe(time.Since(start).Seconds())
 		}
@@ -120,6 +115,11 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 			}
 		}
 		s.mu.Unlock()
+		if err == nil && s.cfg.Observe != nil {
+			for _, p := range batch {
+				s.cfg.Observe(p.res)
+			}
+		}
 		for _, p := range batch {
 			p.err = err
 			close(p.done)

@@ -233,7 +233,7 @@ func (s *Service) migrate(ctx context.Context, id string) (*pending, error) {
 	p := s.enqueue(ent, res, "")
 	ent.lead = res.Lead
 	s.mu.Unlock()
-	s.encode(p, active, before, res)
+	s.encode(p, active, res)
 	return p, nil
 }
 

@@ -162,25 +162,38 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 			status.Diagnostics = append(status.Diagnostics, twice(other))
 		}
 	}
-	status.OK, status.Version = true, w.Version
-	// A reload that fails past the compiler shows in GET /v1/workflows
-	// like a compile error; the last good version keeps serving.
-	failed := func(err error) (string, bool, error) {
-		r.setStatus(name, path, ReloadStatus{At: now, Diagnostics: []DiagnosticView{{File: path, Line: 1, Column: 1, Severity: "error", Message: err.Error()}}})
-		return name, false, err
-	}
 	m := r.machine(w.Version)
 	if m == nil {
 		if m, err = engine.Load(w); err != nil {
-			status.OK = false
 			status.Diagnostics = append(status.Diagnostics, DiagnosticView{File: path, Severity: "error", Message: err.Error()})
 			r.setStatus(name, path, status)
 			return name, false, nil
 		}
 	}
+	activated, err = r.activate(ctx, st, m, path, status, now)
+	return w.Name, activated, err
+}
+
+// add serves a compiled workflow (Config.Machines: `lead test`'s).
+func (r *registry) add(ctx context.Context, st store.Store, m *engine.Machine, now time.Time) error {
+	_, err := r.activate(ctx, st, m, "", ReloadStatus{At: now, Diagnostics: []DiagnosticView{}}, now)
+	return err
+}
+
+// activate stores a workflow's version and makes it the active one;
+// status is its reload's. A failure to store it shows in GET
+// /v1/workflows like a compile error, and the last good version keeps
+// serving.
+func (r *registry) activate(ctx context.Context, st store.Store, m *engine.Machine, path string, status ReloadStatus, now time.Time) (activated bool, err error) {
+	w := m.W
+	status.OK, status.Version = true, w.Version
+	failed := func(err error) (bool, error) {
+		r.setStatus(w.Name, path, ReloadStatus{At: now, Diagnostics: []DiagnosticView{{File: path, Line: 1, Column: 1, Severity: "error", Message: err.Error()}}})
+		return false, err
+	}
 	raw, err := json.Marshal(w)
 	if err != nil {
-		return name, false, err
+		return false, err
 	}
 	if err := st.SaveVersion(ctx, store.Version{Workflow: w.Name, Version: w.Version, IR: raw, SavedAt: now}); err != nil {
 		return failed(fmt.Errorf("the store did not take version %s of %s: %w", w.Version, w.Name, err))
@@ -203,8 +216,10 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 		r.workflows[w.Name] = wf
 	}
 	wf.active, wf.file, wf.reload = m, path, status
-	r.byFile[path] = w.Name
-	return w.Name, activated, nil
+	if path != "" {
+		r.byFile[path] = w.Name
+	}
+	return activated, nil
 }
 
 func (r *registry) setStatus(name, path string, s ReloadStatus) {

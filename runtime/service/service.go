@@ -65,6 +65,15 @@ type Config struct {
 	StandardsPath []string
 	// MaxBatch bounds the steps of one commit (default 4,096).
 	MaxBatch int
+	// Machines are compiled workflows to serve besides those of Paths
+	// (`lead test` gives its suite's).
+	Machines []*engine.Machine
+	// ManualTimers leaves firing timers to RunTimers, on a virtual clock
+	// (`lead test`), instead of a scheduler on Clock.
+	ManualTimers bool
+	// Observe, if set, is given every step's result once it is durable,
+	// in commit order (`lead test` checks expectations on them).
+	Observe func(*engine.Result)
 }
 
 // Service is the durable runtime.
@@ -90,6 +99,7 @@ type Service struct {
 	short bool
 
 	queue commitQueue
+	tm    *timers
 	wake  chan struct{} // a commit set timers: the scheduler re-checks
 	// sleepUntil is when the sleeping scheduler wakes by itself (Unix
 	// nanoseconds by the service clock), 0 while it is awake: a commit
@@ -141,6 +151,7 @@ func New(cfg Config) *Service {
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, clock: cfg.Clock,
 		reg:   newRegistry(compiler.Options{StandardsPath: cfg.StandardsPath}),
 		cache: map[string]*cacheEntry{},
+		tm:    newTimers(),
 		wake:  make(chan struct{}, 1),
 		kick:  make(chan struct{}, 1),
 	}
@@ -156,21 +167,12 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.reg.loadStored(ctx, s.st); err != nil {
 		return err
 	}
-	raw, err := s.st.Rotation(ctx)
+	rows, err := s.st.Routing(ctx)
 	if err != nil {
 		return fmt.Errorf("read routing state: %w", err)
 	}
-	s.rot = engine.NewRotation()
-	if raw != nil {
-		if err := json.Unmarshal(raw, s.rot); err != nil {
-			return fmt.Errorf("read routing state: %w", err)
-		}
-		if s.rot.Teams == nil {
-			s.rot.Teams = map[string]engine.TeamState{}
-		}
-		if s.rot.Open == nil {
-			s.rot.Open = map[string]int{}
-		}
+	if s.rot, err = engine.RotationFromRows(rows); err != nil {
+		return fmt.Errorf("read routing state: %w", err)
 	}
 	files, err := discover(s.cfg.Paths)
 	if err != nil {
@@ -189,8 +191,16 @@ func (s *Service) Start(ctx context.Context) error {
 	if len(files) == 0 {
 		s.log.Warn("no workflow files found", "paths", strings.Join(s.cfg.Paths, ", "))
 	}
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.timerLoop(runCtx) }()
+	for _, m := range s.cfg.Machines {
+		if err := s.reg.add(ctx, s.st, m, s.clock()); err != nil {
+			s.Close(context.Background())
+			return err
+		}
+	}
+	if !s.cfg.ManualTimers {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.timerLoop(runCtx) }()
+	}
 	if s.cfg.Watch {
 		if err := s.startWatcher(runCtx); err != nil {
 			s.Close(context.Background())
@@ -337,7 +347,8 @@ type outcome struct {
 
 // pending is one step's writes waiting for the committer.
 type pending struct {
-	write   store.StepWrite
+	res     *engine.Result
+	write   store.Prepared
 	routing engine.RoutingDelta
 	leadID  string
 	eventID string
@@ -415,9 +426,36 @@ func (s *Service) Live() error {
 }
 
 // do runs one input for a lead: the heart of the runtime. pre are problems
-// the caller found in the request; with any, nothing is applied.
+// the caller found in the request; with any, nothing is applied. It plans
+// the step under the service's lock (plan), then encodes it and waits for
+// it to be durable without the lock (finish).
 func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem) (outcome, error) {
-	start := time.Now()
+	return s.finish(ctx, s.plan(ctx, id, workflow, in, pre))
+}
+
+// planned is what plan decided for an input: an answer (out, err) given
+// without a step of its own, possibly once an earlier step is durable
+// (wait), or a step queued for commit.
+type planned struct {
+	start time.Time
+	in    engine.Input
+	busy  bool // a step in flight: finish releases it
+
+	out  outcome
+	err  error
+	wait *pending // answer once this step is durable
+	dup  bool     // the answer is wait's stored answer (a repeated event id)
+
+	m, final       *engine.Machine // the step's machine, and the lead's after it
+	res, mig, post *engine.Result
+	p, migP, postP *pending
+}
+
+// plan runs the engine step for an input under the service's lock and
+// queues its writes, in the order steps are planned: the lock's order is
+// the steps' order.
+func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem) *planned {
+	pl := &planned{start: time.Now(), in: in}
 	// An event id is looked up in the store before the lock is taken: a
 	// store read may wait for the sync in progress, and every other lead's
 	// request would wait behind it. Under the lock the lookup is used if no
@@ -425,71 +463,61 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 	var seen eventLookup
 	if in.EventID != "" && len(pre) == 0 {
 		if seen = s.lookupEvent(ctx, id, in.EventID); seen.err != nil {
-			return outcome{}, seen.err
+			pl.err = seen.err
+			return pl
 		}
 	}
 	s.mu.Lock()
-	if err := s.acquire(); err != nil {
-		s.mu.Unlock()
-		return outcome{}, err
+	defer s.mu.Unlock()
+	if pl.err = s.acquire(); pl.err != nil {
+		return pl
 	}
-	defer s.busy.Done()
+	pl.busy = true
 	ent, m, err := s.load(ctx, id)
 	if err != nil {
-		s.mu.Unlock()
-		return outcome{}, err
+		pl.err = err
+		return pl
 	}
 	now := s.clock()
 	var prev *engine.Lead
-	var mig *engine.Result // the lead moves to the active version first
 	switch {
 	case in.Kind == engine.Capture && ent != nil:
-		lead, last := ent.lead, ent.last
-		s.mu.Unlock()
-		if lead.Workflow != workflow {
-			return outcome{}, fmt.Errorf("%w: lead %s already exists in workflow %s", ErrConflict, id, lead.Workflow)
+		if ent.lead.Workflow != workflow {
+			pl.err = fmt.Errorf("%w: lead %s already exists in workflow %s", ErrConflict, id, ent.lead.Workflow)
+			return pl
 		}
 		// The lead may still be committing (a concurrent capture of the
 		// same id): answer once it is durable.
-		if err := durable(ctx, last); err != nil {
-			return outcome{}, err
-		}
-		v := View(m, lead)
-		raw, err := v.appendJSON(make([]byte, 0, 512))
-		if err != nil {
-			return outcome{}, err
-		}
+		pl.wait, pl.m, pl.out.view = ent.last, m, View(m, ent.lead)
 		s.met.events.WithLabelValues(workflow, "existing").Inc()
-		return outcome{view: v, raw: raw}, nil
+		return pl
 	case in.Kind == engine.Capture:
 		if m = s.reg.active(workflow); m == nil {
-			s.mu.Unlock()
-			return outcome{}, fmt.Errorf("%w: %q", ErrUnknownWorkflow, workflow)
+			pl.err = fmt.Errorf("%w: %q", ErrUnknownWorkflow, workflow)
+			return pl
 		}
 	case ent == nil:
-		s.mu.Unlock()
-		return outcome{}, fmt.Errorf("%w: lead %s", ErrNotFound, id)
+		pl.err = fmt.Errorf("%w: lead %s", ErrNotFound, id)
+		return pl
 	default:
 		prev = ent.lead
 		if in.EventID != "" && len(pre) == 0 {
 			if p := ent.events[in.EventID]; p != nil {
-				s.mu.Unlock()
 				s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
-				return s.duplicate(ctx, p)
+				pl.wait, pl.dup = p, true
+				return pl
 			}
 			raw, ok, err := seen.raw, seen.ok, error(nil)
 			if !seen.current(s, ent) {
 				// Stale: look again, here.
 				raw, ok, err = s.st.EventResult(ctx, id, in.EventID)
 			}
-			if err != nil {
-				s.mu.Unlock()
-				return outcome{}, err
-			}
-			if ok {
-				s.mu.Unlock()
-				s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
-				return outcome{raw: raw}, nil
+			if err != nil || ok {
+				if ok {
+					s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
+				}
+				pl.out.raw, pl.err = raw, err
+				return pl
 			}
 		}
 		active := s.reg.active(prev.Workflow)
@@ -499,8 +527,8 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 			// An operator may move a pinned lead into a stage only the
 			// active version has: the override takes it to that version.
 			in.Kind == engine.Override && m.Stage(in.Stage) == nil && active.Stage(in.Stage) != nil:
-			mig = engine.Migrate(m, active, prev, now)
-			prev, m = mig.Lead, active
+			pl.mig = engine.Migrate(m, active, prev, now)
+			prev, m = pl.mig.Lead, active
 		}
 	}
 	res, err := engine.Step(m, prev, in, now, s.rot)
@@ -512,30 +540,28 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 			ie = &engine.InputError{Message: "the step's result cannot be stored", Problems: ps}
 		}
 	}
-	if ie != nil || (err == nil && len(pre) > 0) {
-		s.mu.Unlock()
+	switch {
+	case ie != nil || (err == nil && len(pre) > 0):
 		msg, ps := "invalid request", []engine.Problem(nil)
 		if ie != nil {
 			msg, ps = ie.Message, ie.Problems
 		}
 		s.met.events.WithLabelValues(m.W.Name, "rejected").Inc()
-		return outcome{}, &engine.InputError{Message: msg, Problems: mergeProblems(pre, ps)}
-	}
-	if err != nil {
-		s.mu.Unlock()
-		return outcome{}, err
-	}
-	if res.Stale {
-		s.mu.Unlock()
-		return outcome{view: View(m, res.Lead)}, nil
+		pl.err = &engine.InputError{Message: msg, Problems: mergeProblems(pre, ps)}
+		return pl
+	case err != nil:
+		pl.err = err
+		return pl
+	case res.Stale:
+		pl.out.view = View(m, res.Lead)
+		return pl
 	}
 	// A lead pinned to an older version (its stage is gone from the active
 	// one) moves to the active version as soon as it leaves that stage.
-	var post *engine.Result
-	postTo := m
+	pl.m, pl.final, pl.res = m, m, res
 	if prev != nil && res.Lead.Stage != prev.Stage {
 		if active := s.reg.active(res.Lead.Workflow); active != nil && active != m && engine.CanMigrate(active, res.Lead) {
-			post, postTo = engine.Migrate(m, active, res.Lead, now), active
+			pl.post, pl.final = engine.Migrate(m, active, res.Lead, now), active
 		}
 	}
 	s.rot.Apply(res.Routing)
@@ -543,41 +569,65 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 		ent = &cacheEntry{}
 		s.admit(id, ent)
 	}
-	before := ent.lead
-	var migP, postP *pending
-	if mig != nil {
-		migP = s.enqueue(ent, mig, "")
+	if pl.mig != nil {
+		pl.migP = s.enqueue(ent, pl.mig, "")
 	}
-	p := s.enqueue(ent, res, in.EventID)
-	if post != nil {
-		postP = s.enqueue(ent, post, "")
-		ent.lead = post.Lead
-	} else {
-		ent.lead = res.Lead
+	pl.p = s.enqueue(ent, res, in.EventID)
+	ent.lead = res.Lead
+	if pl.post != nil {
+		pl.postP = s.enqueue(ent, pl.post, "")
+		ent.lead = pl.post.Lead
 	}
-	s.mu.Unlock()
+	return pl
+}
 
-	final, finalM := res.Lead, m
-	if post != nil {
-		final, finalM = post.Lead, postTo
+// finish answers a planned input without the lock: it encodes a queued
+// step (on the caller's core, not the committer's) and waits until it is
+// durable.
+func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
+	if pl.busy {
+		defer s.busy.Done()
 	}
-	v := View(finalM, final)
+	if pl.p == nil { // no step of its own
+		if pl.err != nil || pl.wait == nil {
+			return pl.out, pl.err
+		}
+		if pl.dup {
+			select {
+			case <-pl.wait.ready:
+			case <-ctx.Done():
+				return outcome{}, ctx.Err()
+			}
+		}
+		if err := durable(ctx, pl.wait); err != nil {
+			return outcome{}, err
+		}
+		if pl.dup {
+			return outcome{raw: pl.wait.raw}, nil
+		}
+		raw, err := pl.out.view.appendJSON(make([]byte, 0, 512))
+		return outcome{view: pl.out.view, raw: raw}, err
+	}
+	final := pl.res.Lead
+	if pl.post != nil {
+		final = pl.post.Lead
+	}
+	v := View(pl.final, final)
 	raw, err := v.appendJSON(make([]byte, 0, 512))
 	if err != nil {
-		s.log.Error("encode answer", "lead", id, "err", err)
+		s.log.Error("encode answer", "lead", final.ID, "err", err)
 	}
-	p.raw = raw // before p.ready: duplicates and the event-id record read it
-	if migP != nil {
-		s.encode(migP, m, before, mig)
-		before = mig.Lead
+	pl.p.raw = raw // before p.ready: duplicates and the event-id record read it
+	if pl.migP != nil {
+		s.encode(pl.migP, pl.m, pl.mig)
 	}
-	s.encode(p, m, before, res)
-	if postP != nil {
-		s.encode(postP, postTo, res.Lead, post)
+	s.encode(pl.p, pl.m, pl.res)
+	if pl.postP != nil {
+		s.encode(pl.postP, pl.final, pl.post)
 	}
-	last := p
-	if postP != nil {
-		last = postP
+	last := pl.p
+	if pl.postP != nil {
+		last = pl.postP
 	}
 	select {
 	case <-last.done:
@@ -588,14 +638,13 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 	if last.err != nil {
 		return outcome{}, fmt.Errorf("%w (%v)", errUnknownOutcome, last.err)
 	}
-	if mig != nil {
-		s.met.migrations.Inc()
+	for _, r := range []*engine.Result{pl.mig, pl.post} {
+		if r != nil {
+			s.met.migrations.Inc()
+		}
 	}
-	if post != nil {
-		s.met.migrations.Inc()
-	}
-	s.observe(m, res, in, time.Since(start))
-	return outcome{view: v, raw: raw, created: in.Kind == engine.Capture}, nil
+	s.observe(pl.m, pl.res, pl.in, time.Since(pl.start))
+	return outcome{view: v, raw: raw, created: pl.in.Kind == engine.Capture}, nil
 }
 
 // eventLookup is an event id looked up in the store, with the lead's
@@ -650,20 +699,6 @@ func durable(ctx context.Context, p *pending) error {
 		return fmt.Errorf("%w: %v", ErrUnavailable, p.err)
 	}
 	return nil
-}
-
-// duplicate waits for the in-flight step of a repeated event id and returns
-// its answer.
-func (s *Service) duplicate(ctx context.Context, p *pending) (outcome, error) {
-	select {
-	case <-p.ready:
-	case <-ctx.Done():
-		return outcome{}, ctx.Err()
-	}
-	if err := durable(ctx, p); err != nil {
-		return outcome{}, err
-	}
-	return outcome{raw: p.raw}, nil
 }
 
 // load returns a lead from the cache or the store, with its machine.
@@ -755,7 +790,7 @@ func (s *Service) evict() {
 // committer waits for that.
 func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string) *pending {
 	p := &pending{
-		leadID: res.Lead.ID, eventID: eventID, routing: res.Routing,
+		res: res, leadID: res.Lead.ID, eventID: eventID, routing: res.Routing,
 		ready: make(chan struct{}), done: make(chan struct{}),
 		timers: res.SetTimers, notes: len(res.Notifications), enqueue: time.Now(),
 	}
@@ -771,23 +806,16 @@ func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string) *
 	return p
 }
 
-// encode fills a pending step's store writes and marks it ready. A write
-// that cannot be encoded (storable should have caught it) fails its batch.
-func (s *Service) encode(p *pending, m *engine.Machine, before *engine.Lead, res *engine.Result) {
+// encode fills a pending step's store writes, prepared by the store in
+// this goroutine, and marks it ready. A write that cannot be encoded
+// (storable should have caught it) fails its batch.
+func (s *Service) encode(p *pending, m *engine.Machine, res *engine.Result) {
 	defer close(p.ready)
-	w := store.StepWrite{Seq: res.Entry.Seq, EventID: p.eventID, Result: p.raw}
+	w := store.StepWrite{EventID: p.eventID, Result: p.raw}
 	var err error
 	if w.Lead, err = encodeLead(m, res.Lead); err != nil {
 		p.encErr = err
 		return
-	}
-	if before != nil {
-		prev, err := encodeLeadAttrs(s.reg, before)
-		if err != nil {
-			p.encErr = err
-			return
-		}
-		w.Prev = &prev
 	}
 	if w.Entry, err = appendEntry(make([]byte, 0, 512), &res.Entry); err != nil {
 		p.encErr = fmt.Errorf("encode history entry of lead %s: %w", res.Lead.ID, err)
@@ -807,20 +835,9 @@ func (s *Service) encode(p *pending, m *engine.Machine, before *engine.Lead, res
 		}
 		w.Notifications = append(w.Notifications, b)
 	}
-	p.write = w
-	if err := store.Prepare(&p.write); err != nil {
+	if p.write, err = s.st.Prepare(w); err != nil {
 		p.encErr = fmt.Errorf("lead %s: %w", res.Lead.ID, err)
 	}
-}
-
-// encodeLeadAttrs encodes a lead's previous state for index maintenance,
-// with the machine of its own version.
-func encodeLeadAttrs(r *registry, l *engine.Lead) (store.Lead, error) {
-	m := r.machine(l.Version)
-	if m == nil {
-		return store.Lead{}, fmt.Errorf("version %s not loaded", l.Version)
-	}
-	return leadAttrs(m, l), nil
 }
 
 // outboxNote is a notification as the outbox and the webhook carry it.

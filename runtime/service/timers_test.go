@@ -17,9 +17,9 @@ type scanCounter struct {
 	scans atomic.Int64
 }
 
-func (c *scanCounter) DueTimers(ctx context.Context, t time.Time, limit int) ([]store.DueTimer, error) {
+func (c *scanCounter) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]store.DueTimer, error) {
 	c.scans.Add(1)
-	return c.Store.DueTimers(ctx, t, limit)
+	return c.Store.ClaimDue(ctx, now, limit, lease)
 }
 
 // TestFarTimersLetSchedulerSleep: steps that set timers due long after the
@@ -102,42 +102,5 @@ func TestTimerSetWakes(t *testing.T) {
 	s.sleepUntil.Store(0)
 	if s.timerSet(at.Add(time.Hour)); !woken() {
 		t.Error("a timer set while the scheduler is awake did not wake it")
-	}
-}
-
-// TestTimerWait: with nothing in flight the scheduler sleeps until the
-// next timer falls due, looking past due timers that wait for a retry,
-// or until that retry; with timers in flight it rescans soon.
-func TestTimerWait(t *testing.T) {
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	s := &Service{st: st, clock: func() time.Time { return now }}
-	ctx := context.Background()
-	retry := now.Add(5 * time.Minute)
-	if got := s.timerWait(ctx, now, false, time.Time{}); got != timerIdle {
-		t.Errorf("no timers: wait %s, want %s", got, timerIdle)
-	}
-	// A timer due (its lead waits for a retry) and one due in 300 ms.
-	for _, l := range []struct {
-		id  string
-		due time.Time
-	}{{"failing", now.Add(-time.Second)}, {"next", now.Add(300 * time.Millisecond)}} {
-		lead := store.Lead{ID: l.id, Workflow: "w", Version: "v", Stage: "a", Data: []byte("{}"), Timers: map[string]time.Time{"after": l.due}}
-		if err := st.Commit(ctx, []store.StepWrite{{Lead: lead, Seq: 1, Entry: []byte("{}")}}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got, want := s.timerWait(ctx, now, false, retry), 300*time.Millisecond; got != want {
-		t.Errorf("a retry in 5 minutes and a timer due in 300 ms: wait %s, want %s", got, want)
-	}
-	if got, want := s.timerWait(ctx, now, false, now.Add(100*time.Millisecond)), 100*time.Millisecond; got != want {
-		t.Errorf("a retry in 100 ms: wait %s, want %s", got, want)
-	}
-	if got := s.timerWait(ctx, now, true, retry); got != timerRescan {
-		t.Errorf("timers in flight: wait %s, want %s", got, timerRescan)
 	}
 }

@@ -48,10 +48,10 @@ func filledStore(t *testing.T) *Badger {
 		commit(t, s, capture(l))
 		n := l
 		n.Stage, n.Owner, n.Timers = "working", "bob", map[string]time.Time{"after": t0.Add(time.Hour)}
-		sw := next(l, n, 2)
+		sw := next(n, 2)
 		sw.EventID, sw.Result = "e"+fmt.Sprint(i), []byte("result")
 		sw.Notifications = [][]byte{[]byte("moved " + l.ID)}
-		if err := s.Commit(ctx, []StepWrite{sw}, []byte(fmt.Sprint("rotation ", i))); err != nil {
+		if err := commitRows(s, map[string][]byte{"team/w": fmt.Appendf(nil, "%d", i), fmt.Sprint("open/", i): nil}, sw); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -103,7 +103,7 @@ func TestBackupRestore(t *testing.T) {
 	// It goes on: the outbox after the last notification, new commits.
 	l := mkLead("after", "w", "s", "")
 	sw := capture(l)
-	sw.Seq, sw.Entry, sw.Notifications = 1, []byte("h"), [][]byte{[]byte("after")}
+	sw.Notifications = [][]byte{[]byte("after")}
 	commit(t, r, sw)
 	if items, _ := r.Outbox(ctx, 300, 0); len(items) != 1 || string(items[0].Data) != "after" {
 		t.Errorf("outbox after the restore: %v", items)
@@ -163,7 +163,6 @@ func TestBackupWhileCommitting(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
-			var prev *Lead
 			for n := int64(1); ; n++ {
 				select {
 				case <-stop:
@@ -172,13 +171,13 @@ func TestBackupWhileCommitting(t *testing.T) {
 				}
 				l := mkLead(fmt.Sprint("w", w), "w", fmt.Sprint("s", n), "")
 				l.Data = fmt.Appendf(nil, "%d", n)
-				sw := StepWrite{Lead: l, Prev: prev, Seq: uint64(n), Entry: l.Data}
-				if err := s.Commit(ctx, []StepWrite{sw}, nil); err != nil {
+				sw := next(l, uint64(n))
+				sw.Entry = l.Data
+				if err := commitRows(s, nil, sw); err != nil {
 					t.Error(err)
 					return
 				}
 				acked[w].Store(n)
-				prev = &sw.Lead
 			}
 		})
 	}

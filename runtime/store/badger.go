@@ -7,11 +7,11 @@ package store
 // for the prefix of another ("a" + "/b" cannot collide with "a/b"). Numbers
 // are 8-byte big-endian so that byte order is numeric order.
 //
-//	l/<id>                              lead record: attributes, timers, Data (codec.go)
+//	l/<id>                              lead record: attributes, seq, timers, Data (codec.go)
 //	h/<id>␀<seq>                        history entry seq of a lead
 //	e/<id>␀<event id>                   result of an event id (dedup)
 //	t/<due><id>␀<name>                  pending timer; due is Unix ns with the sign bit flipped
-//	r                                   routing state
+//	r/<row>                             a routing state row
 //	i/w/<workflow>␀<id>                 index: every lead of a workflow
 //	i/s/<workflow>␀<stage>␀<id>         index: leads in a stage
 //	i/o/<owner>␀<id>                    index: leads of an owner (owned leads only)
@@ -41,9 +41,6 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 )
-
-// ErrClosed is returned by every method of a closed store.
-var ErrClosed = errors.New("store is closed")
 
 // Options tunes the Badger store. The zero value gives the defaults, which
 // suit the runtime's workload: many small records (a lead of a few hundred
@@ -227,6 +224,7 @@ type Badger struct {
 	nextOutbox uint64
 
 	timers timerFloor
+	claims claims
 	space  *space
 	stats  commitStats
 }
@@ -269,7 +267,7 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if err != nil {
 		return fail(err)
 	}
-	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor(), space: sp}
+	s := &Badger{db: db, dir: dir, opts: opts, timers: newTimerFloor(), space: sp, claims: claims{until: map[string]time.Time{}}}
 	if err := s.init(); err != nil {
 		db.Close()
 		return fail(err)
@@ -306,6 +304,10 @@ func (s *Badger) init() error {
 	switch {
 	case format == nil:
 		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(kFormat, []byte(formatVersion)) }); err != nil {
+			return err
+		}
+	case string(format) == formatV1:
+		if err := s.upgradeV1(); err != nil {
 			return err
 		}
 	case string(format) != formatVersion:
@@ -555,12 +557,47 @@ func (s *Badger) scanTimers(ctx context.Context, yield func(k []byte) bool) erro
 	})
 }
 
-// DueTimers returns up to limit timers due at or before t, earliest first
-// (ties by lead id, then name); limit <= 0 means all of them.
-func (s *Badger) DueTimers(ctx context.Context, t time.Time, limit int) ([]DueTimer, error) {
-	bound := timerBound(t)
+// claims are the timers handed out by ClaimDue and not yet expired, by
+// timer key. They live in memory: after a restart every timer is free to
+// claim again, which is what a claim that outlived its claimant means.
+type claims struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func (c *claims) held(k []byte, now time.Time) (time.Time, bool) {
+	u, ok := c.until[string(k)]
+	return u, ok && u.After(now)
+}
+
+// release ends the claims on timers a commit removed.
+func (c *claims) release(keys [][]byte) {
+	if len(keys) == 0 {
+		return
+	}
+	c.mu.Lock()
+	for _, k := range keys {
+		delete(c.until, string(k))
+	}
+	c.mu.Unlock()
+}
+
+// ClaimDue returns up to limit unclaimed timers due at or before now,
+// earliest first (ties by lead id, then name), and claims them until
+// now+lease.
+func (s *Badger) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]DueTimer, error) {
+	bound := timerBound(now)
 	var due []DueTimer
 	var bad error
+	s.claims.mu.Lock()
+	for k, u := range s.claims.until {
+		if !u.After(now) {
+			delete(s.claims.until, k)
+		}
+	}
+	s.claims.mu.Unlock()
+	// The scan takes the lock key by key: a commit releasing claims
+	// (the committer) never waits for a whole scan.
 	err := s.scanTimers(ctx, func(k []byte) bool {
 		if bytes.Compare(k, bound) >= 0 {
 			return false
@@ -570,7 +607,15 @@ func (s *Badger) DueTimers(ctx context.Context, t time.Time, limit int) ([]DueTi
 			bad = fmt.Errorf("timer key %q: %w", k, errCorrupt)
 			return false
 		}
-		due = append(due, dt)
+		s.claims.mu.Lock()
+		_, held := s.claims.held(k, now)
+		if !held && lease > 0 {
+			s.claims.until[string(k)] = now.Add(lease)
+		}
+		s.claims.mu.Unlock()
+		if !held {
+			due = append(due, dt)
+		}
 		return limit <= 0 || len(due) < limit
 	})
 	if err == nil {
@@ -579,16 +624,47 @@ func (s *Badger) DueTimers(ctx context.Context, t time.Time, limit int) ([]DueTi
 	return due, err
 }
 
-// NextDue returns the earliest due time, if any timer is pending.
-func (s *Badger) NextDue(ctx context.Context) (time.Time, bool, error) {
+// Hold extends the claims of timers until until.
+func (s *Badger) Hold(ctx context.Context, timers []DueTimer, until time.Time) error {
+	s.claims.mu.Lock()
+	defer s.claims.mu.Unlock()
+	for _, t := range timers {
+		if checkTime(t.Due) == nil {
+			s.claims.until[string(timerKey(t.Due, t.LeadID, t.Name))] = until
+		}
+	}
+	return nil
+}
+
+// NextDue returns the earliest time at or after now when ClaimDue could
+// return a timer: the first unclaimed timer's due time, or the end of an
+// earlier timer's claim.
+func (s *Badger) NextDue(ctx context.Context, now time.Time) (time.Time, bool, error) {
 	var next time.Time
-	var found bool
+	found := false
 	err := s.scanTimers(ctx, func(k []byte) bool {
-		var dt DueTimer
-		dt, found = parseTimerKey(k)
-		next = dt.Due
-		return false
+		dt, ok := parseTimerKey(k)
+		if !ok {
+			return false
+		}
+		if found && !dt.Due.Before(next) {
+			return false // every later timer is due later still
+		}
+		at := dt.Due
+		s.claims.mu.Lock()
+		u, held := s.claims.held(k, now)
+		s.claims.mu.Unlock()
+		if held && u.After(at) {
+			at = u
+		}
+		if !found || at.Before(next) {
+			next, found = at, true
+		}
+		return held // an unclaimed timer ends the search
 	})
+	if found && next.Before(now) {
+		next = now
+	}
 	return next, found, err
 }
 
@@ -652,15 +728,22 @@ func (s *Badger) Outbox(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 	return items, err
 }
 
-// Rotation returns the stored routing state (nil if none yet).
-func (s *Badger) Rotation(ctx context.Context) ([]byte, error) {
-	var v []byte
+// Routing returns every stored routing state row.
+func (s *Badger) Routing(ctx context.Context) (map[string][]byte, error) {
+	rows := map[string][]byte{}
 	err := s.view(ctx, func(txn *badger.Txn) error {
-		var err error
-		v, err = get(txn, kRotation)
-		return err
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRouting), PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			rows[string(it.Item().Key()[len(pRouting):])] = v
+		}
+		return nil
 	})
-	return v, err
+	return rows, err
 }
 
 // Versions returns every stored version, by workflow and then version.

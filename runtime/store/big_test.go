@@ -102,14 +102,14 @@ func TestBig(t *testing.T) {
 			for i := w; i < leads; i += writers {
 				steps = append(steps, bigStep(i))
 				if len(steps) == batch {
-					if err := s.Commit(ctx, steps, nil); err != nil {
+					if err := commitRows(s, nil, steps...); err != nil {
 						t.Error(err)
 						return
 					}
 					steps = steps[:0]
 				}
 			}
-			if err := s.Commit(ctx, steps, nil); err != nil {
+			if err := commitRows(s, nil, steps...); err != nil {
 				t.Error(err)
 			}
 		})
@@ -194,13 +194,13 @@ func bigStep(i int) StepWrite {
 		id, i%5, i%100, word(14), word(8), word(6), word(12), word(10), r.Int64N(1e10), r.IntN(100), word(60))
 	l := Lead{
 		ID: id, Workflow: "sales", Version: "3f9a1c",
-		Stage: fmt.Sprint("stage-", i%5), Owner: fmt.Sprint("owner-", i%100),
+		Stage: fmt.Sprint("stage-", i%5), Owner: fmt.Sprint("owner-", i%100), Seq: 1,
 		Timers: map[string]time.Time{"sla": t0.Add(time.Duration(i) * time.Second)},
 		Data:   data,
 	}
 	entry := fmt.Appendf(nil, `{"at":"2026-03-02T09:00:00Z","cause":"capture","to":"stage-%d","owner":"owner-%d","actions":[%q]}`,
 		i%5, i%100, word(40))
-	return StepWrite{Lead: l, Seq: 1, Entry: entry}
+	return StepWrite{Lead: l, Entry: entry}
 }
 
 func bigChild(dir string) {
@@ -217,7 +217,7 @@ func bigChild(dir string) {
 	}
 	defer s.Close()
 	r.Open = time.Since(start)
-	if _, ok, err := s.NextDue(ctx); err != nil || !ok {
+	if _, ok, err := s.NextDue(ctx, t0); err != nil || !ok {
 		r.Err = fmt.Sprintf("NextDue: %v %v", ok, err)
 		return
 	}
@@ -231,7 +231,7 @@ func bigChild(dir string) {
 			return
 		}
 	}
-	if _, err := s.DueTimers(ctx, t0.Add(time.Hour), 1000); err != nil {
+	if _, err := s.ClaimDue(ctx, t0.Add(time.Hour), 1000, time.Minute); err != nil {
 		r.Err = err.Error()
 		return
 	}

@@ -11,8 +11,9 @@ import (
 
 // A lead record (the value under l/<id>) is
 //
-//	flags byte (1 terminal, 2 stuck)
+//	flags byte (1 terminal, 2 stuck, 4 seq follows)
 //	workflow, version, stage, owner: uvarint length + bytes each
+//	seq: uvarint (flag 4; lead-store/1 records have none: upgrade.go)
 //	timer count: uvarint; per timer, in name order: uvarint length + name,
 //	  due as 8 bytes big-endian Unix nanoseconds
 //	Data: the rest
@@ -23,6 +24,7 @@ import (
 const (
 	flagTerminal = 1 << iota
 	flagStuck
+	flagSeq
 )
 
 var errCorrupt = errors.New("corrupt record")
@@ -34,12 +36,12 @@ func appendString(b []byte, s string) []byte {
 
 func encodeLead(l *Lead) []byte {
 	n := 1 + 4*binary.MaxVarintLen16 + len(l.Workflow) + len(l.Version) + len(l.Stage) + len(l.Owner) +
-		binary.MaxVarintLen16 + len(l.Data)
+		binary.MaxVarintLen64 + binary.MaxVarintLen16 + len(l.Data)
 	for name := range l.Timers {
 		n += binary.MaxVarintLen16 + len(name) + 8
 	}
 	b := make([]byte, 0, n)
-	var flags byte
+	flags := byte(flagSeq)
 	if l.Terminal {
 		flags |= flagTerminal
 	}
@@ -51,6 +53,7 @@ func encodeLead(l *Lead) []byte {
 	b = appendString(b, l.Version)
 	b = appendString(b, l.Stage)
 	b = appendString(b, l.Owner)
+	b = binary.AppendUvarint(b, l.Seq)
 	b = binary.AppendUvarint(b, uint64(len(l.Timers)))
 	appendTimer := func(name string, due time.Time) {
 		b = appendString(b, name)
@@ -108,6 +111,9 @@ func decodeLead(id string, b []byte, data bool) (*Lead, error) {
 	l.Version = r.string()
 	l.Stage = r.string()
 	l.Owner = r.string()
+	if b[0]&flagSeq != 0 {
+		l.Seq = r.uvarint()
+	}
 	if n := r.uvarint(); n > 0 && r.err == nil {
 		if n > uint64(len(r.b)) {
 			return nil, fmt.Errorf("lead %s: %w", id, errCorrupt)

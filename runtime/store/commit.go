@@ -31,11 +31,19 @@ import (
 // never spans transactions, is atomic. A Commit is validated as a whole
 // before anything is queued: an invalid step rejects the whole Commit and
 // writes nothing, not even the valid steps before it (a rejected request
-// changes nothing). The steps of one Commit go into one transaction
-// unless they exceed Badger's transaction limit (15% of MemTableSize:
-// 2.4 MiB, some 2,000 typical steps, at the default); such a Commit is
-// split between steps, and a crash in the middle may leave a prefix of
-// its steps applied, each completely.
+// changes nothing). So is a Commit one of whose steps conflicts: before
+// any of its writes, the committer checks every step's sequence number
+// against the stored lead's (and against the steps before it in the
+// group). The steps of one Commit go into one transaction unless they
+// exceed Badger's transaction limit (15% of MemTableSize: 2.4 MiB, some
+// 2,000 typical steps, at the default); such a Commit is split between
+// steps, and a crash in the middle may leave a prefix of its steps
+// applied, each completely.
+//
+// Reads at commit. The stored lead is read in the transaction (which
+// sees the group's own earlier writes) for the conditional check, and
+// its attributes say which index entries and timers to delete: a step
+// brings only the new state.
 //
 // Ordering. The queue is FIFO and the committer applies requests in queue
 // order, so steps are applied in the order their Commit calls were made
@@ -54,14 +62,14 @@ import (
 
 // request is a Commit (or PutMeta or SaveVersion) on its way to disk.
 type request struct {
-	steps    []stepPlan
-	rotation []byte
-	meta     *op      // PutMeta
-	version  *Version // SaveVersion: written only if absent
-	size     int64    // estimated transaction bytes, as Badger counts them
-	count    int64    // entries
-	err      error
-	done     chan struct{}
+	steps   []*prepared
+	routing map[string][]byte
+	meta    *op      // PutMeta
+	version *Version // SaveVersion: written only if absent
+	size    int64    // estimated transaction bytes, as Badger counts them
+	count   int64    // entries
+	err     error
+	done    chan struct{}
 }
 
 // op is one key write.
@@ -70,177 +78,121 @@ type op struct {
 	del      bool
 }
 
-// stepPlan is a StepWrite turned into key writes.
-type stepPlan struct {
-	sw          *StepWrite
-	ops         []op
-	notes       [][]byte // outbox values; their keys are numbered by the committer
-	lowestTimer uint64   // encoded due of the earliest timer set, ^0 if none
-	size, count int64
+// prepared is a StepWrite encoded into what does not depend on the stored
+// lead: its record, history entry, event result and notifications, and
+// the index and timer keys of its new state. Commit adds the deletions
+// the stored lead calls for.
+type prepared struct {
+	sw     StepWrite
+	record []byte
+	index  [][]byte          // index keys of the new state
+	timers map[string][]byte // timer name → key, of the new state
+	lowest uint64            // encoded due of the earliest timer, ^0 if none
+	size   int64             // an upper bound, as Badger counts
+	count  int64
 }
+
+func (p *prepared) Step() *StepWrite { return &p.sw }
 
 // entrySize is an upper bound on what Badger counts for an entry against
 // its transaction limit (key, value, two meta bytes, the 8-byte version
 // suffix, and slack).
 func entrySize(k, v []byte) int64 { return int64(len(k)+len(v)) + 12 }
 
-func (p *stepPlan) add(o op) {
-	p.ops = append(p.ops, o)
-	p.size += entrySize(o.key, o.val)
-	p.count++
-}
+// staleTimers bounds, for the size estimate, the deletions of the stored
+// lead's timers beyond as many as the step sets: 16 keys with names of up
+// to 64 bytes. The estimate only places the splits between transactions,
+// which Badger's own limit backs (with 10% to spare, maxTxnSize).
+const staleTimers = int64(16 * (len(pTimer) + 8 + 64 + 1 + 64 + 12))
 
-// Prepare validates sw and turns it into key writes ahead of Commit, with
-// the same error Commit would return for it, so that a caller with many
-// steps in flight does that work on every core instead of on the goroutine
-// that commits them: it was a tenth of each group commit's time. Commit
-// does it for a step not prepared. sw must not change after Prepare.
-func Prepare(sw *StepWrite) error {
-	p, err := planStep(sw)
+// Prepare validates sw and encodes it for Commit, in the caller's
+// goroutine: with many steps in flight, that work runs on every core
+// instead of on the goroutine that commits them (it was a tenth of each
+// group commit's time).
+func (s *Badger) Prepare(sw StepWrite) (Prepared, error) {
+	p, err := prepare(sw)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sw.plan = &p
-	return nil
-}
-
-// planStep validates sw and turns it into key writes. Deletions come from
-// the difference between Prev's and Lead's index entries and timers, so a
-// step needs no read (unless Prev is missing: see applyStep).
-func planStep(sw *StepWrite) (stepPlan, error) {
-	l := &sw.Lead
-	if err := checkName("lead id", l.ID, true); err != nil {
-		return stepPlan{}, err
-	}
-	if err := checkName("workflow", l.Workflow, true); err != nil {
-		return stepPlan{}, err
-	}
-	for _, c := range []struct{ what, v string }{{"version", l.Version}, {"stage", l.Stage}, {"owner", l.Owner}, {"event id", sw.EventID}} {
-		if err := checkName(c.what, c.v, false); err != nil {
-			return stepPlan{}, err
-		}
-	}
-	for name, due := range l.Timers {
-		if err := checkName("timer name", name, true); err != nil {
-			return stepPlan{}, err
-		}
-		if err := checkTime(due); err != nil {
-			return stepPlan{}, fmt.Errorf("timer %s: %w", name, err)
-		}
-	}
-	if sw.Prev != nil && sw.Prev.ID != l.ID {
-		return stepPlan{}, fmt.Errorf("Prev is lead %q, not the step's lead", sw.Prev.ID)
-	}
-	if sw.Seq == 0 && sw.Entry != nil {
-		return stepPlan{}, errors.New("history entry without a sequence number (Seq is 0)")
-	}
-
-	p := stepPlan{sw: sw, lowestTimer: ^uint64(0), notes: sw.Notifications}
-	n := 8 + len(l.Timers)
-	if sw.Prev != nil {
-		n += len(sw.Prev.Timers)
-	}
-	p.ops = make([]op, 0, n)
-	p.add(op{key: leadKey(l.ID), val: encodeLead(l)})
-	if sw.Seq > 0 {
-		p.add(op{key: historyKey(l.ID, sw.Seq), val: sw.Entry})
-	}
-	if sw.EventID != "" {
-		p.add(op{key: eventKey(l.ID, sw.EventID), val: sw.Result})
-	}
-	if sw.Prev != nil {
-		p.diff(sw.Prev, l)
-	}
-	for name, due := range l.Timers {
-		if sw.Prev != nil {
-			if was, ok := sw.Prev.Timers[name]; ok && was.Equal(due) {
-				continue
-			}
-		}
-		k := timerKey(due, l.ID, name)
-		p.add(op{key: k})
-		p.lowestTimer = min(p.lowestTimer, binary.BigEndian.Uint64(k[len(pTimer):]))
-	}
-	if sw.Prev == nil {
-		for _, k := range indexKeys(nil, l) {
-			p.add(op{key: k})
-		}
-	}
-	for _, n := range p.notes {
-		p.size += int64(len(pOutbox)+8+len(n)) + 12
-		p.count++
+	if p.size > s.maxTxnSize()/2 || p.count > s.maxTxnCount()/2 {
+		return nil, fmt.Errorf("lead %q: the step writes %d bytes in %d entries; the limit per step is %d bytes in %d entries",
+			sw.Lead.ID, p.size, p.count, s.maxTxnSize()/2, s.maxTxnCount()/2)
 	}
 	return p, nil
 }
 
-// diff adds the index writes that take the lead from prev to l (only for
-// the attributes that changed), and the deletions of prev's timers that l
-// no longer has at the same time.
-func (p *stepPlan) diff(prev, l *Lead) {
-	id := l.ID
-	wf := prev.Workflow != l.Workflow
-	if wf {
-		p.add(op{key: key(pWorkflow, prev.Workflow, id), del: true})
-		p.add(op{key: key(pWorkflow, l.Workflow, id)})
+func prepare(sw StepWrite) (*prepared, error) {
+	l := &sw.Lead
+	if err := checkName("lead id", l.ID, true); err != nil {
+		return nil, err
 	}
-	if wf || prev.Stage != l.Stage {
-		p.add(op{key: key(pStage, prev.Workflow, prev.Stage, id), del: true})
-		p.add(op{key: key(pStage, l.Workflow, l.Stage, id)})
+	if err := checkName("workflow", l.Workflow, true); err != nil {
+		return nil, err
 	}
-	if prev.Owner != l.Owner {
-		if prev.Owner != "" {
-			p.add(op{key: key(pOwner, prev.Owner, id), del: true})
-		}
-		if l.Owner != "" {
-			p.add(op{key: key(pOwner, l.Owner, id)})
+	for _, c := range []struct{ what, v string }{{"version", l.Version}, {"stage", l.Stage}, {"owner", l.Owner}, {"event id", sw.EventID}} {
+		if err := checkName(c.what, c.v, false); err != nil {
+			return nil, err
 		}
 	}
-	if prev.Stuck != l.Stuck {
-		p.add(op{key: key(pStuck, id), del: prev.Stuck})
+	if l.Seq == 0 {
+		return nil, errors.New("the lead's sequence number (Seq) is 0: a step's is 1 or more")
 	}
-	if was, is := !prev.Terminal, !l.Terminal; was != is || (is && (wf || prev.Version != l.Version)) {
-		if was {
-			p.add(op{key: key(pInFlight, prev.Workflow, prev.Version, id), del: true})
+	p := &prepared{sw: sw, record: encodeLead(l), index: indexKeys(nil, l), lowest: ^uint64(0), timers: make(map[string][]byte, len(l.Timers))}
+	for name, due := range l.Timers {
+		if err := checkName("timer name", name, true); err != nil {
+			return nil, err
 		}
-		if is {
-			p.add(op{key: key(pInFlight, l.Workflow, l.Version, id)})
+		if err := checkTime(due); err != nil {
+			return nil, fmt.Errorf("timer %s: %w", name, err)
 		}
+		k := timerKey(due, l.ID, name)
+		p.timers[name] = k
+		p.lowest = min(p.lowest, binary.BigEndian.Uint64(k[len(pTimer):]))
 	}
-	for name, was := range prev.Timers {
-		if due, ok := l.Timers[name]; !ok || !due.Equal(was) {
-			p.add(op{key: timerKey(was, id, name), del: true})
-		}
+	add := func(k, v []byte, n int) {
+		p.size += int64(n) * entrySize(k, v)
+		p.count += int64(n)
 	}
+	add(leadKey(l.ID), p.record, 1)
+	add(historyKey(l.ID, l.Seq), sw.Entry, 1)
+	if sw.EventID != "" {
+		add(eventKey(l.ID, sw.EventID), sw.Result, 1)
+	}
+	for _, k := range p.index {
+		add(k, nil, 2) // set, and the delete of the stored one
+	}
+	for _, k := range p.timers {
+		add(k, nil, 2)
+	}
+	p.size += staleTimers
+	p.count += 16
+	for _, n := range sw.Notifications {
+		add(outboxKey(0), n, 1)
+	}
+	return p, nil
 }
 
 // Commit applies steps, each atomically and in order, and returns once
 // they are durable. See the top of commit.go for what is atomic when.
-func (s *Badger) Commit(ctx context.Context, steps []StepWrite, rotation []byte) error {
+func (s *Badger) Commit(ctx context.Context, steps []Prepared, routing map[string][]byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(steps) == 0 && rotation == nil {
+	if len(steps) == 0 && len(routing) == 0 {
 		return nil
 	}
-	r := &request{rotation: rotation}
-	if rotation != nil {
-		r.size, r.count = entrySize(kRotation, rotation), 1
+	r := &request{routing: routing, steps: make([]*prepared, len(steps))}
+	for k, v := range routing {
+		if err := checkNameLen("routing row", k, true, 2*maxName); err != nil {
+			return fmt.Errorf("commit: %w; nothing was written", err)
+		}
+		r.size += entrySize(routingKey(k), v)
+		r.count++
 	}
-	r.steps = make([]stepPlan, len(steps))
-	for i := range steps {
-		var p stepPlan
-		var err error
-		if steps[i].plan != nil {
-			p = *steps[i].plan
-		} else {
-			p, err = planStep(&steps[i])
-		}
-		if err != nil {
-			return fmt.Errorf("commit: step %d of %d (lead %q): %w; nothing was written", i+1, len(steps), steps[i].Lead.ID, err)
-		}
-		if p.size > s.maxTxnSize()/2 || p.count > s.maxTxnCount()/2 {
-			return fmt.Errorf("commit: step %d of %d (lead %q) writes %d bytes in %d entries; the limit per step is %d bytes in %d entries; nothing was written",
-				i+1, len(steps), steps[i].Lead.ID, p.size, p.count, s.maxTxnSize()/2, s.maxTxnCount()/2)
+	for i, st := range steps {
+		p, ok := st.(*prepared)
+		if !ok {
+			return fmt.Errorf("commit: step %d of %d was not prepared by this store; nothing was written", i+1, len(steps))
 		}
 		r.steps[i] = p
 		r.size += p.size
@@ -271,6 +223,19 @@ func (s *Badger) SaveVersion(ctx context.Context, v Version) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := checkVersion(&v); err != nil {
+		return err
+	}
+	// A version has a transaction to itself if need be (group.apply).
+	size := entrySize(versionKey(v.Workflow, v.Version), v.IR) + 8
+	if size > s.maxTxnSize() {
+		return fmt.Errorf("save version %s of %s: the IR is %d bytes; the limit is %d", v.Version, v.Workflow, len(v.IR), s.maxTxnSize())
+	}
+	return s.submit(&request{version: &v, size: size, count: 1})
+}
+
+// checkVersion validates a version to save; a zero SavedAt becomes now.
+func checkVersion(v *Version) error {
 	if err := checkName("workflow", v.Workflow, true); err != nil {
 		return fmt.Errorf("save version: %w", err)
 	}
@@ -283,12 +248,7 @@ func (s *Badger) SaveVersion(ctx context.Context, v Version) error {
 	if err := checkTime(v.SavedAt); err != nil {
 		return fmt.Errorf("save version: SavedAt: %w", err)
 	}
-	// A version has a transaction to itself if need be (group.apply).
-	size := entrySize(versionKey(v.Workflow, v.Version), v.IR) + 8
-	if size > s.maxTxnSize() {
-		return fmt.Errorf("save version %s of %s: the IR is %d bytes; the limit is %d", v.Version, v.Workflow, len(v.IR), s.maxTxnSize())
-	}
-	return s.submit(&request{version: &v, size: size, count: 1})
+	return nil
 }
 
 // maxTxnSize and maxTxnCount are what the committer puts in one Badger
@@ -380,6 +340,10 @@ type group struct {
 	outbox bool
 	// lowest is the earliest timer set in txn, for the timer floor.
 	lowest uint64
+	// leads are the leads txn has read or written, as it sees them.
+	leads map[string]*Lead
+	// released are the timer keys txn deletes: their claims end with it.
+	released [][]byte
 }
 
 func (g *group) apply(reqs []*request) {
@@ -398,6 +362,7 @@ func (g *group) begin(r *request) {
 	if g.txn == nil {
 		g.txn = g.s.db.NewTransaction(true)
 		g.size, g.n, g.lowest, g.outbox = 0, 0, ^uint64(0), false
+		g.leads, g.released = map[string]*Lead{}, g.released[:0]
 	}
 	if len(g.in) == 0 || g.in[len(g.in)-1] != r {
 		g.in = append(g.in, r)
@@ -424,6 +389,7 @@ func (g *group) flush() {
 	} else if err = txn.Commit(); err == nil {
 		g.s.stats.txns.Add(1)
 		g.s.stats.bytes.Add(g.size)
+		g.s.claims.release(g.released)
 	}
 	if g.lowest != ^uint64(0) {
 		g.s.timers.committed()
@@ -471,8 +437,11 @@ func (g *group) del(k []byte) error {
 
 func (g *group) applyRequest(r *request) error {
 	g.begin(r)
-	for i := range r.steps {
-		p := &r.steps[i]
+	if err := g.check(r); err != nil {
+		r.err = err // this request writes nothing; the group goes on
+		return nil
+	}
+	for _, p := range r.steps {
 		// A request too big for one transaction is split between steps.
 		if g.n > 0 && (p.size+g.size > g.s.maxTxnSize() || p.count+g.n > g.s.maxTxnCount()) {
 			g.flush()
@@ -485,8 +454,14 @@ func (g *group) applyRequest(r *request) error {
 			return err
 		}
 	}
-	if r.rotation != nil {
-		if err := g.set(kRotation, r.rotation); err != nil {
+	for k, v := range r.routing {
+		var err error
+		if v == nil {
+			err = g.del(routingKey(k))
+		} else {
+			err = g.set(routingKey(k), v)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -508,49 +483,157 @@ func (g *group) applyRequest(r *request) error {
 	return nil
 }
 
-func (g *group) applyStep(p *stepPlan) error {
-	if p.sw.Prev == nil {
-		// A capture, or a caller that lost track: read what the lead was
-		// (the transaction sees its own writes) and delete what is stale.
-		prev, err := readLead(g.txn, p.sw.Lead.ID, false)
-		if err != nil {
+// stored returns a lead's attributes as the group sees them: written by
+// an earlier step of the group, or read in the transaction; nil if the
+// lead does not exist.
+func (g *group) stored(id string) (*Lead, error) {
+	if l, ok := g.leads[id]; ok {
+		return l, nil
+	}
+	l, err := readLead(g.txn, id, false)
+	if err != nil {
+		return nil, err
+	}
+	g.leads[id] = l
+	return l, nil
+}
+
+// check makes sure each step of r follows the lead's stored state (or
+// the step of r before it): its Seq one more than the lead's.
+func (g *group) check(r *request) error {
+	var chain map[string]uint64 // the steps of r so far
+	for i, p := range r.steps {
+		l := &p.sw.Lead
+		at, ok := chain[l.ID]
+		if !ok {
+			cur, err := g.stored(l.ID)
+			if err != nil {
+				return fmt.Errorf("commit: read lead %s: %w; nothing was written", l.ID, err)
+			}
+			if cur != nil {
+				at = cur.Seq
+			}
+		}
+		if l.Seq != at+1 {
+			return fmt.Errorf("commit: step %d of %d: %w: lead %s is at step %d, and this is step %d; nothing was written", i+1, len(r.steps), ErrConflict, l.ID, at, l.Seq)
+		}
+		if chain == nil {
+			chain = map[string]uint64{}
+		}
+		chain[l.ID] = l.Seq
+	}
+	return nil
+}
+
+// applyStep writes a checked step: the lead, its history entry and event
+// result, its index entries and timers where they changed from the
+// stored lead's, and its notifications.
+func (g *group) applyStep(p *prepared) error {
+	l := &p.sw.Lead
+	prev, err := g.stored(l.ID)
+	if err != nil {
+		return err
+	}
+	if err := g.set(leadKey(l.ID), p.record); err != nil {
+		return err
+	}
+	if err := g.set(historyKey(l.ID, l.Seq), p.sw.Entry); err != nil {
+		return err
+	}
+	if p.sw.EventID != "" {
+		if err := g.set(eventKey(l.ID, p.sw.EventID), p.sw.Result); err != nil {
 			return err
 		}
+	}
+	if prev == nil {
+		for _, k := range p.index {
+			if err := g.set(k, nil); err != nil {
+				return err
+			}
+		}
+	} else if err := indexDiff(prev, l, g.set, g.del); err != nil {
+		return err
+	}
+	for name, k := range p.timers {
 		if prev != nil {
-			var q stepPlan
-			q.diff(prev, &p.sw.Lead)
-			for _, o := range q.ops {
-				if o.del {
-					if err := g.del(o.key); err != nil {
-						return err
-					}
+			if was, ok := prev.Timers[name]; ok && was.Equal(l.Timers[name]) {
+				continue
+			}
+		}
+		if err := g.set(k, nil); err != nil {
+			return err
+		}
+	}
+	if prev != nil {
+		for name, was := range prev.Timers {
+			if due, ok := l.Timers[name]; !ok || !due.Equal(was) {
+				k := timerKey(was, l.ID, name)
+				if err := g.del(k); err != nil {
+					return err
 				}
+				g.released = append(g.released, k)
 			}
 		}
 	}
-	for _, o := range p.ops {
-		var err error
-		if o.del {
-			err = g.del(o.key)
-		} else {
-			err = g.set(o.key, o.val)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, n := range p.notes {
+	for _, n := range p.sw.Notifications {
 		if err := g.set(outboxKey(g.s.nextOutbox), n); err != nil {
 			return err
 		}
 		g.s.nextOutbox++
 		g.outbox = true
 	}
-	if p.lowestTimer < g.lowest {
-		g.lowest = p.lowestTimer
-		g.s.timers.lower(p.lowestTimer)
+	if p.lowest < g.lowest {
+		g.lowest = p.lowest
+		g.s.timers.lower(p.lowest)
 	}
+	g.leads[l.ID] = l
 	return nil
+}
+
+// indexDiff writes the index entries that take a lead from prev to l,
+// only for the attributes that changed.
+func indexDiff(prev, l *Lead, set func(k, v []byte) error, del func(k []byte) error) error {
+	id := l.ID
+	var err error
+	put := func(k []byte, remove bool) {
+		if err != nil {
+			return
+		}
+		if remove {
+			err = del(k)
+		} else {
+			err = set(k, nil)
+		}
+	}
+	wf := prev.Workflow != l.Workflow
+	if wf {
+		put(key(pWorkflow, prev.Workflow, id), true)
+		put(key(pWorkflow, l.Workflow, id), false)
+	}
+	if wf || prev.Stage != l.Stage {
+		put(key(pStage, prev.Workflow, prev.Stage, id), true)
+		put(key(pStage, l.Workflow, l.Stage, id), false)
+	}
+	if prev.Owner != l.Owner {
+		if prev.Owner != "" {
+			put(key(pOwner, prev.Owner, id), true)
+		}
+		if l.Owner != "" {
+			put(key(pOwner, l.Owner, id), false)
+		}
+	}
+	if prev.Stuck != l.Stuck {
+		put(key(pStuck, id), prev.Stuck)
+	}
+	if was, is := !prev.Terminal, !l.Terminal; was != is || (is && (wf || prev.Version != l.Version)) {
+		if was {
+			put(key(pInFlight, prev.Workflow, prev.Version, id), true)
+		}
+		if is {
+			put(key(pInFlight, l.Workflow, l.Version, id), false)
+		}
+	}
+	return err
 }
 
 // queue is an unbounded FIFO handing batches from producers to one

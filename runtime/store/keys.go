@@ -32,29 +32,38 @@ const (
 	pOutbox   = "o/"
 	pVersion  = "v/"
 	pMeta     = "m/"
+	pRouting  = "r/"
 )
 
 // Single keys.
 var (
-	kRotation   = []byte("r")
 	kOutboxNext = []byte("s/outbox")
 	kFormat     = []byte("s/format")
+	// kRotation held the whole routing state in lead-store/1 (upgrade.go).
+	kRotation = []byte("r")
 )
 
 // formatVersion names the key layout and value encodings; Open refuses a
-// directory written in another format rather than misreading it.
-const formatVersion = "lead-store/1"
+// directory written in another format rather than misreading it, and
+// upgrades one of an earlier format it knows (upgrade.go).
+const formatVersion = "lead-store/2"
 
 // checkName reports why s cannot be used as the named component of a key.
 func checkName(what, s string, required bool) error {
+	return checkNameLen(what, s, required, maxName)
+}
+
+// checkNameLen is checkName for a component of up to max bytes: a routing
+// row's name holds a name and what kind of row it is.
+func checkNameLen(what, s string, required bool, max int) error {
 	if s == "" {
 		if required {
 			return fmt.Errorf("%s is empty", what)
 		}
 		return nil
 	}
-	if len(s) > maxName {
-		return fmt.Errorf("%s is %d bytes long; the limit is %d", what, len(s), maxName)
+	if len(s) > max {
+		return fmt.Errorf("%s is %d bytes long; the limit is %d", what, len(s), max)
 	}
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -167,6 +176,8 @@ func outboxKey(seq uint64) []byte {
 func versionKey(workflow, version string) []byte { return key(pVersion, workflow, version) }
 
 func metaKey(k string) []byte { return key(pMeta, k) }
+
+func routingKey(row string) []byte { return key(pRouting, row) }
 
 // indexKeys appends the index keys of l: the lookups of Leads and InFlight.
 func indexKeys(dst [][]byte, l *Lead) [][]byte {

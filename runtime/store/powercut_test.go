@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/leadlang/lead/internal/powercut/powercuttest"
+	"github.com/leadlang/lead/runtime/store"
+	"github.com/leadlang/lead/runtime/store/storetest"
 )
 
 // verifyDirEnv tells a re-executed test binary to be the power-loss
@@ -50,7 +52,7 @@ func TestPowerCutVerify(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestPowerCut")
 	}
-	acked := make([]int, crashWriters)
+	acked := make([]int, storetest.CrashWriters)
 	for kv := range strings.SplitSeq(os.Getenv("POWERCUT_ACKED"), ",") {
 		w, n, ok := strings.Cut(kv, "=")
 		if !ok {
@@ -58,10 +60,15 @@ func TestPowerCutVerify(t *testing.T) {
 		}
 		wi, err1 := strconv.Atoi(w)
 		ni, err2 := strconv.Atoi(n)
-		if err1 != nil || err2 != nil || wi < 0 || wi >= crashWriters {
+		if err1 != nil || err2 != nil || wi < 0 || wi >= storetest.CrashWriters {
 			t.Fatalf("POWERCUT_ACKED %q", os.Getenv("POWERCUT_ACKED"))
 		}
 		acked[wi] = ni
 	}
-	checkCrashed(t, dir, acked)
+	s, err := store.Open(dir, store.Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.CheckCrashed(t, s, acked)
 }

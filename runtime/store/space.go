@@ -23,15 +23,10 @@ package store
 // system of its own (docs/runtime.md).
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 )
-
-// ErrNoSpace is returned by Health while the store's file system has less
-// free space than Options.MinFreeSpace.
-var ErrNoSpace = errors.New("not enough free disk space")
 
 const spaceInterval = 100 * time.Millisecond
 

@@ -3,9 +3,15 @@
 // indexes, the notification outbox, and compiled workflow versions.
 //
 // Store is deliberately small and knows nothing of the engine's semantics:
-// a lead is an opaque encoded blob plus the few attributes the indexes need.
-// Badger (badger.go) is the embedded implementation; the interface is shaped
-// so a PostgreSQL store could serve several runtime nodes later.
+// a lead is an opaque encoded blob plus the few attributes the indexes need,
+// routing state is a set of opaque rows. The contract every implementation
+// keeps is written in the interface below and tested by the suite in
+// runtime/store/storetest, which each implementation runs: Badger
+// (badger.go) is the embedded default, memstore the in-memory store that
+// `lead test` runs on. The interface is shaped so that several runtime
+// nodes can share one database server: commits are conditional on each
+// lead's sequence number, due timers are claimed with a lease, and the
+// outbox is read only as far as every earlier entry is committed.
 package store
 
 import (
@@ -15,8 +21,21 @@ import (
 	"time"
 )
 
-// ErrNotFound is returned for a lead, version or record that does not exist.
-var ErrNotFound = errors.New("not found")
+// Errors every implementation returns for the same conditions.
+var (
+	// ErrNotFound is returned for a lead, version or record that does not
+	// exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned by Commit when a step's lead is not at the
+	// sequence number the step was computed from: another writer moved it.
+	// Nothing of the Commit is written.
+	ErrConflict = errors.New("the lead changed since the step was computed")
+	// ErrClosed is returned by every method of a closed store.
+	ErrClosed = errors.New("store is closed")
+	// ErrNoSpace is returned by Health while the store's disk is too full
+	// to write safely.
+	ErrNoSpace = errors.New("not enough free disk space")
+)
 
 // Lead is a lead as the store sees it.
 type Lead struct {
@@ -27,6 +46,9 @@ type Lead struct {
 	Owner    string
 	Terminal bool // in a terminal stage: not in flight
 	Stuck    bool
+	// Seq is the sequence number of the lead's last step (1 after its
+	// capture): the version a conditional commit checks.
+	Seq uint64
 	// Timers are the lead's pending timers (name → due): the store keeps
 	// its due-time index in step with them.
 	Timers map[string]time.Time
@@ -35,15 +57,13 @@ type Lead struct {
 }
 
 // StepWrite is everything one engine step changes. A Commit applies each
-// StepWrite atomically: all of it or none.
+// step atomically: all of it or none.
 type StepWrite struct {
+	// Lead is the lead after the step; its Seq must be the step's
+	// sequence number, one more than the stored lead's (1 for a capture,
+	// whose lead must not exist yet).
 	Lead Lead
-	// Prev is the lead before the step (nil for a capture); its attributes
-	// say which index entries and timers to remove.
-	Prev *Lead
-	// Seq is the lead's history sequence number of this step (1, 2, ...);
-	// Entry is the encoded history entry stored under it.
-	Seq   uint64
+	// Entry is the encoded history entry stored under Lead.Seq.
 	Entry []byte
 	// Notifications are appended to the outbox in order.
 	Notifications [][]byte
@@ -51,8 +71,14 @@ type StepWrite struct {
 	// delivery of that event id for this lead.
 	EventID string
 	Result  []byte
+}
 
-	plan *stepPlan // set by Prepare
+// Prepared is a StepWrite that a store has validated and encoded for
+// itself, in the caller's goroutine (Store.Prepare), ready for Commit.
+// Its contents belong to the store that prepared it.
+type Prepared interface {
+	// Step is the StepWrite that was prepared.
+	Step() *StepWrite
 }
 
 // DueTimer is a timer in the due-time index.
@@ -90,29 +116,50 @@ type Version struct {
 type Store interface {
 	// GetLead returns a lead, or ErrNotFound.
 	GetLead(ctx context.Context, id string) (*Lead, error)
-	// Commit applies steps, each atomically and in order, and returns once
-	// they are durable (fsynced). Several steps of one lead may appear in
-	// order in one batch. rotation, if not nil, is the routing state after
-	// the last step and is stored in the same commit.
-	Commit(ctx context.Context, steps []StepWrite, rotation []byte) error
+	// Prepare validates a step and encodes it for Commit. It reads
+	// nothing and may run in any goroutine, so that a caller with many
+	// steps in flight spreads the work over its cores; sw must not change
+	// afterwards. It returns the error Commit would return for the step.
+	Prepare(sw StepWrite) (Prepared, error)
+	// Commit applies prepared steps, each atomically and in order, and
+	// returns once they are durable. Several steps of one lead may come in
+	// order in one call. Each step is conditional: if its lead's stored
+	// Seq is not one less than the step's, Commit writes nothing and
+	// returns an error wrapping ErrConflict. routing holds the routing
+	// state rows the steps changed (a nil value deletes a row), stored in
+	// the same commit.
+	Commit(ctx context.Context, steps []Prepared, routing map[string][]byte) error
 	// EventResult returns the stored result of an event id of a lead.
 	EventResult(ctx context.Context, leadID, eventID string) ([]byte, bool, error)
-	// DueTimers returns up to limit timers due at or before t, earliest
-	// first (ties by lead id, then name).
-	DueTimers(ctx context.Context, t time.Time, limit int) ([]DueTimer, error)
-	// NextDue returns the earliest due time, if any timer is pending.
-	NextDue(ctx context.Context) (time.Time, bool, error)
+	// ClaimDue returns up to limit timers due at or before now that no
+	// one holds, earliest first (ties by lead id, then name), and holds
+	// them until now+lease: a second claim does not return them until
+	// then (a lease of 0 holds nothing). A timer leaves the index when a step removes or moves it;
+	// a claim expires by itself, so a timer whose step never committed
+	// (the claimant failed or died) is claimed again after the lease.
+	ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]DueTimer, error)
+	// Hold extends the claims of timers until until (a failed step
+	// retried after a backoff).
+	Hold(ctx context.Context, timers []DueTimer, until time.Time) error
+	// NextDue returns the earliest time at or after now when ClaimDue
+	// could return a timer (a due time, or the end of a claim), if any
+	// timer is pending.
+	NextDue(ctx context.Context, now time.Time) (time.Time, bool, error)
 	// History returns up to limit encoded history entries of a lead with
-	// sequence numbers after afterSeq, in order.
+	// sequence numbers after afterSeq, in order (limit <= 0: all).
 	History(ctx context.Context, leadID string, afterSeq uint64, limit int) ([][]byte, error)
 	// Leads returns a page of leads matching q, in id order, and the
 	// cursor of the next page ("" at the end).
 	Leads(ctx context.Context, q Query) ([]Lead, string, error)
-	// Outbox returns up to limit notifications after seq afterSeq.
+	// Outbox returns up to limit notifications after sequence number
+	// afterSeq, in order (limit <= 0: all), but only as far as every
+	// entry before them is committed: a reader that continues from the
+	// last one it got never skips an entry committed late.
 	Outbox(ctx context.Context, afterSeq uint64, limit int) ([]OutboxItem, error)
-	// Rotation returns the stored routing state (nil if none yet).
-	Rotation(ctx context.Context) ([]byte, error)
-	// SaveVersion stores a compiled workflow version (idempotent).
+	// Routing returns every stored routing state row.
+	Routing(ctx context.Context) (map[string][]byte, error)
+	// SaveVersion stores a compiled workflow version (idempotent: a
+	// version stored before is left as it is).
 	SaveVersion(ctx context.Context, v Version) error
 	// Versions returns every stored version.
 	Versions(ctx context.Context) ([]Version, error)

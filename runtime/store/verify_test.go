@@ -34,6 +34,7 @@ func closedStore(t *testing.T, n int) string {
 // storedLead is lead i of closedStore.
 func storedLead(i int) Lead {
 	l := mkLead(fmt.Sprintf("lead-%05d", i), "w", "s", "ann")
+	l.Seq = 1
 	l.Data = fmt.Appendf(nil, "%d:%s", i, bytes.Repeat([]byte{byte('a' + i%26)}, 600))
 	return l
 }
@@ -45,7 +46,7 @@ func allThere(n int) func(*Badger) error {
 			want := storedLead(i)
 			got, err := s.GetLead(ctx, want.ID)
 			if err != nil || !equalLead(got, &want) {
-				return fmt.Errorf("the store opened, and lead %s reads %+v, %v", want.ID, got, err)
+				return fmt.Errorf("the store opened, and lead %s reads %.200q, %v", want.ID, fmt.Sprint(got), err)
 			}
 		}
 		return nil
