@@ -148,25 +148,19 @@ func (w *world) until(t time.Time) {
 	w.now = t
 }
 
+// nextTimer is the first timer due by limit in the runtime's one order
+// (CompareTimers).
 func (w *world) nextTimer(limit time.Time) (id, name string, due time.Time, ok bool) {
+	var best DueTimer
 	for _, lid := range w.order {
 		for n, d := range w.leads[lid].Timers {
-			if d.After(limit) {
-				continue
-			}
-			if !ok || d.Before(due) || d.Equal(due) && lid == id && timerLess(n, name) {
-				id, name, due, ok = lid, n, d, true
+			t := DueTimer{Lead: lid, Name: n, Due: d}
+			if !d.After(limit) && (!ok || CompareTimers(t, best) < 0) {
+				best, ok = t, true
 			}
 		}
 	}
-	return
-}
-
-func timerLess(a, b string) bool {
-	if ra, rb := TimerOrder(a), TimerOrder(b); ra != rb {
-		return ra < rb
-	}
-	return a < b
+	return best.Lead, best.Name, best.Due, ok
 }
 
 func (w *world) lead(id string) *Lead { return w.leads[id] }

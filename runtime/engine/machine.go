@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -18,6 +20,9 @@ import (
 // concurrent use), calendars, and lookup tables.
 type Machine struct {
 	W *ir.Workflow
+
+	irOnce sync.Once
+	irJSON []byte
 
 	env        *celenv.Env
 	progs      map[*ir.Expr]cel.Program
@@ -49,6 +54,19 @@ type teamRT struct {
 	key     string
 	members []*memberObj
 	cal     *calendar.Calendar
+}
+
+// IR returns the workflow as JSON, the form a store keeps its versions in,
+// encoded once.
+func (m *Machine) IR() []byte {
+	m.irOnce.Do(func() {
+		b, err := json.Marshal(m.W)
+		if err != nil {
+			panic("engine: a compiled workflow does not marshal: " + err.Error()) // plain data always does
+		}
+		m.irJSON = b
+	})
+	return m.irJSON
 }
 
 // Load prepares a compiled workflow for execution.

@@ -45,6 +45,7 @@ package engine
 //   - A stage without a responsible target keeps the lead's owner.
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -93,6 +94,23 @@ func TimerOrder(name string) int {
 		return 4
 	}
 	return 5
+}
+
+// DueTimer is a timer due to fire: its lead, its name and when.
+type DueTimer struct {
+	Lead string
+	Name string
+	Due  time.Time
+}
+
+// CompareTimers is the one order in which due timers fire, under lead
+// test and lead run alike: by due time, then lead id, then (a lead's
+// timers of one instant) TimerOrder, then name. Steps run in the order
+// they fire, so this order decides, for one, which of two leads a
+// round-robin team routes first.
+func CompareTimers(a, b DueTimer) int {
+	return cmp.Or(a.Due.Compare(b.Due), cmp.Compare(a.Lead, b.Lead),
+		cmp.Compare(TimerOrder(a.Name), TimerOrder(b.Name)), cmp.Compare(a.Name, b.Name))
 }
 
 // InputError is a rejected input: nothing changed. Problems name every bad

@@ -1,18 +1,23 @@
-// Package leadtest runs a workflow's `test` blocks (LANGUAGE.md §11) on the
-// real engine with a virtual clock: `wait` advances time and fires every due
-// timer in order, each as its own step, without sleeping. Each test starts
-// on a fresh, empty in-memory store, so tests are independent, may run in
-// parallel, and give the same result every time.
+// Package leadtest runs a workflow's `test` blocks on the runtime itself:
+// each test runs the service that `lead run` runs (its commit path, its
+// event handling, its timer scheduler) on a fresh in-memory store and a
+// virtual clock. `wait` and `at` move the clock and fire every timer due
+// on the way, in the scheduler's one order (due time, lead id, timer),
+// each as its own step, without sleeping. Tests are independent, may run
+// in parallel, and give the same result every time.
 package leadtest
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -22,6 +27,8 @@ import (
 	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/service"
+	"github.com/leadlang/lead/runtime/store"
 )
 
 // Status of a test.
@@ -141,18 +148,52 @@ func Run(suites []*Suite, filter *regexp.Regexp) ([]Result, []Coverage) {
 	return results, cov
 }
 
-// world is one test's in-memory store and virtual clock.
+// world is one test's service, store and virtual clock, and what the
+// test has seen of its leads (every committed step's result, from the
+// service's Observe).
 type world struct {
 	suite   *Suite
 	m       *engine.Machine
-	now     time.Time
-	rot     *engine.Rotation
+	svc     *service.Service
+	clock   atomic.Int64 // Unix nanoseconds
+	mu      sync.Mutex   // what Observe records
 	leads   map[string]*engine.Lead
-	order   []string // capture order
 	history map[string][]engine.Entry
 	notes   map[string][]engine.Notification
 	edges   map[string]bool
-	current *engine.Lead
+	order   []string // capture order
+	current string
+}
+
+func (w *world) now() time.Time { return time.Unix(0, w.clock.Load()).UTC() }
+
+func (w *world) setClock(t time.Time) { w.clock.Store(t.UnixNano()) }
+
+// observe records a committed step.
+func (w *world) observe(r *engine.Result) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l := r.Lead
+	w.leads[l.ID] = l
+	w.history[l.ID] = append(w.history[l.ID], r.Entry)
+	w.notes[l.ID] = append(w.notes[l.ID], r.Notifications...)
+	for _, mv := range r.Entry.Moves {
+		w.edges[mv.Edge] = true
+	}
+}
+
+// steps returns a lead's history so far.
+func (w *world) steps(id string) []engine.Entry {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.history[id]
+}
+
+// lead returns the current lead as last committed, nil before a capture.
+func (w *world) lead() *engine.Lead {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.leads[w.current]
 }
 
 // failure is a failed test step.
@@ -161,13 +202,20 @@ type failure struct {
 	msg string
 }
 
+var background = context.Background()
+
 func runTest(s *Suite, t *compiler.Test) (res Result) {
 	res = Result{Name: t.Name, File: t.Pos.File, Line: t.Pos.Line, Status: Pass}
 	w := &world{
-		suite: s, m: s.Machine, now: compiler.DefaultTestTime, rot: engine.NewRotation(),
+		suite: s, m: s.Machine,
 		leads: map[string]*engine.Lead{}, history: map[string][]engine.Entry{},
 		notes: map[string][]engine.Notification{}, edges: map[string]bool{},
 	}
+	w.setClock(compiler.DefaultTestTime)
+	st := store.NewMemory()
+	w.svc = service.New(service.Config{
+		Store: st, Clock: w.now, Machines: []*engine.Machine{s.Machine}, ManualTimers: true, Observe: w.observe,
+	})
 	defer func() {
 		for e := range w.edges {
 			res.Edges = append(res.Edges, e)
@@ -177,6 +225,11 @@ func runTest(s *Suite, t *compiler.Test) (res Result) {
 			res.Status, res.Message = Fail, fmt.Sprintf("%s:%d: internal error: %v", t.Pos.File, t.Pos.Line, r)
 		}
 	}()
+	if err := w.svc.Start(background); err != nil {
+		return Result{Name: t.Name, File: t.Pos.File, Line: t.Pos.Line, Status: Fail, Message: fmt.Sprintf("%s:%d: the runtime did not start: %v", t.Pos.File, t.Pos.Line, err)}
+	}
+	defer st.Close()
+	defer w.svc.Close(background)
 	for _, st := range t.Steps {
 		if f := w.do(st); f != nil {
 			res.Status = Fail
@@ -194,7 +247,7 @@ func (w *world) do(st compiler.TestStep) *failure {
 			return &failure{st.Pos, err.Error()}
 		}
 	case compiler.StepWait:
-		if err := w.advance(w.now.Add(st.Wait)); err != nil {
+		if err := w.advance(w.now().Add(st.Wait)); err != nil {
 			return &failure{st.Pos, err.Error()}
 		}
 	case compiler.StepCapture:
@@ -202,96 +255,62 @@ func (w *world) do(st compiler.TestStep) *failure {
 		if id == "" {
 			id = fmt.Sprintf("lead-%d", len(w.order)+1)
 		}
-		if _, dup := w.leads[id]; dup {
+		_, created, err := w.svc.Capture(background, w.m.W.Name, id, st.Fields)
+		if err != nil {
+			return &failure{st.Pos, "capture rejected: " + testError(err)}
+		}
+		if !created {
 			return &failure{st.Pos, fmt.Sprintf("capture: lead %s already exists", id)}
 		}
-		r, err := engine.Step(w.m, nil, engine.Input{Kind: engine.Capture, LeadID: id, Data: st.Fields}, w.now, w.rot)
-		if err != nil {
-			return &failure{st.Pos, "capture rejected: " + err.Error()}
-		}
 		w.order = append(w.order, id)
-		w.apply(r)
-		w.current = r.Lead
+		w.current = id
 	case compiler.StepSend:
-		if w.current == nil {
+		if w.current == "" {
 			return &failure{st.Pos, "send: no lead captured yet"}
 		}
-		in := engine.Input{Kind: engine.Event, Event: st.Event, Data: st.Fields}
+		var err error
 		if st.Event == ir.EventUpdated {
-			in = engine.Input{Kind: engine.Update, Data: st.Fields} // as PATCH /v1/leads/{id}
+			_, err = w.svc.Update(background, w.current, st.Fields) // as PATCH /v1/leads/{id}
+		} else {
+			_, err = w.svc.Send(background, w.current, st.Event, "", st.Fields)
 		}
-		r, err := engine.Step(w.m, w.current, in, w.now, w.rot)
 		if err != nil {
-			return &failure{st.Pos, fmt.Sprintf("send %s rejected: %v", st.Event, err)}
+			return &failure{st.Pos, fmt.Sprintf("send %s rejected: %s", st.Event, testError(err))}
 		}
-		w.apply(r)
 	case compiler.StepExpect:
 		return w.expect(st)
 	}
 	return nil
 }
 
-// apply commits a step to the in-memory store.
-func (w *world) apply(r *engine.Result) {
-	if r.Stale {
-		return
+// testError words a rejected step for a test's author: the fields as the
+// test names them, not by their place in an API request.
+func testError(err error) string {
+	var ie *engine.InputError
+	if !errors.As(err, &ie) {
+		return err.Error()
 	}
-	l := r.Lead
-	w.leads[l.ID] = l
-	if w.current != nil && w.current.ID == l.ID {
-		w.current = l
+	c := &engine.InputError{Message: ie.Message}
+	for _, p := range ie.Problems {
+		if _, name, ok := strings.Cut(p.Field, "."); ok && (strings.HasPrefix(p.Field, "fields.") || strings.HasPrefix(p.Field, "data.")) {
+			p.Field = name
+		}
+		c.Problems = append(c.Problems, p)
 	}
-	w.history[l.ID] = append(w.history[l.ID], r.Entry)
-	w.notes[l.ID] = append(w.notes[l.ID], r.Notifications...)
-	w.rot.Apply(r.Routing)
-	for _, mv := range r.Entry.Moves {
-		w.edges[mv.Edge] = true
-	}
+	return c.Error()
 }
 
-// advance moves the clock to t, firing due timers in time order (ties by
-// lead capture order, then timer name), each as its own step.
+// advance moves the clock to t, firing the timers due on the way with the
+// runtime's scheduler.
 func (w *world) advance(t time.Time) error {
-	if t.Before(w.now) {
-		return fmt.Errorf("the clock cannot go back from %s to %s", w.now.Format(time.RFC3339), t.Format(time.RFC3339))
+	if t.Before(w.now()) {
+		return fmt.Errorf("the clock cannot go back from %s to %s", w.now().Format(time.RFC3339), t.Format(time.RFC3339))
 	}
-	for fired := 0; ; fired++ {
-		if fired > 1_000_000 {
-			return fmt.Errorf("more than a million timers fired before %s: is a timer rescheduling itself at once?", t.Format(time.RFC3339))
-		}
-		id, name, due, ok := w.nextTimer(t)
-		if !ok {
-			break
-		}
-		if due.After(w.now) {
-			w.now = due
-		}
-		r, err := engine.Step(w.m, w.leads[id], engine.Input{Kind: engine.Timer, Timer: name, Due: due}, w.now, w.rot)
-		if err != nil {
-			return fmt.Errorf("timer %s of lead %s: %v", name, id, err)
-		}
-		w.apply(r)
+	if err := w.svc.RunTimers(background, t, w.setClock); err != nil {
+		return err
 	}
-	w.now = t
+	w.setClock(t)
 	return nil
-}
-
-func (w *world) nextTimer(limit time.Time) (string, string, time.Time, bool) {
-	var bestID, bestName string
-	var best time.Time
-	found := false
-	for _, id := range w.order {
-		l := w.leads[id]
-		for name, due := range l.Timers {
-			if due.After(limit) {
-				continue
-			}
-			if !found || due.Before(best) || due.Equal(best) && id == bestID && timerLess(name, bestName) {
-				bestID, bestName, best, found = id, name, due, true
-			}
-		}
-	}
-	return bestID, bestName, best, found
 }
 
 var leadFieldRe = regexp.MustCompile(`\blead\.([A-Za-z_][A-Za-z0-9_]*)`)
@@ -313,7 +332,7 @@ func (w *world) expect(st compiler.TestStep) *failure {
 	if err != nil {
 		fmt.Fprintf(&b, "\n    error: %v", err)
 	}
-	if l := w.current; l != nil {
+	if l := w.lead(); l != nil {
 		fmt.Fprintf(&b, "\n    lead %s: stage %q, owner %q", l.ID, l.Stage, l.Owner)
 		if l.Stuck != nil {
 			fmt.Fprintf(&b, ", stuck (%s: %s)", l.Stuck.Kind, l.Stuck.Reason)
@@ -339,8 +358,8 @@ func (w *world) expect(st compiler.TestStep) *failure {
 		if strings.Contains(st.Expect.Src, "stuck(") && l.Stuck == nil {
 			fmt.Fprintf(&b, "\n    not stuck")
 		}
-		fmt.Fprintf(&b, "\n    clock: %s", w.now.Format(time.RFC3339))
-		h := w.history[l.ID]
+		fmt.Fprintf(&b, "\n    clock: %s", w.now().Format(time.RFC3339))
+		h := w.steps(l.ID)
 		from := max(0, len(h)-5)
 		fmt.Fprintf(&b, "\n    last steps:")
 		for _, e := range h[from:] {
@@ -357,12 +376,13 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 		celenv.VarStuck:     false,
 		celenv.VarHistory:   []any{},
 	}
-	if l := w.current; l != nil {
+	l := w.lead()
+	if l != nil {
 		extra[celenv.VarEscalated] = w.escalated(l.ID)
 		extra[celenv.VarNotified] = w.notified(l.ID)
 		extra[celenv.VarStuck] = l.Stuck != nil
 		var steps []any
-		for _, e := range w.history[l.ID] {
+		for _, e := range w.steps(l.ID) {
 			steps = append(steps, stepObj{e})
 		}
 		if steps == nil {
@@ -370,7 +390,7 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 		}
 		extra[celenv.VarHistory] = steps
 	}
-	out, _, err := p.Eval(engine.NewActivation(w.m, w.current, w.now, extra))
+	out, _, err := p.Eval(engine.NewActivation(w.m, l, w.now(), extra))
 	if err != nil {
 		return false, err
 	}
@@ -381,18 +401,11 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 	return bool(b), nil
 }
 
-// timerLess orders timers of one lead due at the same instant, as the
-// engine ranks them.
-func timerLess(a, b string) bool {
-	if ra, rb := engine.TimerOrder(a), engine.TimerOrder(b); ra != rb {
-		return ra < rb
-	}
-	return a < b
-}
-
 // escalated lists the roles the lead was ever escalated to: escalated(r)
 // holds once an escalation to r is in the lead's history.
 func (w *world) escalated(id string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	out := []string{}
 	for _, e := range w.history[id] {
 		out = append(out, e.Escalations...)
@@ -404,6 +417,8 @@ func (w *world) escalated(id string) []string {
 // kind (notify, escalate, nurture), by role or RACI keyword and by person
 // or queue — so notified(r) holds once anything was sent to r.
 func (w *world) notified(id string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	out := []string{}
 	seen := map[string]bool{}
 	for _, n := range w.notes[id] {

@@ -191,11 +191,7 @@ func (r *registry) activate(ctx context.Context, st store.Store, m *engine.Machi
 		r.setStatus(w.Name, path, ReloadStatus{At: now, Diagnostics: []DiagnosticView{{File: path, Line: 1, Column: 1, Severity: "error", Message: err.Error()}}})
 		return false, err
 	}
-	raw, err := json.Marshal(w)
-	if err != nil {
-		return false, err
-	}
-	if err := st.SaveVersion(ctx, store.Version{Workflow: w.Name, Version: w.Version, IR: raw, SavedAt: now}); err != nil {
+	if err := st.SaveVersion(ctx, store.Version{Workflow: w.Name, Version: w.Version, IR: m.IR(), SavedAt: now}); err != nil {
 		return failed(fmt.Errorf("the store did not take version %s of %s: %w", w.Version, w.Name, err))
 	}
 	// Reloads run one at a time (at start, then from the watcher), so the

@@ -1,7 +1,6 @@
 package service
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +20,8 @@ import (
 // holds them for timerLease, so no other claim fires them meanwhile), and
 // their steps are planned one after another in one order, the same for
 // both: by due time, then lead id, then timer (a lead's timers of one
-// instant in the engine's order: warn, breach, after, ...). Since the
+// instant in the engine's order: warn, breach, after, ...:
+// engine.CompareTimers). Since the
 // engine steps in the order they are planned, two leads whose timers fall
 // due at the same instant are routed the same way in a test and in
 // production. The steps then commit together, in groups, while the
@@ -42,11 +42,11 @@ const (
 	timerNoSpace    = time.Second     // wait before retrying a step refused for space
 )
 
-// timerOrder sorts due timers into the one order they fire in.
+// timerOrder sorts due timers into the one order they fire in
+// (engine.CompareTimers).
 func timerOrder(ts []store.DueTimer) {
 	slices.SortStableFunc(ts, func(a, b store.DueTimer) int {
-		return cmp.Or(a.Due.Compare(b.Due), cmp.Compare(a.LeadID, b.LeadID),
-			cmp.Compare(engine.TimerOrder(a.Name), engine.TimerOrder(b.Name)), cmp.Compare(a.Name, b.Name))
+		return engine.CompareTimers(engine.DueTimer{Lead: a.LeadID, Name: a.Name, Due: a.Due}, engine.DueTimer{Lead: b.LeadID, Name: b.Name, Due: b.Due})
 	})
 }
 
