@@ -19,6 +19,9 @@ package store
 //	i/v/<workflow>␀<version>␀<id>       index: in-flight (non-terminal) leads per version
 //	o/<seq>                             outbox notification
 //	s/outbox                            next outbox seq (never reused)
+//	q/<seq>                             step stream: lead seq (uvarint) + lead id
+//	s/steps                             next step stream seq
+//	c/<name>                            counter: 8-byte big-endian int64
 //	s/format                            layout version; Open refuses another
 //	v/<workflow>␀<version>              compiled version: SavedAt + IR
 //	m/<key>                             meta value
@@ -222,6 +225,7 @@ type Badger struct {
 
 	// Owned by the committer.
 	nextOutbox uint64
+	nextStep   uint64
 
 	timers timerFloor
 	claims claims
@@ -314,25 +318,34 @@ func (s *Badger) init() error {
 		return fmt.Errorf("the directory holds a %q store; this build reads %q", format, formatVersion)
 	}
 	return s.db.View(func(txn *badger.Txn) error {
-		next, err := get(txn, kOutboxNext)
-		if err != nil {
+		var err error
+		if s.nextOutbox, err = nextSeq(txn, kOutboxNext, pOutbox); err != nil {
 			return err
 		}
-		if len(next) == 8 {
-			s.nextOutbox = binary.BigEndian.Uint64(next)
-		}
-		// The counter is written with every append; the last key is a
-		// second witness should the counter ever lag.
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pOutbox), Reverse: true})
-		defer it.Close()
-		it.Seek(outboxKey(^uint64(0)))
-		if it.Valid() {
-			last := binary.BigEndian.Uint64(it.Item().Key()[len(pOutbox):])
-			s.nextOutbox = max(s.nextOutbox, last+1)
-		}
-		s.nextOutbox = max(s.nextOutbox, 1)
-		return nil
+		s.nextStep, err = nextSeq(txn, kStepNext, pStep)
+		return err
 	})
+}
+
+// nextSeq returns the next number of a sequence of keys prefix<seq>, by
+// its stored counter counterKey and its last key (a second witness should
+// the counter ever lag).
+func nextSeq(txn *badger.Txn, counterKey []byte, prefix string) (uint64, error) {
+	next := uint64(1)
+	v, err := get(txn, counterKey)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) == 8 {
+		next = max(next, binary.BigEndian.Uint64(v))
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), Reverse: true})
+	defer it.Close()
+	it.Seek(binary.BigEndian.AppendUint64([]byte(prefix), ^uint64(0)))
+	if it.Valid() {
+		next = max(next, binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])+1)
+	}
+	return next, nil
 }
 
 // Close waits for queued commits, then flushes and closes the database.
@@ -726,6 +739,75 @@ func (s *Badger) Outbox(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 		return nil
 	})
 	return items, err
+}
+
+// Steps returns up to limit committed steps after afterSeq, in commit
+// order; limit <= 0 means all of them. A reader sees only whole commits,
+// and the committer numbers steps as it commits them, so no step before
+// the last one returned can appear later.
+func (s *Badger) Steps(ctx context.Context, afterSeq uint64, limit int) ([]Step, error) {
+	if afterSeq == ^uint64(0) {
+		return nil, nil
+	}
+	var steps []Step
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pStep), PrefetchValues: true, PrefetchSize: prefetch(limit)})
+		defer it.Close()
+		for it.Seek(stepKey(afterSeq + 1)); it.Valid(); it.Next() {
+			item := it.Item()
+			var st Step
+			st.Seq = binary.BigEndian.Uint64(item.Key()[len(pStep):])
+			var leadSeq uint64
+			err := item.Value(func(v []byte) error {
+				r := reader{b: v}
+				leadSeq = r.uvarint()
+				st.LeadID = string(r.b)
+				if r.err != nil || st.LeadID == "" {
+					return fmt.Errorf("step %d: %w", st.Seq, errCorrupt)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if st.Entry, err = get(txn, historyKey(st.LeadID, leadSeq)); err != nil {
+				return err
+			}
+			if st.Entry == nil {
+				return fmt.Errorf("step %d names history entry %d of lead %s, which is missing: %w", st.Seq, leadSeq, st.LeadID, errCorrupt)
+			}
+			steps = append(steps, st)
+			if limit > 0 && len(steps) == limit {
+				break
+			}
+		}
+		return nil
+	})
+	return steps, err
+}
+
+// Counters returns every counter whose name starts with prefix.
+func (s *Badger) Counters(ctx context.Context, prefix string) (map[string]int64, error) {
+	counts := map[string]int64{}
+	err := s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: append([]byte(pCounter), prefix...), PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			err := item.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return fmt.Errorf("counter %q: %w", item.Key(), errCorrupt)
+				}
+				counts[string(item.Key()[len(pCounter):])] = int64(binary.BigEndian.Uint64(v))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return counts, err
 }
 
 // Routing returns every stored routing state row.

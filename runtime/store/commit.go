@@ -64,10 +64,11 @@ import (
 type request struct {
 	steps   []*prepared
 	routing map[string][]byte
-	meta    *op      // PutMeta
-	version *Version // SaveVersion: written only if absent
-	size    int64    // estimated transaction bytes, as Badger counts them
-	count   int64    // entries
+	replace *replacement // ReplaceCounters
+	meta    *op          // PutMeta
+	version *Version     // SaveVersion: written only if absent
+	size    int64        // estimated transaction bytes, as Badger counts them
+	count   int64        // entries
 	err     error
 	done    chan struct{}
 }
@@ -168,6 +169,13 @@ func prepare(sw StepWrite) (*prepared, error) {
 	p.count += 16
 	for _, n := range sw.Notifications {
 		add(outboxKey(0), n, 1)
+	}
+	add(stepKey(0), append(binary.AppendUvarint(nil, l.Seq), l.ID...), 1)
+	for name := range sw.Counts {
+		if err := checkNameLen("counter", name, true, 2*maxName); err != nil {
+			return nil, err
+		}
+		add(counterKey(name), make([]byte, 8), 1)
 	}
 	return p, nil
 }
@@ -344,10 +352,22 @@ type group struct {
 	leads map[string]*Lead
 	// released are the timer keys txn deletes: their claims end with it.
 	released [][]byte
+	// counts are the counter increments of txn's steps, summed: each
+	// counter is read and written once per transaction.
+	counts map[string]int64
+	// steps says txn appends to the step stream.
+	steps bool
 }
 
 func (g *group) apply(reqs []*request) {
 	for _, r := range reqs {
+		if r.replace != nil {
+			g.flush()
+			if r.err = g.replaceCounters(r.replace); r.err != nil {
+				r.err = g.s.fail(fmt.Errorf("replace counters: %w", r.err)) // some of it may be written
+			}
+			continue
+		}
 		if g.txn != nil && (r.size+g.size > g.s.maxTxnSize() || r.count+g.n > g.s.maxTxnCount()) {
 			g.flush()
 		}
@@ -361,8 +381,8 @@ func (g *group) apply(reqs []*request) {
 func (g *group) begin(r *request) {
 	if g.txn == nil {
 		g.txn = g.s.db.NewTransaction(true)
-		g.size, g.n, g.lowest, g.outbox = 0, 0, ^uint64(0), false
-		g.leads, g.released = map[string]*Lead{}, g.released[:0]
+		g.size, g.n, g.lowest, g.outbox, g.steps = 0, 0, ^uint64(0), false, false
+		g.leads, g.released, g.counts = map[string]*Lead{}, g.released[:0], map[string]int64{}
 	}
 	if len(g.in) == 0 || g.in[len(g.in)-1] != r {
 		g.in = append(g.in, r)
@@ -375,8 +395,18 @@ func (g *group) flush() {
 	if g.txn == nil {
 		return
 	}
+	if err := g.writeCounts(); err != nil {
+		g.abort(err)
+		return
+	}
 	if g.outbox {
 		if err := g.set(kOutboxNext, binary.BigEndian.AppendUint64(nil, g.s.nextOutbox)); err != nil {
+			g.abort(err)
+			return
+		}
+	}
+	if g.steps {
+		if err := g.set(kStepNext, binary.BigEndian.AppendUint64(nil, g.s.nextStep)); err != nil {
 			g.abort(err)
 			return
 		}
@@ -582,12 +612,114 @@ func (g *group) applyStep(p *prepared) error {
 		g.s.nextOutbox++
 		g.outbox = true
 	}
+	if err := g.set(stepKey(g.s.nextStep), append(binary.AppendUvarint(nil, l.Seq), l.ID...)); err != nil {
+		return err
+	}
+	g.s.nextStep++
+	g.steps = true
+	for name, d := range p.sw.Counts {
+		g.counts[name] += d
+	}
 	if p.lowest < g.lowest {
 		g.lowest = p.lowest
 		g.s.timers.lower(p.lowest)
 	}
 	g.leads[l.ID] = l
 	return nil
+}
+
+// writeCounts adds the transaction's counter increments to the stored
+// counters; a counter back at zero is deleted.
+func (g *group) writeCounts() error {
+	for name, d := range g.counts {
+		if d == 0 {
+			continue
+		}
+		k := counterKey(name)
+		v, err := get(g.txn, k)
+		if err != nil {
+			return err
+		}
+		n := d
+		if len(v) == 8 {
+			n += int64(binary.BigEndian.Uint64(v))
+		}
+		if n == 0 {
+			err = g.del(k)
+		} else {
+			err = g.set(k, binary.BigEndian.AppendUint64(nil, uint64(n)))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(g.counts)
+	return nil
+}
+
+// replacement is a ReplaceCounters on its way to the committer.
+type replacement struct {
+	prefix string
+	counts map[string]int64
+}
+
+// ReplaceCounters replaces every counter under prefix with counts.
+func (s *Badger) ReplaceCounters(ctx context.Context, prefix string, counts map[string]int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for name := range counts {
+		if err := checkNameLen("counter", name, true, 2*maxName); err != nil {
+			return fmt.Errorf("replace counters: %w", err)
+		}
+	}
+	return s.submit(&request{replace: &replacement{prefix, counts}})
+}
+
+// replaceCounters runs a ReplaceCounters, in as many transactions as it
+// takes, on the committer's goroutine (no group commit interleaves).
+func (g *group) replaceCounters(rp *replacement) error {
+	var old [][]byte
+	err := g.s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: append([]byte(pCounter), rp.prefix...)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			old = append(old, it.Item().KeyCopy(nil))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	txn := g.s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	// Each write goes into the open transaction, or a new one once that
+	// is full.
+	write := func(f func(*badger.Txn) error) error {
+		err := f(txn)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			if err = txn.Commit(); err != nil {
+				return err
+			}
+			txn = g.s.db.NewTransaction(true)
+			err = f(txn)
+		}
+		return err
+	}
+	for _, k := range old {
+		if err := write(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
+			return err
+		}
+	}
+	for name, n := range rp.counts {
+		if n != 0 {
+			v := binary.BigEndian.AppendUint64(nil, uint64(n))
+			if err := write(func(txn *badger.Txn) error { return txn.Set(counterKey(name), v) }); err != nil {
+				return err
+			}
+		}
+	}
+	return txn.Commit()
 }
 
 // indexDiff writes the index entries that take a lead from prev to l,

@@ -33,11 +33,14 @@ const (
 	pVersion  = "v/"
 	pMeta     = "m/"
 	pRouting  = "r/"
+	pCounter  = "c/"
+	pStep     = "q/"
 )
 
 // Single keys.
 var (
 	kOutboxNext = []byte("s/outbox")
+	kStepNext   = []byte("s/steps")
 	kFormat     = []byte("s/format")
 	// kRotation held the whole routing state in lead-store/1 (upgrade.go).
 	kRotation = []byte("r")
@@ -178,6 +181,12 @@ func versionKey(workflow, version string) []byte { return key(pVersion, workflow
 func metaKey(k string) []byte { return key(pMeta, k) }
 
 func routingKey(row string) []byte { return key(pRouting, row) }
+
+func counterKey(name string) []byte { return key(pCounter, name) }
+
+func stepKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(pStep), seq)
+}
 
 // indexKeys appends the index keys of l: the lookups of Leads and InFlight.
 func indexKeys(dst [][]byte, l *Lead) [][]byte {

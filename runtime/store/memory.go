@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,6 +26,8 @@ type Memory struct {
 	timers   map[timerID]struct{}
 	claims   map[timerID]time.Time
 	outbox   []OutboxItem
+	steps    []Step // Entry shared with history
+	counters map[string]int64
 	routing  map[string][]byte
 	meta     map[string][]byte
 	versions map[[2]string]Version
@@ -54,7 +57,7 @@ func NewMemory() *Memory {
 	return &Memory{
 		leads: map[string]*Lead{}, history: map[string][][]byte{}, events: map[string]map[string][]byte{},
 		timers: map[timerID]struct{}{}, claims: map[timerID]time.Time{}, routing: map[string][]byte{},
-		meta: map[string][]byte{}, versions: map[[2]string]Version{},
+		meta: map[string][]byte{}, versions: map[[2]string]Version{}, counters: map[string]int64{},
 	}
 }
 
@@ -107,6 +110,7 @@ func (m *Memory) Prepare(sw StepWrite) (Prepared, error) {
 	c := &p.sw
 	c.Lead = *copyLead(&sw.Lead, true)
 	c.Entry, c.Result = bytes.Clone(sw.Entry), bytes.Clone(sw.Result)
+	c.Counts = maps.Clone(sw.Counts)
 	c.Notifications = make([][]byte, len(sw.Notifications))
 	for i, n := range sw.Notifications {
 		c.Notifications[i] = bytes.Clone(n)
@@ -184,6 +188,12 @@ func (m *Memory) apply(sw *StepWrite) {
 	}
 	for _, n := range sw.Notifications {
 		m.outbox = append(m.outbox, OutboxItem{Seq: uint64(len(m.outbox)) + 1, Data: n})
+	}
+	m.steps = append(m.steps, Step{Seq: uint64(len(m.steps)) + 1, LeadID: l.ID, Entry: sw.Entry})
+	for name, d := range sw.Counts {
+		if m.counters[name] += d; m.counters[name] == 0 {
+			delete(m.counters, name)
+		}
 	}
 }
 
@@ -356,6 +366,65 @@ func (m *Memory) Outbox(ctx context.Context, afterSeq uint64, limit int) ([]Outb
 		out[i] = OutboxItem{Seq: it.Seq, Data: bytes.Clone(it.Data)}
 	}
 	return out, nil
+}
+
+// Steps returns up to limit committed steps after afterSeq.
+func (m *Memory) Steps(ctx context.Context, afterSeq uint64, limit int) ([]Step, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	if afterSeq >= uint64(len(m.steps)) {
+		return nil, nil
+	}
+	steps := m.steps[afterSeq:]
+	if limit > 0 && len(steps) > limit {
+		steps = steps[:limit]
+	}
+	out := make([]Step, len(steps))
+	for i, st := range steps {
+		out[i] = Step{Seq: st.Seq, LeadID: st.LeadID, Entry: bytes.Clone(st.Entry)}
+	}
+	return out, nil
+}
+
+// Counters returns every counter whose name starts with prefix.
+func (m *Memory) Counters(ctx context.Context, prefix string) (map[string]int64, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := map[string]int64{}
+	for k, v := range m.counters {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// ReplaceCounters replaces every counter under prefix with counts.
+func (m *Memory) ReplaceCounters(ctx context.Context, prefix string, counts map[string]int64) error {
+	for name := range counts {
+		if err := checkNameLen("counter", name, true, 2*maxName); err != nil {
+			return fmt.Errorf("replace counters: %w", err)
+		}
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for k := range m.counters {
+		if strings.HasPrefix(k, prefix) {
+			delete(m.counters, k)
+		}
+	}
+	for k, v := range counts {
+		if v != 0 {
+			m.counters[k] = v
+		}
+	}
+	return nil
 }
 
 // Routing returns every routing state row.

@@ -71,6 +71,17 @@ type StepWrite struct {
 	// delivery of that event id for this lead.
 	EventID string
 	Result  []byte
+	// Counts are increments of named counters (the reports' aggregates),
+	// applied with the step: a counter exists while it is not zero.
+	Counts map[string]int64
+}
+
+// Step is a committed step in the step stream: its place in commit order,
+// its lead, and its history entry.
+type Step struct {
+	Seq    uint64
+	LeadID string
+	Entry  []byte
 }
 
 // Prepared is a StepWrite that a store has validated and encoded for
@@ -156,6 +167,17 @@ type Store interface {
 	// entry before them is committed: a reader that continues from the
 	// last one it got never skips an entry committed late.
 	Outbox(ctx context.Context, afterSeq uint64, limit int) ([]OutboxItem, error)
+	// Steps returns up to limit committed steps after sequence number
+	// afterSeq, in commit order (limit <= 0: all), as far as every step
+	// before them is committed, as Outbox does.
+	Steps(ctx context.Context, afterSeq uint64, limit int) ([]Step, error)
+	// Counters returns every counter whose name starts with prefix.
+	Counters(ctx context.Context, prefix string) (map[string]int64, error)
+	// ReplaceCounters replaces every counter under prefix with counts,
+	// durably (rebuilding the aggregates from history). It is not
+	// atomic against concurrent commits: run it on a store no one is
+	// writing to.
+	ReplaceCounters(ctx context.Context, prefix string, counts map[string]int64) error
 	// Routing returns every stored routing state row.
 	Routing(ctx context.Context) (map[string][]byte, error)
 	// SaveVersion stores a compiled workflow version (idempotent: a

@@ -59,6 +59,8 @@ func Run(t *testing.T, c Config) {
 		{"OutboxWhileCommitting", testOutboxWhileCommitting},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"RoutingMetaVersions", testRoutingMetaVersions},
+		{"Counters", testCounters},
+		{"StepStream", testStepStream},
 		{"Limits", testLimits},
 		{"Reopen", testReopen},
 	} {
@@ -162,6 +164,14 @@ func snapshot(t testing.TB, s store.Store) string {
 	rows, _ := s.Routing(ctx)
 	for _, k := range slices.Sorted(maps.Keys(rows)) {
 		fmt.Fprintf(&b, "routing %s=%s\n", k, rows[k])
+	}
+	counts, _ := s.Counters(ctx, "")
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		fmt.Fprintf(&b, "counter %s=%d\n", k, counts[k])
+	}
+	steps, _ := s.Steps(ctx, 0, 0)
+	for _, st := range steps {
+		fmt.Fprintf(&b, "step %d %s %s\n", st.Seq, st.LeadID, st.Entry)
 	}
 	next, ok, _ := s.NextDue(ctx, T0.Add(-1000*time.Hour))
 	fmt.Fprintf(&b, "next due %v %v\n", next, ok)
@@ -803,6 +813,18 @@ func testConcurrentCommits(t *testing.T, c Config) {
 	if len(timers) != writers {
 		t.Errorf("%d timers, want %d", len(timers), writers)
 	}
+	// The step stream holds every step, each lead's in its order.
+	stream, err := s.Steps(ctx, 0, 0)
+	if err != nil || len(stream) != writers*steps {
+		t.Fatalf("the step stream has %d steps, %v; want %d", len(stream), err, writers*steps)
+	}
+	next := map[string]int{}
+	for _, st := range stream {
+		next[st.LeadID]++
+		if want := fmt.Sprintf("step %d of %s", next[st.LeadID], st.LeadID); string(st.Entry) != want && next[st.LeadID] > 1 {
+			t.Fatalf("stream: %q, want %q", st.Entry, want)
+		}
+	}
 	n := 0
 	for i := range 3 {
 		n += len(leadsOf(t, s, store.Query{Workflow: "w", Stage: fmt.Sprint("s", i)}))
@@ -877,6 +899,92 @@ func testRoutingMetaVersions(t *testing.T, c Config) {
 	}
 	if err := s.SaveVersion(ctx, store.Version{Workflow: "a\nb", Version: "x"}); err == nil {
 		t.Error("SaveVersion accepted a workflow name with a newline")
+	}
+}
+
+// testCounters: a step's counter increments land with it, summed across
+// steps and commits, gone at zero, and not at all with a Commit that
+// conflicts; ReplaceCounters replaces a prefix's.
+func testCounters(t *testing.T, c Config) {
+	s := open(t, c)
+	a := Capture(Lead("a", "w", "s", ""))
+	a.Counts = map[string]int64{"f/w/new": 1, "f/w/all": 1}
+	b := Capture(Lead("b", "w", "s", ""))
+	b.Counts = map[string]int64{"f/w/new": 1, "f/w/all": 1, "g/x": 5}
+	Commit(t, s, a, b)
+	a2 := Next(Lead("a", "w", "s", ""), 2)
+	a2.Counts = map[string]int64{"f/w/new": -1, "f/w/won": 1}
+	Commit(t, s, a2)
+	check := func(prefix string, want map[string]int64) {
+		t.Helper()
+		got, err := s.Counters(ctx, prefix)
+		if err != nil || !maps.Equal(got, want) {
+			t.Errorf("Counters(%q) = %v %v, want %v", prefix, got, err, want)
+		}
+	}
+	check("f/", map[string]int64{"f/w/new": 1, "f/w/all": 2, "f/w/won": 1})
+	check("", map[string]int64{"f/w/new": 1, "f/w/all": 2, "f/w/won": 1, "g/x": 5})
+	check("nothing", map[string]int64{})
+	// A conflicting Commit counts nothing.
+	bad := Next(Lead("a", "w", "s", ""), 9)
+	bad.Counts = map[string]int64{"f/w/won": 100}
+	if err := commit(s, nil, bad); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("conflicting commit: %v", err)
+	}
+	check("f/w/won", map[string]int64{"f/w/won": 1})
+	// Back to zero: gone.
+	b2 := Next(Lead("b", "w", "s", ""), 2)
+	b2.Counts = map[string]int64{"g/x": -5}
+	Commit(t, s, b2)
+	check("g/", map[string]int64{})
+	if err := s.ReplaceCounters(ctx, "f/", map[string]int64{"f/w/all": 7, "f/w/zero": 0}); err != nil {
+		t.Fatal(err)
+	}
+	check("", map[string]int64{"f/w/all": 7})
+	bad = Capture(Lead("c", "w", "s", ""))
+	bad.Counts = map[string]int64{"a\x00b": 1}
+	if _, err := s.Prepare(bad); err == nil {
+		t.Error("Prepare accepted a counter name with a NUL")
+	}
+}
+
+// testStepStream: every committed step is in the stream, in commit
+// order, with its lead and history entry; a conflicting Commit adds none.
+func testStepStream(t *testing.T, c Config) {
+	s := open(t, c)
+	a := Lead("a", "w", "s", "")
+	Commit(t, s, Capture(a), Capture(Lead("b", "w", "s", "")))
+	Commit(t, s, Next(a, 2))
+	if err := commit(s, nil, Next(a, 5)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("conflicting commit: %v", err)
+	}
+	Commit(t, s, Next(a, 3))
+	steps, err := s.Steps(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, st := range steps {
+		got = append(got, fmt.Sprintf("%d %s %s", st.Seq, st.LeadID, st.Entry))
+	}
+	want := []string{"1 a captured a", "2 b captured b", "3 a step 2 of a", "4 a step 3 of a"}
+	if len(got) != len(want) {
+		t.Fatalf("Steps = %q, want %q", got, want)
+	}
+	for i := range want {
+		// Sequence numbers increase; gaps are allowed where a commit failed.
+		_, rest, _ := strings.Cut(got[i], " ")
+		_, wrest, _ := strings.Cut(want[i], " ")
+		if rest != wrest || (i > 0 && steps[i].Seq <= steps[i-1].Seq) {
+			t.Errorf("Steps = %q, want %q", got, want)
+			break
+		}
+	}
+	if page, _ := s.Steps(ctx, steps[1].Seq, 1); len(page) != 1 || page[0].Seq != steps[2].Seq {
+		t.Errorf("Steps(after the second, limit 1) = %v", page)
+	}
+	if page, _ := s.Steps(ctx, steps[3].Seq, 0); len(page) != 0 {
+		t.Errorf("Steps after the last = %v", page)
 	}
 }
 
