@@ -33,6 +33,10 @@ type Lead struct {
 	Timers map[string]time.Time `json:"timers,omitempty"`
 	// ScoreChanged records when each score last changed the lead (decay).
 	ScoreChanged map[string]time.Time `json:"score_changed,omitempty"`
+	// Reached records when the lead first entered a stage of each
+	// lifecycle label: a funnel counts a lead once per label, however
+	// often it comes back.
+	Reached map[string]time.Time `json:"reached,omitempty"`
 	// Seq counts the steps applied to the lead.
 	Seq uint64 `json:"seq"`
 }

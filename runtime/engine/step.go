@@ -157,7 +157,7 @@ type stepper struct {
 
 	// The lead starts out sharing its slices and maps with the old lead;
 	// each is copied on its first write.
-	ownFields, ownSLAs, ownTimers, ownScores bool
+	ownFields, ownSLAs, ownTimers, ownScores, ownReached bool
 
 	moves   int    // moves in this step, for the loop limit
 	loops   int    // loop exceptions raised in this step
@@ -298,7 +298,7 @@ func (s *stepper) capture(in Input) error {
 		CreatedAt: s.now, EnteredAt: s.now, Fields: fields,
 	}}
 	s.setLead(s.res.Lead)
-	s.ownFields, s.ownSLAs, s.ownTimers, s.ownScores = true, true, true, true
+	s.ownFields, s.ownSLAs, s.ownTimers, s.ownScores, s.ownReached = true, true, true, true, true
 	s.entry = &s.res.Entry
 	*s.entry = Entry{At: s.now, Cause: Capture.String(), Event: ir.EventCaptured}
 	s.setEvent(ir.EventCaptured, nil)
@@ -725,6 +725,11 @@ func (s *stepper) enter(target, edge string) {
 		s.entry.Moves = s.res.moveBuf[:0]
 	}
 	s.entry.Moves = append(s.entry.Moves, Move{From: from, To: target, Edge: edge})
+	if lc := stage.Lifecycle; lc != "" {
+		if _, ok := s.lead.Reached[lc]; !ok {
+			ownTimes(&s.lead.Reached, &s.ownReached, 1)[lc] = s.now
+		}
+	}
 	if !s.halted {
 		s.lead.Stuck = nil // moving on resolves being stuck
 	}

@@ -48,6 +48,9 @@ func appendStoredLead(b []byte, l *engine.Lead, names []string, fields []any) ([
 	if len(l.ScoreChanged) > 0 {
 		b = appendTimes(append(b, `,"score_changed":`...), l.ScoreChanged)
 	}
+	if len(l.Reached) > 0 {
+		b = appendTimes(append(b, `,"reached":`...), l.Reached)
+	}
 	b = strconv.AppendUint(append(b, `,"seq":`...), l.Seq, 10)
 	b = append(b, `,"fields":{`...)
 	first := true

@@ -56,6 +56,9 @@ func TestAppendStoredLead(t *testing.T) {
 		if r.Intn(2) == 0 {
 			l.ScoreChanged = map[string]time.Time{"score": at}
 		}
+		if r.Intn(2) == 0 {
+			l.Reached = map[string]time.Time{"mql": at, randString(r): at.Add(time.Hour)}
+		}
 		floats := []float64{0, -0.5, 1e-7, 1e21, 123456.789, 3, -2e-9}
 		fields := []any{
 			randString(r), r.Int63() - r.Int63(), floats[r.Intn(len(floats))], r.Intn(2) == 0,
