@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/report"
 	"github.com/leadlang/lead/runtime/store"
 )
 
@@ -228,10 +230,8 @@ func (s *Service) migrate(ctx context.Context, id string) (*pending, error) {
 		s.mu.Unlock()
 		return nil, nil
 	}
-	before := ent.lead
-	res := engine.Migrate(m, active, before, s.clock())
+	res := engine.Migrate(m, active, ent.lead, s.clock())
 	p := s.enqueue(ent, res, "")
-	ent.lead = res.Lead
 	s.mu.Unlock()
 	s.encode(p, active, res)
 	return p, nil
@@ -306,4 +306,48 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, it store.Out
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
+}
+
+// Report computes a report (report.Funnel, Velocity, SLA, Aging, Owners)
+// from the aggregates the store keeps with every step. The machines of
+// the workflows served give the lifecycle labels' order and the teams.
+func (s *Service) Report(ctx context.Context, kind string, q report.Query) (*report.Report, error) {
+	var machines []*engine.Machine
+	for _, w := range s.reg.infos() {
+		if m := s.reg.active(w.Name); m != nil && (q.Workflow == "" || q.Workflow == w.Name) {
+			machines = append(machines, m)
+		}
+	}
+	if q.Workflow != "" && len(machines) == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownWorkflow, q.Workflow)
+	}
+	labels := report.Labels(machines)
+	switch kind {
+	case "funnel":
+		return report.Funnel(ctx, s.st, q, labels)
+	case "velocity":
+		return report.Velocity(ctx, s.st, q, labels)
+	case "sla":
+		return report.SLA(ctx, s.st, q)
+	case "aging":
+		r, err := report.Aging(ctx, s.st, q, s.clock())
+		if err != nil {
+			return nil, err
+		}
+		yes := true
+		page, _, err := s.Leads(ctx, store.Query{Workflow: q.Workflow, Stuck: &yes, Limit: 100})
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range page {
+			r.Stuck = append(r.Stuck, map[string]any{"id": l.ID, "workflow": l.Workflow, "stage": l.Stage, "owner": l.Owner, "stuck": l.Stuck})
+		}
+		return r, nil
+	case "owners":
+		s.mu.Lock()
+		open := maps.Clone(s.rot.Open)
+		s.mu.Unlock()
+		return report.Owners(ctx, s.st, q, machines, open)
+	}
+	return nil, fmt.Errorf("%w: no report %q: the reports are funnel, velocity, sla, aging and owners", ErrBadRequest, kind)
 }

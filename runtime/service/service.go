@@ -30,6 +30,7 @@ import (
 
 	"github.com/leadlang/lead/compiler"
 	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/report"
 	"github.com/leadlang/lead/runtime/store"
 )
 
@@ -74,6 +75,9 @@ type Config struct {
 	// Observe, if set, is given every step's result once it is durable,
 	// in commit order (`lead test` checks expectations on them).
 	Observe func(*engine.Result)
+	// NoReports leaves out the reports' aggregates (to measure what they
+	// cost; the reports then count nothing new).
+	NoReports bool
 }
 
 // Service is the durable runtime.
@@ -100,6 +104,7 @@ type Service struct {
 
 	queue commitQueue
 	tm    *timers
+	dims  *report.Dims  // the reports' dimensions
 	wake  chan struct{} // a commit set timers: the scheduler re-checks
 	// sleepUntil is when the sleeping scheduler wakes by itself (Unix
 	// nanoseconds by the service clock), 0 while it is awake: a commit
@@ -171,6 +176,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read routing state: %w", err)
 	}
+	seen, err := s.st.Counters(ctx, "d/")
+	if err != nil {
+		return fmt.Errorf("read the reports' dimensions: %w", err)
+	}
+	s.dims = report.NewDims(seen)
 	if s.rot, err = engine.RotationFromRows(rows); err != nil {
 		return fmt.Errorf("read routing state: %w", err)
 	}
@@ -348,6 +358,7 @@ type outcome struct {
 // pending is one step's writes waiting for the committer.
 type pending struct {
 	res     *engine.Result
+	prev    *engine.Lead // the lead before the step, nil for a capture
 	write   store.Prepared
 	routing engine.RoutingDelta
 	leadID  string
@@ -573,10 +584,8 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 		pl.migP = s.enqueue(ent, pl.mig, "")
 	}
 	pl.p = s.enqueue(ent, res, in.EventID)
-	ent.lead = res.Lead
 	if pl.post != nil {
 		pl.postP = s.enqueue(ent, pl.post, "")
-		ent.lead = pl.post.Lead
 	}
 	return pl
 }
@@ -785,17 +794,18 @@ func (s *Service) evict() {
 	}
 }
 
-// enqueue puts a step's writes on the commit queue, in step order. Called
-// with s.mu held; the writes are encoded later, outside the lock, and the
-// committer waits for that.
+// enqueue puts a step's writes on the commit queue, in step order, and
+// makes its lead the cached one. Called with s.mu held; the writes are
+// encoded later, outside the lock, and the committer waits for that.
 func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string) *pending {
 	p := &pending{
-		res: res, leadID: res.Lead.ID, eventID: eventID, routing: res.Routing,
+		res: res, prev: ent.lead, leadID: res.Lead.ID, eventID: eventID, routing: res.Routing,
 		ready: make(chan struct{}), done: make(chan struct{}),
 		timers: res.SetTimers, notes: len(res.Notifications), enqueue: time.Now(),
 	}
 	ent.pending++
 	ent.last = p
+	ent.lead = res.Lead
 	if eventID != "" {
 		if ent.events == nil {
 			ent.events = map[string]*pending{}
@@ -834,6 +844,9 @@ func (s *Service) encode(p *pending, m *engine.Machine, res *engine.Result) {
 			return
 		}
 		w.Notifications = append(w.Notifications, b)
+	}
+	if !s.cfg.NoReports {
+		w.Counts = s.dims.Counts(m, p.prev, res)
 	}
 	if p.write, err = s.st.Prepare(w); err != nil {
 		p.encErr = fmt.Errorf("lead %s: %w", res.Lead.ID, err)

@@ -1,0 +1,279 @@
+// Package report measures the lead process: it turns each committed step
+// into increments of the counters a store keeps with the step (Counts),
+// and those counters into reports (funnel, velocity, SLA attainment,
+// aging, owner load). A report reads counters by prefix, so its cost is
+// O(stages × days × groups), never O(leads).
+//
+// What is counted, per workflow, with every counter written once in total
+// ("*") and once for each dimension of the lead (its enum fields, and its
+// string fields up to MaxValues distinct values each; beyond, "(other)"):
+//
+//	f/WF/DAY/DIM/LABEL           leads captured on DAY that reached lifecycle LABEL, once per
+//	                             lead however often it came back; LABEL "_captured" counts them all
+//	v/WF/DAY/DIM/LABEL/BUCKET    of those, how long from capture to LABEL (log-scale buckets)
+//	t/WF/STAGE/DAY/DIM/BUCKET    stays in STAGE that ended on DAY, by their length
+//	s/WF/SLA/STAGE/DAY/DIM/OUT   SLA outcomes on DAY: met, warned, breached, or exempt (met in
+//	                             a step that moved the lead by an override or an exception);
+//	                             DIM also takes owner=… and team=…
+//	a/WF/STAGE/DAY/DIM           leads now in a non-terminal STAGE that entered it on DAY (a
+//	                             gauge: each step adds its new state and removes its old one)
+//	o/WF/OWNER/DAY/WHAT          assignments to OWNER (assigned) and events of their leads
+//	                             (event:NAME) on DAY
+//	d/WF/FIELD/VALUE             the values of a string field counted as dimensions
+//
+// Days are UTC dates; the funnel and velocity count by capture day (a
+// cohort: of the leads captured in a window, how many got how far, how
+// fast), the rest by the day the thing happened. A dimension takes the
+// lead's value at the step, so a lead whose region changes is counted
+// under its new region from then on.
+package report
+
+import (
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/leadlang/lead/compiler/ir"
+	"github.com/leadlang/lead/runtime/engine"
+)
+
+// MaxValues bounds the distinct values of a string field counted as
+// dimensions: an email field would otherwise make a counter per lead.
+const MaxValues = 100
+
+// Other is the dimension value of a string field's values past MaxValues.
+const Other = "(other)"
+
+// Captured is the funnel's first step: every lead captured.
+const Captured = "_captured"
+
+// Exempt is the SLA outcome of an SLA closed as met by a step that moved
+// the lead through an override or an exception: its owner did not meet it.
+const Exempt = "exempt"
+
+// name joins the parts of a counter's name, each escaped so that no part
+// holds a separator.
+func name(parts ...string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(url.PathEscape(p))
+	}
+	return b.String()
+}
+
+// day is a time's UTC date.
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// Bucket is a duration's log-scale bucket: 0 for under a second, else b
+// such that 2^((b-1)/4) <= seconds < 2^(b/4): four buckets per doubling,
+// each within 19% of its neighbours.
+func Bucket(d time.Duration) int {
+	s := d.Seconds()
+	if s < 1 {
+		return 0
+	}
+	return int(math.Floor(4*math.Log2(s))) + 1
+}
+
+// bucketBounds returns the range of durations a bucket holds.
+func bucketBounds(b int) (lo, hi time.Duration) {
+	if b <= 0 {
+		return 0, time.Second
+	}
+	sec := func(x float64) time.Duration { return time.Duration(math.Pow(2, x/4) * float64(time.Second)) }
+	return sec(float64(b - 1)), sec(float64(b))
+}
+
+// Dims decides the dimensions of leads: the enum fields, and the string
+// fields' values up to MaxValues per field and workflow. It is safe for
+// concurrent use.
+type Dims struct {
+	mu   sync.Mutex
+	seen map[[2]string]map[string]bool // workflow, field → values counted
+}
+
+// NewDims returns Dims that know the string values already counted, from
+// the d/ counters.
+func NewDims(counters map[string]int64) *Dims {
+	d := &Dims{seen: map[[2]string]map[string]bool{}}
+	for k := range counters {
+		parts := split(k)
+		if len(parts) == 4 && parts[0] == "d" {
+			key := [2]string{parts[1], parts[2]}
+			if d.seen[key] == nil {
+				d.seen[key] = map[string]bool{}
+			}
+			d.seen[key][parts[3]] = true
+		}
+	}
+	return d
+}
+
+// split is the inverse of name.
+func split(k string) []string {
+	parts := strings.Split(k, "/")
+	for i, p := range parts {
+		if u, err := url.PathUnescape(p); err == nil {
+			parts[i] = u
+		}
+	}
+	return parts
+}
+
+// segments returns the dimension segments of a lead: "*", and FIELD=VALUE
+// for each dimension field with a value; a string value seen for the
+// first time is counted in counts (d/), or taken as Other past MaxValues.
+func (d *Dims) segments(m *engine.Machine, l *engine.Lead, counts map[string]int64) []string {
+	segs := []string{"*"}
+	for _, f := range m.W.Lead {
+		if f.Type.Kind != ir.Enum && f.Type.Kind != ir.String {
+			continue
+		}
+		v, ok := m.FieldValue(l, f.Name)
+		s, isString := v.(string)
+		if !ok || !isString {
+			continue
+		}
+		if f.Type.Kind == ir.String {
+			s = d.admit(l.Workflow, f.Name, s, counts)
+		}
+		segs = append(segs, f.Name+"="+s)
+	}
+	return segs
+}
+
+// admit returns the value a string field's value is counted as.
+func (d *Dims) admit(wf, field, v string, counts map[string]int64) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := [2]string{wf, field}
+	seen := d.seen[key]
+	if seen[v] {
+		return v
+	}
+	if len(seen) >= MaxValues {
+		return Other
+	}
+	if seen == nil {
+		seen = map[string]bool{}
+		d.seen[key] = seen
+	}
+	seen[v] = true
+	if counts != nil {
+		counts[name("d", wf, field, v)]++
+	}
+	return v
+}
+
+// Counts returns the counter increments of a committed step: r's result,
+// from prev (nil for a capture), on machine m.
+func (d *Dims) Counts(m *engine.Machine, prev *engine.Lead, r *engine.Result) map[string]int64 {
+	l, e := r.Lead, &r.Entry
+	wf := l.Workflow
+	counts := map[string]int64{}
+	segs := d.segments(m, l, counts)
+	created := day(l.CreatedAt)
+
+	// Funnel and velocity: the labels first reached in this step.
+	if prev == nil {
+		for _, s := range segs {
+			counts[name("f", wf, created, s, Captured)]++
+		}
+	}
+	for label, at := range l.Reached {
+		if prev != nil {
+			if _, before := prev.Reached[label]; before {
+				continue
+			}
+		}
+		b := strconv.Itoa(Bucket(at.Sub(l.CreatedAt)))
+		for _, s := range segs {
+			counts[name("f", wf, created, s, label)]++
+			counts[name("v", wf, created, s, label, b)]++
+		}
+	}
+
+	// Stays that ended: the stage the lead was in, then any it passed
+	// through within the step.
+	for i, mv := range e.Moves {
+		if mv.From == "" {
+			continue
+		}
+		var stay time.Duration
+		if i == 0 && prev != nil {
+			stay = e.At.Sub(prev.EnteredAt)
+		}
+		b := strconv.Itoa(Bucket(stay))
+		for _, s := range segs {
+			counts[name("t", wf, mv.From, day(e.At), s, b)]++
+		}
+	}
+
+	// SLA outcomes, by owner and team too.
+	exempt := e.Override != nil || len(e.Exceptions) > 0
+	for _, o := range e.SLAs {
+		out := o.State
+		switch {
+		case out == engine.SLAMet && exempt:
+			out = Exempt
+		case out != engine.SLAMet && out != engine.SLAWarned && out != engine.SLABreached:
+			continue
+		}
+		ss := segs
+		if l.Owner != "" {
+			ss = append(ss[:len(ss):len(ss)], "owner="+l.Owner)
+		}
+		if team := stageTeam(m, o.Stage); team != "" {
+			ss = append(ss[:len(ss):len(ss)], "team="+team)
+		}
+		for _, s := range ss {
+			counts[name("s", wf, o.Name, o.Stage, day(e.At), s, out)]++
+		}
+	}
+
+	// Aging: the gauge of the new state, less the old one's.
+	gauge := func(l *engine.Lead, segs []string, delta int64) {
+		if st := m.Stage(l.Stage); st == nil || st.Terminal {
+			return
+		}
+		for _, s := range segs {
+			counts[name("a", wf, l.Stage, day(l.EnteredAt), s)] += delta
+		}
+	}
+	gauge(l, segs, 1)
+	if prev != nil {
+		gauge(prev, d.segments(m, prev, nil), -1)
+	}
+
+	// Owners: assignments, and the events their leads received.
+	if l.Owner != "" && (prev == nil || prev.Owner != l.Owner) {
+		counts[name("o", wf, l.Owner, day(e.At), "assigned")]++
+	}
+	if prev != nil && prev.Owner != "" && e.Cause == engine.Event.String() && e.Event != "" {
+		counts[name("o", wf, prev.Owner, day(e.At), "event:"+e.Event)]++
+	}
+	for k, v := range counts {
+		if v == 0 {
+			delete(counts, k)
+		}
+	}
+	return counts
+}
+
+// stageTeam is the team a stage routes its responsible owner to, if any.
+func stageTeam(m *engine.Machine, stage string) string {
+	st := m.Stage(stage)
+	if st == nil || st.Owner.Responsible == nil {
+		return ""
+	}
+	if r := st.Owner.Responsible; r.Kind == ir.AssignTeam {
+		return r.Name
+	}
+	return ""
+}

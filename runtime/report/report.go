@@ -1,0 +1,467 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadlang/lead/runtime/engine"
+)
+
+// Source is where reports read their counters (a store).
+type Source interface {
+	Counters(ctx context.Context, prefix string) (map[string]int64, error)
+}
+
+// Query selects what a report covers.
+type Query struct {
+	// Workflow limits the report to one workflow; "" sums every workflow,
+	// which the lifecycle labels make comparable.
+	Workflow string
+	// From and To are the first and last day covered (UTC dates).
+	From, To time.Time
+	// By breaks the report down by a dimension: an enum or string field
+	// of the lead ("" for none).
+	By string
+	// Interval splits the window into periods: "day", "week" (from
+	// Monday) or "" (the whole window).
+	Interval string
+}
+
+// Report is a report's rows, each with the columns named in Columns.
+type Report struct {
+	Kind       string           `json:"report"`
+	Workflow   string           `json:"workflow,omitempty"`
+	From       string           `json:"from"`
+	To         string           `json:"to"`
+	By         string           `json:"by,omitempty"`
+	Interval   string           `json:"interval,omitempty"`
+	Definition string           `json:"definition"`
+	Columns    []string         `json:"columns"`
+	Rows       []map[string]any `json:"rows"`
+	// Stuck lists stuck leads (the aging report); filled by the caller.
+	Stuck []map[string]any `json:"stuck,omitempty"`
+}
+
+// period returns the period a day belongs to under an interval.
+func period(d time.Time, interval string) string {
+	switch interval {
+	case "day":
+		return day(d)
+	case "week":
+		wd := (int(d.Weekday()) + 6) % 7 // Monday is 0
+		return day(d.AddDate(0, 0, -wd))
+	}
+	return ""
+}
+
+// counter is a parsed counter of a kind, with the day, group and the
+// rest of its name, if the query covers it.
+type counter struct {
+	parts        []string
+	day          time.Time
+	period       string
+	group        string
+	workflow     string
+	n            int64
+	afterSegment []string // the name's parts after the dimension segment
+}
+
+// scan reads the counters of kind k (its prefix) that q covers. dayAt and
+// segAt are the positions of the day and the dimension segment in a name
+// (segAt < 0: a kind without dimensions).
+func scan(ctx context.Context, src Source, k string, q Query, dayAt, segAt int) ([]counter, error) {
+	prefix := k + "/"
+	if q.Workflow != "" {
+		prefix += name(q.Workflow) + "/"
+	}
+	raw, err := src.Counters(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []counter
+	for key, n := range raw {
+		parts := split(key)
+		if len(parts) <= max(dayAt, segAt) {
+			continue
+		}
+		d, err := time.Parse(time.DateOnly, parts[dayAt])
+		if err != nil || d.Before(q.From) || d.After(q.To) {
+			continue
+		}
+		c := counter{parts: parts, day: d, period: period(d, q.Interval), workflow: parts[1], n: n}
+		if segAt >= 0 {
+			group, ok := groupOf(parts[segAt], q.By)
+			if !ok {
+				continue
+			}
+			c.group, c.afterSegment = group, parts[segAt+1:]
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// groupOf returns the group a dimension segment counts in for a
+// breakdown by field by ("" for none), and whether it counts at all.
+func groupOf(seg, by string) (string, bool) {
+	if by == "" {
+		return "all", seg == "*"
+	}
+	v, ok := strings.CutPrefix(seg, by+"=")
+	return v, ok
+}
+
+// key of a row: group, period and more.
+type rowKey struct {
+	group, period string
+	more          string
+}
+
+func sortRows(rows []map[string]any, order func(a, b map[string]any) int) {
+	slices.SortStableFunc(rows, func(a, b map[string]any) int {
+		return cmp.Or(cmp.Compare(fmt.Sprint(a["group"]), fmt.Sprint(b["group"])),
+			cmp.Compare(fmt.Sprint(a["period"]), fmt.Sprint(b["period"])), order(a, b))
+	})
+}
+
+func header(kind string, q Query, def string, cols ...string) *Report {
+	return &Report{
+		Kind: kind, Workflow: q.Workflow, From: day(q.From), To: day(q.To), By: q.By, Interval: q.Interval,
+		Definition: def, Columns: cols, Rows: []map[string]any{},
+	}
+}
+
+// Labels returns the lifecycle labels of machines in the order their
+// stages declare them, each once.
+func Labels(machines []*engine.Machine) []string {
+	var out []string
+	for _, m := range machines {
+		for _, st := range m.W.Stages {
+			if st.Lifecycle != "" && !slices.Contains(out, st.Lifecycle) {
+				out = append(out, st.Lifecycle)
+			}
+		}
+	}
+	return out
+}
+
+// Funnel counts, per group and period, the leads captured that reached
+// each lifecycle label (labels in order: the machines').
+func Funnel(ctx context.Context, src Source, q Query, labels []string) (*Report, error) {
+	cs, err := scan(ctx, src, "f", q, 2, 3)
+	if err != nil {
+		return nil, err
+	}
+	r := header("funnel", q, "Leads captured in the window (by capture day) that reached each lifecycle label, each lead counted once per label however often it came back; conversion is the share of the previous label's leads and of all captured.",
+		"group", "period", "label", "leads", "conversion_from_previous", "conversion_from_captured")
+	sums := map[rowKey]int64{}
+	groups := map[[2]string]bool{}
+	for _, c := range cs {
+		sums[rowKey{c.group, c.period, c.afterSegment[0]}] += c.n
+		groups[[2]string{c.group, c.period}] = true
+	}
+	order := append([]string{Captured}, labels...)
+	for gp := range groups {
+		captured := sums[rowKey{gp[0], gp[1], Captured}]
+		prev := captured
+		for _, label := range order {
+			n := sums[rowKey{gp[0], gp[1], label}]
+			shown := label
+			if label == Captured {
+				shown = "captured"
+			}
+			r.Rows = append(r.Rows, map[string]any{
+				"group": gp[0], "period": gp[1], "label": shown, "leads": n,
+				"conversion_from_previous": ratio(n, prev), "conversion_from_captured": ratio(n, captured),
+			})
+			if label != Captured {
+				prev = n
+			}
+		}
+	}
+	rank := func(m map[string]any) int {
+		l := m["label"].(string)
+		if l == "captured" {
+			return -1
+		}
+		return slices.Index(labels, l)
+	}
+	sortRows(r.Rows, func(a, b map[string]any) int { return cmp.Compare(rank(a), rank(b)) })
+	return r, nil
+}
+
+// ratio is n/of, rounded to 4 places; 0 when of is 0.
+func ratio(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return math.Round(float64(n)/float64(of)*1e4) / 1e4
+}
+
+// histogram is counts by log bucket.
+type histogram map[int]int64
+
+// quantile returns the duration under which a share q of the histogram's
+// values fall, interpolating geometrically within a bucket.
+func (h histogram) quantile(q float64) time.Duration {
+	var total int64
+	for _, n := range h {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	buckets := make([]int, 0, len(h))
+	for b := range h {
+		buckets = append(buckets, b)
+	}
+	slices.Sort(buckets)
+	target := q * float64(total)
+	var seen float64
+	for _, b := range buckets {
+		n := float64(h[b])
+		if seen+n >= target {
+			lo, hi := bucketBounds(b)
+			f := (target - seen) / n
+			if lo <= 0 {
+				return time.Duration(f * float64(hi))
+			}
+			return time.Duration(float64(lo) * math.Pow(float64(hi)/float64(lo), f)).Round(time.Second)
+		}
+		seen += n
+	}
+	_, hi := bucketBounds(buckets[len(buckets)-1])
+	return hi
+}
+
+func (h histogram) total() int64 {
+	var t int64
+	for _, n := range h {
+		t += n
+	}
+	return t
+}
+
+// Velocity gives, per group and period, how long leads took from capture
+// to each lifecycle label (p50, p90, by capture day), and how long stays
+// in each stage lasted (by the day they ended).
+func Velocity(ctx context.Context, src Source, q Query, labels []string) (*Report, error) {
+	r := header("velocity", q, "Time from capture to first reaching each lifecycle label, for leads captured in the window; and the length of stays in each stage that ended in the window. p50 and p90 in seconds (and as text), within 19% (log-scale buckets).",
+		"group", "period", "kind", "name", "count", "p50_seconds", "p90_seconds", "p50", "p90")
+	hists := map[[4]string]histogram{}
+	add := func(cs []counter, kind string) {
+		for _, c := range cs {
+			if len(c.afterSegment) == 0 {
+				continue
+			}
+			nm, b := "", c.afterSegment[len(c.afterSegment)-1]
+			if kind == "label" {
+				nm = c.afterSegment[0]
+			} else {
+				nm = c.parts[2]
+			}
+			bucket, err := strconv.Atoi(b)
+			if err != nil {
+				continue
+			}
+			k := [4]string{c.group, c.period, kind, nm}
+			if hists[k] == nil {
+				hists[k] = histogram{}
+			}
+			hists[k][bucket] += c.n
+		}
+	}
+	vs, err := scan(ctx, src, "v", q, 2, 3)
+	if err != nil {
+		return nil, err
+	}
+	add(vs, "label")
+	ts, err := scan(ctx, src, "t", q, 3, 4)
+	if err != nil {
+		return nil, err
+	}
+	add(ts, "stage")
+	for k, h := range hists {
+		p50, p90 := h.quantile(0.5), h.quantile(0.9)
+		r.Rows = append(r.Rows, map[string]any{
+			"group": k[0], "period": k[1], "kind": k[2], "name": k[3], "count": h.total(),
+			"p50_seconds": p50.Seconds(), "p90_seconds": p90.Seconds(), "p50": Human(p50), "p90": Human(p90),
+		})
+	}
+	sortRows(r.Rows, func(a, b map[string]any) int {
+		rank := func(m map[string]any) int {
+			if m["kind"] == "label" {
+				return slices.Index(labels, m["name"].(string))
+			}
+			return 1000
+		}
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a["name"].(string), b["name"].(string)))
+	})
+	return r, nil
+}
+
+// Human writes a duration as people read it: 45s, 12m, 3h5m, 2d4h.
+func Human(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh%dm", h, m)
+	}
+	days, h := int(d.Hours())/24, int(d.Hours())%24
+	if h == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%dh", days, h)
+}
+
+// SLA counts SLA outcomes per group, period, SLA and stage; attainment is
+// met / (met + breached): exempt ones left through an override or an
+// exception and count for neither.
+func SLA(ctx context.Context, src Source, q Query) (*Report, error) {
+	cs, err := scan(ctx, src, "s", q, 4, 5)
+	if err != nil {
+		return nil, err
+	}
+	r := header("sla", q, "SLA outcomes in the window: met, warned (a warning fired), breached, and exempt (closed as met by a step that moved the lead through an override or an exception). Attainment is met / (met + breached). by also takes owner and team.",
+		"group", "period", "sla", "stage", "met", "warned", "breached", "exempt", "attainment")
+	rows := map[rowKey]map[string]any{}
+	for _, c := range cs {
+		k := rowKey{c.group, c.period, c.parts[2] + "\x00" + c.parts[3]}
+		row := rows[k]
+		if row == nil {
+			row = map[string]any{"group": c.group, "period": c.period, "sla": c.parts[2], "stage": c.parts[3],
+				"met": int64(0), "warned": int64(0), "breached": int64(0), Exempt: int64(0)}
+			rows[k] = row
+		}
+		if out := c.afterSegment[0]; row[out] != nil {
+			row[out] = row[out].(int64) + c.n
+		}
+	}
+	for _, row := range rows {
+		row["attainment"] = ratio(row["met"].(int64), row["met"].(int64)+row["breached"].(int64))
+		r.Rows = append(r.Rows, row)
+	}
+	sortRows(r.Rows, func(a, b map[string]any) int {
+		return cmp.Or(cmp.Compare(a["sla"].(string), b["sla"].(string)), cmp.Compare(a["stage"].(string), b["stage"].(string)))
+	})
+	return r, nil
+}
+
+// AgeBuckets are the aging report's columns: how long leads have been in
+// their stage, by whole days.
+var AgeBuckets = []struct {
+	Name     string
+	MaxDays  int // exclusive; 0: no bound
+	FromDays int
+}{{"0-1d", 1, 0}, {"1-3d", 3, 1}, {"3-7d", 7, 3}, {"7-30d", 30, 7}, {"30d+", 0, 30}}
+
+// Aging counts the leads now in each non-terminal stage, per group, by
+// how long they have been there (the days since they entered it, on
+// now's date). The window does not apply: it is the present.
+func Aging(ctx context.Context, src Source, q Query, now time.Time) (*Report, error) {
+	all := q
+	all.From, all.To, all.Interval = time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ""
+	cs, err := scan(ctx, src, "a", all, 3, 4)
+	if err != nil {
+		return nil, err
+	}
+	cols := []string{"group", "stage", "leads"}
+	for _, b := range AgeBuckets {
+		cols = append(cols, b.Name)
+	}
+	r := header("aging", q, "Leads now in each non-terminal stage, by the whole days since they entered it (on today's date, UTC).", cols...)
+	r.From, r.To, r.Interval = "", day(now), ""
+	today, _ := time.Parse(time.DateOnly, day(now))
+	rows := map[[2]string]map[string]any{}
+	for _, c := range cs {
+		k := [2]string{c.group, c.parts[2]}
+		row := rows[k]
+		if row == nil {
+			row = map[string]any{"group": c.group, "stage": c.parts[2], "leads": int64(0)}
+			for _, b := range AgeBuckets {
+				row[b.Name] = int64(0)
+			}
+			rows[k] = row
+		}
+		age := int(today.Sub(c.day).Hours() / 24)
+		for _, b := range AgeBuckets {
+			if age >= b.FromDays && (b.MaxDays == 0 || age < b.MaxDays) {
+				row[b.Name] = row[b.Name].(int64) + c.n
+			}
+		}
+		row["leads"] = row["leads"].(int64) + c.n
+	}
+	for _, row := range rows {
+		if row["leads"].(int64) != 0 {
+			r.Rows = append(r.Rows, row)
+		}
+	}
+	sortRows(r.Rows, func(a, b map[string]any) int { return cmp.Compare(a["stage"].(string), b["stage"].(string)) })
+	return r, nil
+}
+
+// Owners reports each team member's load and activity: open leads now
+// (rotation's counts), their team's strategy, weight and capacity, and
+// in the window the leads assigned to them and the events their leads
+// received, with accepted / (accepted + rejected) where both events
+// exist. open holds the open leads per owner (routing state).
+func Owners(ctx context.Context, src Source, q Query, machines []*engine.Machine, open map[string]int) (*Report, error) {
+	cs, err := scan(ctx, src, "o", q, 3, -1)
+	if err != nil {
+		return nil, err
+	}
+	r := header("owners", q, "Per team member: open leads now, weight and capacity from the workflow, and in the window the leads assigned to them and the events their leads received; accept_rate is accepted / (accepted + rejected).",
+		"owner", "team", "strategy", "weight", "capacity", "open", "assigned", "events", "accept_rate")
+	rows := map[string]map[string]any{}
+	row := func(owner string) map[string]any {
+		if rows[owner] == nil {
+			rows[owner] = map[string]any{"owner": owner, "team": "", "strategy": "", "weight": 0, "capacity": 0,
+				"open": open[owner], "assigned": int64(0), "events": map[string]int64{}}
+		}
+		return rows[owner]
+	}
+	for _, m := range machines {
+		if q.Workflow != "" && m.W.Name != q.Workflow {
+			continue
+		}
+		for _, t := range m.W.Teams {
+			for _, mem := range t.Members {
+				rw := row(mem.Email)
+				rw["team"], rw["strategy"], rw["weight"], rw["capacity"] = t.Name, t.Strategy, mem.Weight, t.Capacity
+			}
+		}
+	}
+	for _, c := range cs {
+		owner := c.parts[2]
+		what := c.parts[len(c.parts)-1]
+		rw := row(owner)
+		if what == "assigned" {
+			rw["assigned"] = rw["assigned"].(int64) + c.n
+		} else if ev, ok := strings.CutPrefix(what, "event:"); ok {
+			rw["events"].(map[string]int64)[ev] += c.n
+		}
+	}
+	for _, rw := range rows {
+		ev := rw["events"].(map[string]int64)
+		rw["accept_rate"] = ratio(ev["accepted"], ev["accepted"]+ev["rejected"])
+		r.Rows = append(r.Rows, rw)
+	}
+	slices.SortFunc(r.Rows, func(a, b map[string]any) int {
+		return cmp.Or(cmp.Compare(a["team"].(string), b["team"].(string)), cmp.Compare(a["owner"].(string), b["owner"].(string)))
+	})
+	return r, nil
+}
