@@ -289,3 +289,48 @@ func ParseAssignments(args []string) (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// Report reads a report (funnel, velocity, sla, aging, owners) with the
+// query parameters params, as JSON, or as CSV if csv is set.
+func (c *Client) Report(ctx context.Context, kind string, params url.Values, csv bool) ([]byte, error) {
+	path := "/v1/reports/" + url.PathEscape(kind)
+	if len(params) > 0 {
+		path += "?" + params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.get(req, csv)
+}
+
+// get sends a GET request built by the caller and returns the body of a
+// 2xx answer, or an *APIError.
+func (c *Client) get(req *http.Request, csv bool) ([]byte, error) {
+	if csv {
+		req.Header.Set("Accept", "text/csv")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the lead server at %s: %w (is `lead run` running? set --server or LEAD_SERVER)", c.Base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error APIError `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) != nil || e.Error.Message == "" {
+			e.Error.Message = strings.TrimSpace(string(raw))
+		}
+		e.Error.Status = resp.StatusCode
+		return nil, &e.Error
+	}
+	return raw, nil
+}

@@ -68,6 +68,8 @@ func New(svc *service.Service, opts Options) http.Handler {
 		g = prometheus.DefaultGatherer
 	}
 	mux.HandleFunc("POST /v1/admin/backup", a.backup)
+	mux.HandleFunc("GET /v1/reports/{kind}", a.report)
+	mux.HandleFunc("GET /v1/steps", a.steps)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)

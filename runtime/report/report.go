@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/runtime/engine"
 )
 
@@ -148,6 +149,21 @@ func Labels(machines []*engine.Machine) []string {
 			}
 		}
 	}
+	return out
+}
+
+// Dimensions returns the fields a report can break down by: the enum and
+// string fields of the machines' leads.
+func Dimensions(machines []*engine.Machine) []string {
+	var out []string
+	for _, m := range machines {
+		for _, f := range m.W.Lead {
+			if (f.Type.Kind == ir.Enum || f.Type.Kind == ir.String) && !slices.Contains(out, f.Name) {
+				out = append(out, f.Name)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -10,7 +10,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/leadlang/lead/runtime/engine"
@@ -308,6 +310,15 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, it store.Out
 	}
 }
 
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.clock() }
+
+// Steps returns up to limit committed steps after seq after, in commit
+// order (the step stream for BI).
+func (s *Service) Steps(ctx context.Context, after uint64, limit int) ([]store.Step, error) {
+	return s.st.Steps(ctx, after, limit)
+}
+
 // Report computes a report (report.Funnel, Velocity, SLA, Aging, Owners)
 // from the aggregates the store keeps with every step. The machines of
 // the workflows served give the lifecycle labels' order and the teams.
@@ -320,6 +331,15 @@ func (s *Service) Report(ctx context.Context, kind string, q report.Query) (*rep
 	}
 	if q.Workflow != "" && len(machines) == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownWorkflow, q.Workflow)
+	}
+	if q.By != "" && kind != "owners" {
+		dims := report.Dimensions(machines)
+		if kind == "sla" {
+			dims = append(dims, "owner", "team")
+		}
+		if !slices.Contains(dims, q.By) {
+			return nil, fmt.Errorf("%w: by=%s: a report breaks down by an enum or string field of the lead: %s", ErrBadRequest, q.By, strings.Join(dims, ", "))
+		}
 	}
 	labels := report.Labels(machines)
 	switch kind {

@@ -1,0 +1,135 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReportsAPI: the reports over HTTP on the real server, as JSON and
+// as CSV, with their parameters checked; the step stream as NDJSON.
+func TestReportsAPI(t *testing.T) {
+	t.Parallel()
+	s := contractServer(t)
+	for _, id := range []string{"r1", "r2", "r3"} {
+		s.capture("deals", id, map[string]any{"email": id + "@x.example", "segment": "enterprise"})
+	}
+	s.capture("deals", "r4", map[string]any{"email": "r4@x.example"})
+	s.send("r1", "accepted", "", nil)
+	s.send("r2", "rejected", "", map[string]any{"reason": "no_fit"})
+
+	today := time.Now().UTC().Format(time.DateOnly)
+	v := s.expect(http.StatusOK, "GET", "/v1/reports/funnel?workflow=deals&by=segment&to="+today, nil).json(t)
+	counts := map[string]float64{}
+	for _, row := range v["rows"].([]any) {
+		r := row.(map[string]any)
+		counts[r["group"].(string)+" "+r["label"].(string)] = r["leads"].(float64)
+	}
+	if counts["enterprise captured"] != 3 || counts["smb captured"] != 1 {
+		t.Errorf("funnel by segment: %v", counts)
+	}
+	if v["definition"] == "" || v["columns"] == nil {
+		t.Errorf("funnel without its definition and columns: %v", v)
+	}
+	for _, kind := range []string{"velocity", "sla", "aging", "owners"} {
+		r := s.expect(http.StatusOK, "GET", "/v1/reports/"+kind+"?workflow=deals", nil).json(t)
+		if r["report"] != kind {
+			t.Errorf("%s: %v", kind, r)
+		}
+	}
+	aging := s.expect(http.StatusOK, "GET", "/v1/reports/aging?workflow=deals", nil).json(t)
+	total := 0.0
+	for _, row := range aging["rows"].([]any) {
+		total += row.(map[string]any)["leads"].(float64)
+	}
+	if total != 3 { // r2 was rejected to lost
+		t.Errorf("aging counts %v leads in open stages, want 3: %v", total, aging["rows"])
+	}
+
+	csvResp := s.expect(http.StatusOK, "GET", "/v1/reports/funnel?workflow=deals", nil, "Accept", "text/csv")
+	if ct := csvResp.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Errorf("CSV Content-Type %q", ct)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(csvResp.body)), "\n"); len(lines) < 2 || !strings.HasPrefix(lines[0], "group,period,label,leads") {
+		t.Errorf("CSV:\n%s", csvResp.body)
+	}
+
+	for path, status := range map[string]int{
+		"/v1/reports/nope":                                 400,
+		"/v1/reports/funnel?from=yesterday":                400,
+		"/v1/reports/funnel?from=2026-02-01&to=2026-01-01": 400,
+		"/v1/reports/funnel?interval=month":                400,
+		"/v1/reports/funnel?by=email2":                     400,
+		"/v1/reports/funnel?workflow=nope":                 404,
+		"/v1/reports/funnel?color=red":                     400,
+	} {
+		r := s.must("GET", path, nil)
+		checkError(t, r, status, map[int]string{400: "bad_request", 404: "not_found"}[status])
+	}
+
+	// The step stream: every step in commit order, resumable.
+	r := s.expect(http.StatusOK, "GET", "/v1/steps", nil)
+	if ct := r.header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("steps Content-Type %q", ct)
+	}
+	var seqs []float64
+	sc := bufio.NewScanner(bytes.NewReader(r.body))
+	for sc.Scan() {
+		var st map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
+			t.Fatalf("a step line is not JSON: %v: %s", err, sc.Bytes())
+		}
+		seqs = append(seqs, st["seq"].(float64))
+		if st["lead"] == "" || st["step"].(map[string]any)["cause"] == "" {
+			t.Errorf("step %v", st)
+		}
+	}
+	if len(seqs) < 6 {
+		t.Fatalf("%d steps in the stream", len(seqs))
+	}
+	rest := s.expect(http.StatusOK, "GET", "/v1/steps?after="+strings.TrimSuffix(strings.TrimSuffix(jsonNum(seqs[2]), ".0"), "e+00"), nil)
+	if n := bytes.Count(rest.body, []byte("\n")); n != len(seqs)-3 {
+		t.Errorf("steps after the third: %d lines, want %d", n, len(seqs)-3)
+	}
+}
+
+func jsonNum(f float64) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// TestReportCommand: lead report prints a report as an aligned table, as
+// JSON and as CSV; a bad request exits 1 with the server's reason.
+func TestReportCommand(t *testing.T) {
+	t.Parallel()
+	s := contractServer(t)
+	s.capture("deals", "a", map[string]any{"email": "a@x.example", "segment": "enterprise"})
+	s.capture("deals", "b", map[string]any{"email": "b@x.example"})
+	srv := []string{"--server", s.url("")}
+	code, out, errOut := cli(t, nil, append([]string{"report"}, append(srv, "funnel", "--workflow", "deals", "--by", "segment")...)...)
+	if code != 0 || !strings.Contains(out, "GROUP") || !strings.Contains(out, "enterprise") || !strings.Contains(out, "captured") {
+		t.Fatalf("lead report funnel: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "enterprise") && !strings.Contains(line, "  captured  ") {
+			t.Errorf("the table is not aligned: %q", line)
+		}
+	}
+	code, out, _ = cli(t, nil, append([]string{"report"}, append(srv, "sla", "--format", "csv")...)...)
+	if code != 0 || !strings.HasPrefix(out, "group,period,sla,stage,met") {
+		t.Errorf("lead report sla --format csv: exit %d\n%s", code, out)
+	}
+	code, out, _ = cli(t, nil, append([]string{"report"}, append(srv, "aging", "--format", "json")...)...)
+	var v map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["report"] != "aging" {
+		t.Errorf("lead report aging --format json: exit %d\n%s", code, out)
+	}
+	code, _, errOut = cli(t, nil, append([]string{"report"}, append(srv, "funnel", "--by", "nosuch")...)...)
+	if code != 1 || !strings.Contains(errOut, "segment") {
+		t.Errorf("lead report --by nosuch: exit %d, %s", code, errOut)
+	}
+}
