@@ -56,37 +56,12 @@ func (s *Service) History(ctx context.Context, id string, after uint64, limit in
 	return out, nil
 }
 
-// Leads returns a page of leads.
-func (s *Service) Leads(ctx context.Context, q store.Query) ([]LeadView, string, error) {
-	for _, c := range []struct{ what, v string }{{"workflow", q.Workflow}, {"stage", q.Stage}, {"owner", q.Owner}} {
-		if msg := checkName(c.v); msg != "" {
-			return nil, "", fmt.Errorf("%w: %s %s", ErrBadRequest, c.what, msg)
-		}
-	}
-	if q.Cursor != "" {
-		// Cursors are the store's (base64 of the last lead id); reject a
-		// made-up one here rather than as the store's internal error.
-		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err != nil || len(b) == 0 || checkName(string(b)) != "" {
-			return nil, "", fmt.Errorf("%w: cursor %q is not a cursor from this API: pass next_cursor of the previous page unchanged", ErrBadRequest, q.Cursor)
-		}
-	}
-	page, next, err := s.st.Leads(ctx, q)
-	if err != nil {
-		return nil, "", err
-	}
-	out := []LeadView{}
-	for _, sl := range page {
-		v, err := s.Lead(ctx, sl.ID)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	return out, next, nil
+// validCursor reports whether a cursor can be the store's (base64 of
+// the last lead id of a page), so that a made-up one is a bad request
+// rather than the store's internal error.
+func validCursor(c string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	return err == nil && len(b) > 0 && checkName(string(b)) == ""
 }
 
 // Workflows describes the loaded workflows, with in-flight leads per version.
@@ -306,4 +281,18 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, it store.Out
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
+}
+
+// Version returns a stored version of a workflow as its compiled graph
+// (the JSON of `lead graph --format json`).
+func (s *Service) Version(ctx context.Context, workflow, version string) (json.RawMessage, error) {
+	for _, m := range s.reg.machinesOf(workflow) {
+		if m.Version() == version {
+			return json.Marshal(m.W)
+		}
+	}
+	if len(s.reg.machinesOf(workflow)) == 0 {
+		return nil, s.noWorkflow(workflow)
+	}
+	return nil, fmt.Errorf("%w: workflow %s has no version %q (GET /v1/workflows lists the versions leads run on)", ErrNotFound, workflow, version)
 }

@@ -252,7 +252,11 @@ func (s *Service) reload(ctx context.Context, path string) {
 	}
 	info := s.reg.status(name)
 	if !info.OK {
-		s.log.Warn("workflow does not compile; the last good version keeps serving", "workflow", name, "file", path, "diagnostics", len(info.Diagnostics))
+		msg := "workflow does not compile; the last good version keeps serving"
+		if s.reg.active(name) == nil {
+			msg = "workflow has errors; no version was ever active"
+		}
+		s.log.Warn(msg, "workflow", name, "file", path, "diagnostics", len(info.Diagnostics))
 		for _, d := range info.Diagnostics {
 			s.log.Warn(fmt.Sprintf("%s:%d:%d: %s[%s]: %s", d.File, d.Line, d.Column, d.Severity, d.Code, d.Message))
 		}
@@ -328,11 +332,24 @@ func (s *Service) Override(ctx context.Context, id, stage, reason, actor string,
 	return o.view, err
 }
 
+// Assign gives a lead to an owner by an operator's decision; the stage's
+// SLAs that are not met start again for the new owner.
+func (s *Service) Assign(ctx context.Context, id, owner, reason, actor string, pre ...engine.Problem) (LeadView, error) {
+	if msg := checkName(actor); msg != "" {
+		pre = append(pre, engine.Problem{Field: "actor", Message: msg})
+	}
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Assign, Owner: owner, Reason: reason, Actor: actor}, pre)
+	return o.view, err
+}
+
 // outcome is what a request returns.
 type outcome struct {
 	view    LeadView
 	raw     json.RawMessage // the view as JSON: the stored answer for event ids
 	created bool
+	// duplicate is set when the event id was applied before: raw is the
+	// first delivery's answer, and nothing was applied now.
+	duplicate bool
 }
 
 // pending is one step's writes waiting for the committer.
@@ -417,6 +434,12 @@ func (s *Service) Live() error {
 // do runs one input for a lead: the heart of the runtime. pre are problems
 // the caller found in the request; with any, nothing is applied.
 func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem) (outcome, error) {
+	return s.step(ctx, id, workflow, in, pre, false)
+}
+
+// step is do; with dry set, it stops short of applying the step and
+// answers what the lead would be after it (a bulk action's dry run).
+func (s *Service) step(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem, dry bool) (outcome, error) {
 	start := time.Now()
 	// An event id is looked up in the store before the lock is taken: a
 	// store read may wait for the sync in progress, and every other lead's
@@ -464,7 +487,7 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 	case in.Kind == engine.Capture:
 		if m = s.reg.active(workflow); m == nil {
 			s.mu.Unlock()
-			return outcome{}, fmt.Errorf("%w: %q", ErrUnknownWorkflow, workflow)
+			return outcome{}, s.noWorkflow(workflow)
 		}
 	case ent == nil:
 		s.mu.Unlock()
@@ -475,7 +498,9 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 			if p := ent.events[in.EventID]; p != nil {
 				s.mu.Unlock()
 				s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
-				return s.duplicate(ctx, p)
+				o, err := s.duplicate(ctx, p)
+				o.duplicate = true
+				return o, err
 			}
 			raw, ok, err := seen.raw, seen.ok, error(nil)
 			if !seen.current(s, ent) {
@@ -489,7 +514,7 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 			if ok {
 				s.mu.Unlock()
 				s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
-				return outcome{raw: raw}, nil
+				return outcome{raw: raw, duplicate: true}, nil
 			}
 		}
 		active := s.reg.active(prev.Workflow)
@@ -525,7 +550,7 @@ func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, 
 		s.mu.Unlock()
 		return outcome{}, err
 	}
-	if res.Stale {
+	if res.Stale || dry {
 		s.mu.Unlock()
 		return outcome{view: View(m, res.Lead)}, nil
 	}
