@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/leadlang/lead/runtime/engine"
@@ -146,6 +148,26 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 	if active == nil {
 		return
 	}
+	// Each migration is a step in the lead's history; the log says what
+	// a reload did to the leads in flight, once.
+	migrated, pinned := 0, map[string]int{} // pinned: by stage
+	defer func() {
+		if migrated == 0 && len(pinned) == 0 {
+			return
+		}
+		args := []any{"workflow", workflow, "version", active.Version(), "migrated", migrated}
+		if len(pinned) > 0 {
+			var gone []string
+			n := 0
+			for st, c := range pinned {
+				gone = append(gone, fmt.Sprintf("%s (%d)", st, c))
+				n += c
+			}
+			sort.Strings(gone)
+			args = append(args, "pinned", n, "stages_gone", strings.Join(gone, ", "))
+		}
+		s.log.Info("in-flight leads moved to the active version; pinned leads stay on theirs until they leave a stage it lacks", args...)
+	}()
 	cursor := ""
 	for {
 		page, next, err := s.st.Leads(ctx, store.Query{Workflow: workflow, Limit: 500, Cursor: cursor})
@@ -169,6 +191,8 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 			}
 			if p != nil {
 				queued = append(queued, p)
+			} else if err == nil {
+				pinned[l.Stage]++
 			}
 		}
 		for _, p := range queued {
@@ -176,6 +200,7 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 				return
 			}
 			s.met.migrations.Inc()
+			migrated++
 		}
 		if next == "" || ctx.Err() != nil {
 			return

@@ -613,11 +613,11 @@ func (s *Service) step(ctx context.Context, id, workflow string, in engine.Input
 	if last.err != nil {
 		return outcome{}, fmt.Errorf("%w (%v)", errUnknownOutcome, last.err)
 	}
-	if mig != nil {
-		s.met.migrations.Inc()
-	}
-	if post != nil {
-		s.met.migrations.Inc()
+	for _, r := range []*engine.Result{mig, post} {
+		if r != nil {
+			s.met.migrations.Inc()
+			s.log.Info("lead moved to the active version", "lead", id, "from_version", r.Entry.Extra["from_version"], "to_version", r.Entry.Extra["to_version"], "stage", r.Lead.Stage)
+		}
 	}
 	s.observe(m, res, in, time.Since(start))
 	return outcome{view: v, raw: raw, created: in.Kind == engine.Capture}, nil
