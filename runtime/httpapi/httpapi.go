@@ -54,33 +54,59 @@ type Options struct {
 // New returns the API handler over a running service.
 func New(svc *service.Service, opts Options) http.Handler {
 	a := &api{svc: svc}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/workflows/{workflow}/leads", a.capture)
-	mux.HandleFunc("GET /v1/workflows", a.workflows)
-	mux.HandleFunc("POST /v1/leads/{id}/events", a.event)
-	mux.HandleFunc("PATCH /v1/leads/{id}", a.update)
-	mux.HandleFunc("GET /v1/leads/{id}", a.lead)
-	mux.HandleFunc("GET /v1/leads/{id}/history", a.history)
-	mux.HandleFunc("POST /v1/leads/{id}/override", a.override)
-	mux.HandleFunc("POST /v1/leads/{id}/assign", a.assign)
-	mux.HandleFunc("GET /v1/leads", a.leads)
-	mux.HandleFunc("POST /v1/bulk/override", a.bulk(service.BulkOverride))
-	mux.HandleFunc("POST /v1/bulk/assign", a.bulk(service.BulkAssign))
-	mux.HandleFunc("GET /v1/workflows/{workflow}/versions/{version}", a.version)
-	mux.HandleFunc("GET /v1/notifications", a.notifications)
-	mux.HandleFunc("GET /v1/openapi.json", openapi)
 	g := opts.Gatherer
 	if g == nil {
 		g = prometheus.DefaultGatherer
 	}
-	mux.HandleFunc("POST /v1/admin/backup", a.backup)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.HandleFunc("GET /readyz", a.readyz)
+	mux := http.NewServeMux()
+	for _, r := range a.routes(promhttp.HandlerFor(g, promhttp.HandlerOpts{})) {
+		mux.Handle(r.pattern, r.h)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), nil)
 	})
 	return identify(checkHost(opts.Hosts, authenticate(opts.Token, requireJSON(checkPath(limitBody(mux))))))
+}
+
+// route is an endpoint: "METHOD /path/{param}" and its handler.
+type route struct {
+	pattern string
+	h       http.Handler
+}
+
+// routes are the API's endpoints, each described in docs/api/openapi.json
+// (TestOpenAPIRoutes keeps the two in step).
+func (a *api) routes(metrics http.Handler) []route {
+	f := func(pattern string, h http.HandlerFunc) route { return route{pattern, h} }
+	return []route{
+		f("POST /v1/workflows/{workflow}/leads", a.capture),
+		f("GET /v1/workflows", a.workflows),
+		f("GET /v1/workflows/{workflow}/versions/{version}", a.version),
+		f("POST /v1/leads/{id}/events", a.event),
+		f("PATCH /v1/leads/{id}", a.update),
+		f("GET /v1/leads/{id}", a.lead),
+		f("GET /v1/leads/{id}/history", a.history),
+		f("POST /v1/leads/{id}/override", a.override),
+		f("POST /v1/leads/{id}/assign", a.assign),
+		f("GET /v1/leads", a.leads),
+		f("POST /v1/bulk/override", a.bulk(service.BulkOverride)),
+		f("POST /v1/bulk/assign", a.bulk(service.BulkAssign)),
+		f("GET /v1/notifications", a.notifications),
+		f("GET /v1/openapi.json", openapi),
+		f("POST /v1/admin/backup", a.backup),
+		{"GET /metrics", metrics},
+		f("GET /healthz", a.healthz),
+		f("GET /readyz", a.readyz),
+	}
+}
+
+// Routes lists the API's endpoints as "METHOD /path/{param}".
+func Routes() []string {
+	var out []string
+	for _, r := range (&api{}).routes(nil) {
+		out = append(out, r.pattern)
+	}
+	return out
 }
 
 // APIHeader is set on every answer, errors included, so that a client

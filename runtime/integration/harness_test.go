@@ -150,7 +150,7 @@ func newServer(t *testing.T, o serverOpts) *server {
 		o.paths = []string{copyTestdata(t, t.TempDir(), "deals.lead")}
 	}
 	s := &server{t: t, data: o.data, paths: o.paths, args: o.args, env: o.env,
-		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+		client: &http.Client{Timeout: 60 * time.Second, Transport: validating{t, &http.Transport{MaxIdleConnsPerHost: 64}}}}
 	t.Cleanup(func() {
 		s.mu.Lock()
 		running := s.cmd != nil
