@@ -5,15 +5,22 @@ GO    ?= go
 GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
 LEAD  := bin/lead
 
+# Where `make run` listens and keeps its data: make run ADDR=127.0.0.1:8080 DATA=/tmp/lead
+ADDR ?= 127.0.0.1:7420
+DATA ?= ./.lead-data
+
 .PHONY: build run test bench lint vet gofmt clean
 
+# The first build downloads and compiles the dependencies (a minute or
+# two): -v names each package as it is compiled, so that it shows.
 build:
-	$(GO) build -o $(LEAD) ./cmd/lead
+	@test -x $(LEAD) || echo "building $(LEAD); the first build downloads and compiles the dependencies, which takes a minute or two"
+	$(GO) build -v -o $(LEAD) ./cmd/lead
 
-# Serves the example workflows on 127.0.0.1:7420 with a Badger store in
-# ./.lead-data, reloading on save.
+# Serves the example workflows on $(ADDR) with a Badger store in $(DATA),
+# reloading on save.
 run: build
-	$(LEAD) run --data ./.lead-data examples
+	$(LEAD) run --addr $(ADDR) --data $(DATA) examples
 
 # Everything CI checks: vet, formatting, unit and integration tests with
 # the race detector, and the example workflows: checked, formatted, and

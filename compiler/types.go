@@ -696,12 +696,58 @@ func (c *compilation) resolveRole(f *lang.File, id *lang.Ident, use string) bool
 		return false
 	}
 	d := c.errorf(f, id.Span(), CodeUnknownRole, "unknown role `%s`", id.Name)
-	if lang.Suggest(id.Name, names(c.roleByName)) != "" {
-		d.suggest(id.Name, names(c.roleByName))
-	} else {
+	roles := names(c.roleByName)
+	switch {
+	case lang.Suggest(id.Name, roles) != "":
+		d.suggest(id.Name, roles)
+	case abbreviates(id.Name, roles) != "":
+		// Role names are long and written short (`sales_mgr`): farther
+		// than the usual edit distance, but plain to a reader.
+		r := abbreviates(id.Name, roles)
+		d.d.Fixes = append(d.d.Fixes, lang.Fix{Message: fmt.Sprintf("did you mean `%s`?", r), Replace: r})
+	default:
 		d.help("declare it: `role %s`", id.Name)
 	}
 	return false
+}
+
+// abbreviates returns the one candidate that name abbreviates word by
+// word (`sales_mgr` → `sales_manager`, `ism` → no): as many `_`-separated
+// words, each starting with the candidate's word's letter and its letters
+// found in it in order. "" if none, or several.
+func abbreviates(name string, candidates []string) string {
+	words := strings.Split(name, "_")
+	found := ""
+	for _, c := range candidates {
+		cw := strings.Split(c, "_")
+		if len(cw) != len(words) || c == name {
+			continue
+		}
+		ok := true
+		for i, w := range words {
+			if w == "" || cw[i] == "" || w[0] != cw[i][0] || !subsequence(w, cw[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			if found != "" {
+				return ""
+			}
+			found = c
+		}
+	}
+	return found
+}
+
+// subsequence reports whether the letters of a appear in b in order.
+func subsequence(a, b string) bool {
+	for i := 0; i < len(b) && a != ""; i++ {
+		if b[i] == a[0] {
+			a = a[1:]
+		}
+	}
+	return a == ""
 }
 
 func (c *compilation) resolveEvent(f *lang.File, id *lang.Ident) bool {

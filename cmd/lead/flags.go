@@ -62,9 +62,10 @@ func (c *cmdFlags) usageError(format string, args ...any) int {
 	return exitUsage
 }
 
-// help prints the full usage: synopsis, description and flags.
+// help prints the full usage on stdout, where it was asked for (so that
+// `lead run --help | less` works): synopsis, description and flags.
 func (c *cmdFlags) help() {
-	w := c.env.stderr
+	w := c.env.stdout
 	fmt.Fprintf(w, "usage: lead %s %s\n\n%s\n", c.name, c.synopsis, strings.TrimSpace(c.doc))
 	var lines [][2]string
 	c.VisitAll(func(f *flag.Flag) {

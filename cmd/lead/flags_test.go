@@ -5,13 +5,14 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected outputs of testdata/script")
 
 func newTestEnv() (*cmdEnv, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
-	return &cmdEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, &out, &errb
+	return &cmdEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, now: time.Now}, &out, &errb
 }
 
 func TestParseInterspersed(t *testing.T) {
@@ -23,15 +24,16 @@ func TestParseInterspersed(t *testing.T) {
 		code    int
 		ok      bool
 		stderrs string
+		stdouts string
 	}{
 		{args: []string{"a", "--format", "json", "b"}, pos: "a,b", format: "json", ok: true},
 		{args: []string{"--deny-warnings", "a"}, pos: "a", format: "text", deny: true, ok: true},
 		{args: []string{"a", "--", "--format", "-x"}, pos: "a,--format,-x", format: "text", ok: true},
 		{args: []string{"-"}, pos: "-", format: "text", ok: true},
 		{args: []string{"a", "--nope"}, code: exitUsage, stderrs: "lead t: flag provided but not defined: -nope"},
-		{args: []string{"--help"}, code: exitOK, stderrs: "usage: lead t [flags] PATH...\n\nT does things.\n\nFlags:\n  --deny-warnings"},
+		{args: []string{"--help"}, code: exitOK, stdouts: "usage: lead t [flags] PATH...\n\nT does things.\n\nFlags:\n  --deny-warnings"},
 	} {
-		env, _, stderr := newTestEnv()
+		env, stdout, stderr := newTestEnv()
 		fl := newFlags(env, "t", "[flags] PATH...", "T does things.")
 		format := fl.String("format", "text", "output `FORMAT`")
 		deny := fl.Bool("deny-warnings", false, "fail on warnings")
@@ -41,8 +43,8 @@ func TestParseInterspersed(t *testing.T) {
 			continue
 		}
 		if !ok {
-			if !strings.HasPrefix(stderr.String(), c.stderrs) {
-				t.Errorf("%q: stderr = %q, want prefix %q", c.args, stderr.String(), c.stderrs)
+			if !strings.HasPrefix(stderr.String(), c.stderrs) || !strings.HasPrefix(stdout.String(), c.stdouts) {
+				t.Errorf("%q: stdout = %q, stderr = %q, want prefixes %q, %q", c.args, stdout.String(), stderr.String(), c.stdouts, c.stderrs)
 			}
 			continue
 		}

@@ -10,10 +10,11 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 )
 
-// Exit codes (INTERFACES.md): 0 success; 1 the input has errors or a test
-// failed; 2 usage or I/O error.
+// Exit codes: 0 success; 1 the input has errors or a test failed; 2 usage
+// or I/O error.
 const (
 	exitOK    = 0
 	exitFail  = 1
@@ -34,6 +35,8 @@ type cmdEnv struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// now is the clock relative times are written against ("3h ago").
+	now func() time.Time
 }
 
 var commands = map[string]*command{}
@@ -46,7 +49,7 @@ func main() { os.Exit(leadMain()) }
 // leadMain runs lead on the process's arguments and standard streams and
 // returns the exit code; the CLI tests run it as the `lead` command.
 func leadMain() int {
-	env := &cmdEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	env := &cmdEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
 	return run(env, os.Args[1:])
 }
 
@@ -59,11 +62,12 @@ func run(env *cmdEnv, args []string) int {
 	if len(args) == 2 && args[0] == "help" {
 		args = []string{args[1], "--help"} // `lead help check` is `lead check --help`
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(env.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+	if len(args) == 0 {
+		usage(env.stderr) // a mistake: the list goes where errors go
+		return exitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stdout) // asked for: `lead help | less` works
 		return exitOK
 	}
 	c, ok := commands[args[0]]
@@ -87,7 +91,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run `lead COMMAND --help` (or `lead help COMMAND`) for a command's flags.")

@@ -6,9 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"text/tabwriter"
-
-	"github.com/leadlang/lead/runtime/client"
 )
 
 func init() {
@@ -32,22 +29,18 @@ Report prints one of a running server's reports:
 and --format csv are for scripts and spreadsheets.`
 
 func runReport(env *cmdEnv, args []string) int {
-	fl, server, token := clientFlags(env, "report", "KIND [--workflow W] [--from DATE] [--to DATE] [--by FIELD] [--interval day|week] [--format table|json|csv]", reportDoc)
-	workflow := fl.String("workflow", "", "only workflow `NAME` (default: every workflow, by lifecycle label)")
-	from := fl.String("from", "", "first `DATE` of the window")
-	to := fl.String("to", "", "last `DATE` of the window")
-	by := fl.String("by", "", "break down by `FIELD`")
-	interval := fl.String("interval", "", "split by `day` or week")
-	format := fl.String("format", "table", "output `FORMAT`: table, json or csv")
-	pos, code, ok := fl.parse(args)
+	c := newClientCmdFormats(env, "report", "KIND [--workflow W] [--from DATE] [--to DATE] [--by FIELD] [--interval day|week] [--format table|json|csv]", reportDoc, "table", "json", "csv")
+	workflow := c.String("workflow", "", "only workflow `NAME` (default: every workflow, by lifecycle label)")
+	from := c.String("from", "", "first `DATE` of the window")
+	to := c.String("to", "", "last `DATE` of the window")
+	by := c.String("by", "", "break down by `FIELD`")
+	interval := c.String("interval", "", "split by `day` or week")
+	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
 	}
 	if len(pos) != 1 {
-		return fl.usageError("expected one KIND: funnel, velocity, sla, aging or owners")
-	}
-	if code, ok := fl.oneOf("format", *format, []string{"table", "json", "csv"}); !ok {
-		return code
+		return c.usageError("expected one KIND: funnel, velocity, sla, aging or owners")
 	}
 	params := url.Values{}
 	for k, v := range map[string]string{"workflow": *workflow, "from": *from, "to": *to, "by": *by, "interval": *interval} {
@@ -55,50 +48,47 @@ func runReport(env *cmdEnv, args []string) int {
 			params.Set(k, v)
 		}
 	}
-	c, cancel := ctx()
+	cx, cancel := ctx()
 	defer cancel()
-	raw, err := client.New(*server, *token).Report(c, pos[0], params, *format == "csv")
-	if err != nil {
-		return answer(env, "report", nil, err)
-	}
-	switch *format {
-	case "csv":
-		env.stdout.Write(raw)
+	raw, err := c.client().Report(cx, pos[0], params, *c.format == "csv")
+	if err == nil && *c.format == "csv" {
+		c.env.stdout.Write(raw)
 		return exitOK
-	case "json":
-		return answer(env, "report", raw, nil)
 	}
-	var rep struct {
-		Kind       string           `json:"report"`
-		From       string           `json:"from"`
-		To         string           `json:"to"`
-		Definition string           `json:"definition"`
-		Columns    []string         `json:"columns"`
-		Rows       []map[string]any `json:"rows"`
-		Stuck      []map[string]any `json:"stuck"`
-	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		return ioError(env, "report", fmt.Errorf("the server's answer does not read: %w", err))
-	}
-	fmt.Fprintf(env.stdout, "%s, %s to %s\n\n", rep.Kind, orDash(rep.From), rep.To)
-	printTable(env, rep.Columns, rep.Rows)
-	if len(rep.Stuck) > 0 {
-		fmt.Fprintln(env.stdout, "\nstuck leads:")
-		printTable(env, []string{"id", "workflow", "stage", "owner", "stuck"}, rep.Stuck)
-	}
-	fmt.Fprintf(env.stdout, "\n%s\n", rep.Definition)
-	return exitOK
+	return answer(c, raw, err, func(rep reportAnswer) { writeReport(c, rep) })
 }
 
-// printTable prints rows under their columns, aligned; a row without a
+// reportAnswer is the part of a report the table shows.
+type reportAnswer struct {
+	Kind       string           `json:"report"`
+	From       string           `json:"from"`
+	To         string           `json:"to"`
+	Definition string           `json:"definition"`
+	Columns    []string         `json:"columns"`
+	Rows       []map[string]any `json:"rows"`
+	Stuck      []map[string]any `json:"stuck"`
+}
+
+func writeReport(c *clientCmd, rep reportAnswer) {
+	w := c.env.stdout
+	fmt.Fprintf(w, "%s, %s to %s\n\n", rep.Kind, orDash(rep.From), rep.To)
+	writeRows(c, rep.Columns, rep.Rows)
+	if len(rep.Stuck) > 0 {
+		fmt.Fprintln(w, "\nstuck leads:")
+		writeRows(c, []string{"id", "workflow", "stage", "owner", "stuck"}, rep.Stuck)
+	}
+	fmt.Fprintf(w, "\n%s\n", rep.Definition)
+}
+
+// writeRows writes rows under their columns, aligned; a row without a
 // value in a column shows "-".
-func printTable(env *cmdEnv, cols []string, rows []map[string]any) {
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+func writeRows(c *clientCmd, cols []string, rows []map[string]any) {
+	tw := table(c.env.stdout)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
 	for _, row := range rows {
 		cells := make([]string, len(cols))
-		for i, c := range cols {
-			cells[i] = cell(row[c])
+		for i, col := range cols {
+			cells[i] = cell(row[col])
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
@@ -126,11 +116,4 @@ func cell(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -34,7 +34,9 @@ across restarts, and a workflow file that is saved and compiles becomes the
 active version at once (a save that does not compile keeps the last good
 version serving; GET /v1/workflows shows the diagnostics).
 
-The HTTP API is described in docs/runtime.md. With a token ($LEAD_TOKEN,
+The HTTP API is described by docs/api/openapi.json, which the server
+also serves at GET /v1/openapi.json; docs/runtime.md is the operator's
+guide. With a token ($LEAD_TOKEN,
 --token-file FILE, or --token) every request but /healthz and /readyz needs
 'Authorization: Bearer TOKEN'; --token-file and $LEAD_TOKEN keep it out of
 'ps'. Listening beyond loopback without a token is refused unless
@@ -88,6 +90,16 @@ func runRun(env *cmdEnv, args []string) int {
 			return ioError(env, "run", err)
 		}
 	}
+	// The port first: if it is taken, say so before anything is loaded.
+	ln, err := net.Listen("tcp", *addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		fmt.Fprintf(env.stderr, "lead run: %s is already in use: is another lead run (or another server) listening there? Stop it, or choose another address with --addr (make run ADDR=127.0.0.1:7421)\n", *addr)
+		return exitUsage
+	}
+	if err != nil {
+		return ioError(env, "run", err)
+	}
+	defer ln.Close()
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	service.TuneProcess(env.getenv)
 
@@ -107,12 +119,6 @@ func runRun(env *cmdEnv, args []string) int {
 		st.Close()
 		fmt.Fprintf(env.stderr, "lead run: %v\n", err)
 		return exitUsage // an I/O error: reading workflows or the store
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		svc.Close(context.Background())
-		st.Close()
-		return ioError(env, "run", err)
 	}
 	srv := httpapi.Server(*addr, httpapi.New(svc, httpapi.Options{Token: tok, Gatherer: reg, Hosts: append([]string{host}, hosts...)}))
 	infos, _ := svc.Workflows(ctx)

@@ -14,7 +14,7 @@ import (
 // TestMain lets the scripts run this test binary as the real `lead`
 // command, with its own process, arguments, streams and exit code.
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{"lead": leadMain}))
+	os.Exit(testscript.RunMain(m, map[string]func() int{"lead": testLeadMain}))
 }
 
 // TestScript runs the CLI scripts in testdata/script; -update rewrites the
@@ -28,6 +28,8 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits": exits,
 			"mode":  checkMode,
+			"serve": serve,
+			"clock": clockCmd,
 		},
 	})
 }

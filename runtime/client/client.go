@@ -1,5 +1,7 @@
-// Package client is a Go client for the runtime's HTTP API (INTERFACES.md),
-// used by the `lead capture|send|show|history|override|stuck` commands.
+// Package client is a Go client for the runtime's HTTP API (described in
+// docs/api/openapi.json), used by the CLI's client commands (`lead
+// capture`, `send`, `show`, `history`, `list`, `stuck`, `notifications`,
+// `override`, `assign`, `bulk`, `backup`, and `diff --server`).
 package client
 
 import (
@@ -89,6 +91,14 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the lead server at %s: %w (is `lead run` running? set --server or LEAD_SERVER)", c.Base, err)
 	}
+	if resp.Header.Get(apiHeader) == "" {
+		resp.Body.Close()
+		what := resp.Status
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			what += ", " + ct
+		}
+		return nil, fmt.Errorf("not a Lead server at %s: it answered %s %s with %s (check --server or LEAD_SERVER)", c.Base, method, path, what)
+	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -103,6 +113,10 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	}
 	return resp, nil
 }
+
+// apiHeader is the header every answer of a Lead server carries
+// (httpapi.APIHeader).
+const apiHeader = "Lead-Api"
 
 // leadPath is the API path of a lead, plus rest. The ids "." and ".."
 // would be cleaned out of the path into another endpoint, so they are
@@ -215,8 +229,58 @@ func (c *Client) Override(ctx context.Context, lead, stage, reason, actor string
 	return raw, err
 }
 
-// Leads lists a page of leads; query holds workflow, stage, owner, stuck,
-// limit, cursor.
+// Assign gives a lead to an owner.
+func (c *Client) Assign(ctx context.Context, lead, owner, reason, actor string) (json.RawMessage, error) {
+	path, err := leadPath(lead, "/assign")
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := c.Do(ctx, http.MethodPost, path, map[string]any{"owner": owner, "reason": reason, "actor": actor})
+	return raw, err
+}
+
+// Bulk runs one page of a bulk action (override or assign): body holds
+// filter, stage or owner, reason, actor and id.
+func (c *Client) Bulk(ctx context.Context, action string, body map[string]any, dryRun bool, cursor string) (json.RawMessage, error) {
+	q := url.Values{}
+	if dryRun {
+		q.Set("dry_run", "true")
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	path := "/v1/bulk/" + url.PathEscape(action)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	raw, _, err := c.Do(ctx, http.MethodPost, path, body)
+	return raw, err
+}
+
+// Notifications reads a page of the outbox after cursor since.
+func (c *Client) Notifications(ctx context.Context, since string, limit int) (json.RawMessage, error) {
+	q := url.Values{"limit": {fmt.Sprint(limit)}}
+	if since != "" {
+		q.Set("since", since)
+	}
+	raw, _, err := c.Do(ctx, http.MethodGet, "/v1/notifications?"+q.Encode(), nil)
+	return raw, err
+}
+
+// Workflows describes the served workflows.
+func (c *Client) Workflows(ctx context.Context) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodGet, "/v1/workflows", nil)
+	return raw, err
+}
+
+// Version reads a stored version of a workflow: its compiled graph.
+func (c *Client) Version(ctx context.Context, workflow, version string) (json.RawMessage, error) {
+	raw, _, err := c.Do(ctx, http.MethodGet, "/v1/workflows/"+url.PathEscape(workflow)+"/versions/"+url.PathEscape(version), nil)
+	return raw, err
+}
+
+// Leads lists a page of leads; query holds workflow, stage, owner,
+// lifecycle, stuck, limit, cursor.
 func (c *Client) Leads(ctx context.Context, query url.Values) (json.RawMessage, error) {
 	path := "/v1/leads"
 	if len(query) > 0 {
@@ -227,7 +291,7 @@ func (c *Client) Leads(ctx context.Context, query url.Values) (json.RawMessage, 
 }
 
 // AllLeads lists every lead matching query (workflow, stage, owner,
-// stuck), following the cursors, as one {"leads", "next_cursor": ""}
+// lifecycle, stuck), following the cursors, as one {"leads", "next_cursor": ""}
 // answer.
 func (c *Client) AllLeads(ctx context.Context, query url.Values) (json.RawMessage, error) {
 	q := url.Values{}

@@ -209,3 +209,23 @@ func TestDotIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestNotALeadServer: whatever else answers at the address (a web server,
+// another API) is named as such, whatever its status.
+func TestNotALeadServer(t *testing.T) {
+	for _, h := range []http.HandlerFunc{
+		func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
+		func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"id": "x"}`)
+		},
+	} {
+		srv := httptest.NewServer(h)
+		_, err := New(srv.URL, "").Lead(context.Background(), "x")
+		srv.Close()
+		var api *APIError
+		if err == nil || errors.As(err, &api) || !strings.Contains(err.Error(), "not a Lead server at "+srv.URL) {
+			t.Errorf("got %v", err)
+		}
+	}
+}

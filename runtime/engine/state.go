@@ -79,10 +79,12 @@ const (
 	Timer
 	// Override moves the lead to a stage by an operator's decision.
 	Override
+	// Assign gives the lead to an owner by an operator's decision.
+	Assign
 )
 
 func (k InputKind) String() string {
-	return [...]string{"capture", "event", "update", "timer", "override"}[k]
+	return [...]string{"capture", "event", "update", "timer", "override", "assign"}[k]
 }
 
 // Input is what drives one step. Field values are JSON-decoded (or already
@@ -96,15 +98,16 @@ type Input struct {
 	Timer   string         // Timer: the timer's name
 	Due     time.Time      // Timer: when it was due (to detect stale and late firing)
 	Stage   string         // Override: the target stage
-	Reason  string         // Override: why
-	Actor   string         // Override: who
+	Owner   string         // Assign: the new owner
+	Reason  string         // Override, Assign: why
+	Actor   string         // Override, Assign: who
 }
 
 // Entry is one step in a lead's history.
 type Entry struct {
 	Seq           uint64            `json:"seq"`
 	At            time.Time         `json:"at"`
-	Cause         string            `json:"cause"` // capture event update timer override
+	Cause         string            `json:"cause"` // capture event update timer override assign migrate
 	Event         string            `json:"event,omitempty"`
 	EventID       string            `json:"event_id,omitempty"`
 	Timer         string            `json:"timer,omitempty"`
@@ -121,6 +124,7 @@ type Entry struct {
 	Exceptions    []ExceptionRecord `json:"exceptions,omitempty"`
 	Fields        map[string]any    `json:"fields,omitempty"` // fields changed by the step (JSON form)
 	Override      *OverrideRecord   `json:"override,omitempty"`
+	Assign        *AssignRecord     `json:"assign,omitempty"`
 	Extra         map[string]string `json:"extra,omitempty"`
 }
 
@@ -154,6 +158,14 @@ type OverrideRecord struct {
 	Stage  string `json:"stage"`
 	Reason string `json:"reason"`
 	Actor  string `json:"actor,omitempty"`
+}
+
+// AssignRecord is an operator's change of owner.
+type AssignRecord struct {
+	Owner    string `json:"owner"`
+	Previous string `json:"previous"`
+	Reason   string `json:"reason"`
+	Actor    string `json:"actor,omitempty"`
 }
 
 // Notification is an outgoing message: notify, escalate or nurture.

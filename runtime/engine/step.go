@@ -54,8 +54,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/leadlang/lead/compiler/ir"
+	"github.com/leadlang/lead/lang"
 )
 
 // MaxChain is the most moves one step may make; the next raises the
@@ -211,7 +213,7 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 		}
 		var problems []Problem
 		if m.stages[in.Stage] == nil {
-			problems = append(problems, Problem{Field: "stage", Message: fmt.Sprintf("workflow %s has no stage %q", m.W.Name, in.Stage)})
+			problems = append(problems, Problem{Field: "stage", Message: m.unknownStage(in.Stage)})
 		}
 		if strings.TrimSpace(in.Reason) == "" {
 			problems = append(problems, Problem{Field: "reason", Message: "is required: say why the lead is moved"})
@@ -222,6 +224,26 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 		}
 		s.begin(in)
 		s.onOverride(in)
+	case Assign:
+		if lead == nil {
+			return nil, &InputError{Message: "no such lead"}
+		}
+		var problems []Problem
+		switch msg := OwnerProblem(in.Owner); {
+		case msg != "":
+			problems = append(problems, Problem{Field: "owner", Message: msg})
+		case in.Owner == lead.Owner:
+			problems = append(problems, Problem{Field: "owner", Message: fmt.Sprintf("%s already owns lead %s", in.Owner, lead.ID)})
+		}
+		if strings.TrimSpace(in.Reason) == "" {
+			problems = append(problems, Problem{Field: "reason", Message: "is required: say why the lead changes hands"})
+		}
+		if len(problems) > 0 {
+			sortProblems(problems)
+			return nil, &InputError{Message: "invalid assignment", Problems: problems}
+		}
+		s.begin(in)
+		s.onAssign(in)
 	default:
 		return nil, &InputError{Message: "unknown input"}
 	}
@@ -608,6 +630,69 @@ func (s *stepper) onOverride(in Input) {
 	s.lead.Stuck = nil
 	s.move(in.Stage, EdgeOverride, nil)
 	s.settle()
+}
+
+// onAssign gives the lead to an operator's choice of owner. As after
+// `reassign`, the stage's SLAs that are not met start again: they measure
+// the new owner.
+func (s *stepper) onAssign(in Input) {
+	s.entry.Assign = &AssignRecord{Owner: in.Owner, Previous: s.lead.Owner, Reason: in.Reason, Actor: in.Actor}
+	s.setOwner(in.Owner)
+	s.note("assign " + in.Owner)
+	s.restartSLAs()
+	s.settle()
+}
+
+// restartSLAs starts every SLA of the current stage that is not met again
+// from now, for a new owner.
+func (s *stepper) restartSLAs() {
+	stage := s.stage
+	if stage == nil || len(stage.SLAs) == 0 {
+		return
+	}
+	s.saveSLAs()
+	for i := range stage.SLAs {
+		sla := &stage.SLAs[i]
+		if j := s.slaIndex(sla.Name); j >= 0 && s.lead.SLAs[j].State != SLAMet {
+			s.startSLA(stage, sla, "restarted")
+		}
+	}
+}
+
+// StageProblem says why name is not a stage of the machine, "" if it is.
+func (m *Machine) StageProblem(name string) string {
+	if m.stages[name] != nil {
+		return ""
+	}
+	return m.unknownStage(name)
+}
+
+// unknownStage is the message for a stage name the machine does not have:
+// the nearest name, if one is close, and every stage.
+func (m *Machine) unknownStage(name string) string {
+	names := make([]string, len(m.W.Stages))
+	for i := range m.W.Stages {
+		names[i] = m.W.Stages[i].Name
+	}
+	msg := fmt.Sprintf("workflow %s has no stage %q", m.W.Name, name)
+	if near := lang.Suggest(name, names); near != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return msg + "; its stages are " + strings.Join(names, ", ")
+}
+
+// OwnerProblem says what is wrong with an owner's name, "" if nothing:
+// it is stored and indexed as given, so it must be a name.
+func OwnerProblem(owner string) string {
+	switch {
+	case strings.TrimSpace(owner) == "":
+		return "is required: name the new owner"
+	case len(owner) > 1024:
+		return fmt.Sprintf("is %d bytes long; the most is 1024", len(owner))
+	case strings.ContainsFunc(owner, unicode.IsControl):
+		return "contains control characters"
+	}
+	return ""
 }
 
 // ---------------------------------------------------------------------------
@@ -1037,15 +1122,7 @@ func (s *stepper) action(a *ir.Action) error {
 		}
 		s.setOwner(owner)
 		s.note("reassign " + owner)
-		if len(stage.SLAs) > 0 {
-			s.saveSLAs()
-			for i := range stage.SLAs {
-				sla := &stage.SLAs[i]
-				if j := s.slaIndex(sla.Name); j >= 0 && s.lead.SLAs[j].State != SLAMet {
-					s.startSLA(stage, sla, "restarted")
-				}
-			}
-		}
+		s.restartSLAs()
 	case ir.ActNotify:
 		msg, err := s.message(a, "needs attention")
 		if err != nil {

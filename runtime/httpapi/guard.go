@@ -135,7 +135,7 @@ func (c *jsonErrConn) Write(p []byte) (int, error) {
 		msg = fmt.Sprintf("the request's headers are over %d bytes", maxHeaderBytes)
 	}
 	body := errorJSON(errorCode(code), msg, nil)
-	resp := fmt.Sprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", statusLine(status), len(body), body)
+	resp := fmt.Sprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\n%s: v1\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", statusLine(status), APIHeader, len(body), body)
 	if _, err := c.Conn.Write([]byte(resp)); err != nil {
 		return 0, err
 	}

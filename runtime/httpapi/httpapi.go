@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/leadlang/lead/docs"
 	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/service"
 	"github.com/leadlang/lead/runtime/store"
@@ -53,30 +54,73 @@ type Options struct {
 // New returns the API handler over a running service.
 func New(svc *service.Service, opts Options) http.Handler {
 	a := &api{svc: svc}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/workflows/{workflow}/leads", a.capture)
-	mux.HandleFunc("GET /v1/workflows", a.workflows)
-	mux.HandleFunc("POST /v1/leads/{id}/events", a.event)
-	mux.HandleFunc("PATCH /v1/leads/{id}", a.update)
-	mux.HandleFunc("GET /v1/leads/{id}", a.lead)
-	mux.HandleFunc("GET /v1/leads/{id}/history", a.history)
-	mux.HandleFunc("POST /v1/leads/{id}/override", a.override)
-	mux.HandleFunc("GET /v1/leads", a.leads)
-	mux.HandleFunc("GET /v1/notifications", a.notifications)
 	g := opts.Gatherer
 	if g == nil {
 		g = prometheus.DefaultGatherer
 	}
-	mux.HandleFunc("POST /v1/admin/backup", a.backup)
-	mux.HandleFunc("GET /v1/reports/{kind}", a.report)
-	mux.HandleFunc("GET /v1/steps", a.steps)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.HandleFunc("GET /readyz", a.readyz)
+	mux := http.NewServeMux()
+	for _, r := range a.routes(promhttp.HandlerFor(g, promhttp.HandlerOpts{})) {
+		mux.Handle(r.pattern, r.h)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), nil)
 	})
-	return checkHost(opts.Hosts, authenticate(opts.Token, requireJSON(checkPath(limitBody(mux)))))
+	return identify(checkHost(opts.Hosts, authenticate(opts.Token, requireJSON(checkPath(limitBody(mux))))))
+}
+
+// route is an endpoint: "METHOD /path/{param}" and its handler.
+type route struct {
+	pattern string
+	h       http.Handler
+}
+
+// routes are the API's endpoints, each described in docs/api/openapi.json
+// (TestOpenAPIRoutes keeps the two in step).
+func (a *api) routes(metrics http.Handler) []route {
+	f := func(pattern string, h http.HandlerFunc) route { return route{pattern, h} }
+	return []route{
+		f("POST /v1/workflows/{workflow}/leads", a.capture),
+		f("GET /v1/workflows", a.workflows),
+		f("GET /v1/workflows/{workflow}/versions/{version}", a.version),
+		f("POST /v1/leads/{id}/events", a.event),
+		f("PATCH /v1/leads/{id}", a.update),
+		f("GET /v1/leads/{id}", a.lead),
+		f("GET /v1/leads/{id}/history", a.history),
+		f("POST /v1/leads/{id}/override", a.override),
+		f("POST /v1/leads/{id}/assign", a.assign),
+		f("GET /v1/leads", a.leads),
+		f("POST /v1/bulk/override", a.bulk(service.BulkOverride)),
+		f("POST /v1/bulk/assign", a.bulk(service.BulkAssign)),
+		f("GET /v1/notifications", a.notifications),
+		f("GET /v1/openapi.json", openapi),
+		f("GET /v1/reports/{kind}", a.report),
+		f("GET /v1/steps", a.steps),
+		f("POST /v1/admin/backup", a.backup),
+		{"GET /metrics", metrics},
+		f("GET /healthz", a.healthz),
+		f("GET /readyz", a.readyz),
+	}
+}
+
+// Routes lists the API's endpoints as "METHOD /path/{param}".
+func Routes() []string {
+	var out []string
+	for _, r := range (&api{}).routes(nil) {
+		out = append(out, r.pattern)
+	}
+	return out
+}
+
+// APIHeader is set on every answer, errors included, so that a client
+// can tell a Lead server from whatever else answers at an address.
+const APIHeader = "Lead-Api"
+
+// identify sets APIHeader.
+func identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(APIHeader, "v1")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // backup streams a consistent backup of the store (store/backup.go has
@@ -172,6 +216,11 @@ var (
 	eventKeys    = map[string]kind{"type": kString, "id": kString, "data": kObject}
 	updateKeys   = map[string]kind{"fields": kObject}
 	overrideKeys = map[string]kind{"stage": kString, "reason": kString, "actor": kString}
+	assignKeys   = map[string]kind{"owner": kString, "reason": kString, "actor": kString}
+	bulkKeys     = map[string]map[string]kind{
+		service.BulkOverride: {"id": kString, "filter": kObject, "stage": kString, "reason": kString, "actor": kString},
+		service.BulkAssign:   {"id": kString, "filter": kObject, "owner": kString, "reason": kString, "actor": kString},
+	}
 )
 
 func (a *api) capture(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +291,102 @@ func (a *api) override(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
+func (a *api) assign(w http.ResponseWriter, r *http.Request) {
+	b, ok := decode(w, r, assignKeys)
+	if !ok {
+		return
+	}
+	v, err := a.svc.Assign(r.Context(), r.PathValue("id"), b.str("owner"), b.str("reason"), b.str("actor"), b.problems...)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// bulk serves one page of a bulk action; ?dry_run=true answers what it
+// would do and changes nothing.
+func (a *api) bulk(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q, ok := query(w, r, "dry_run", "limit", "cursor")
+		if !ok {
+			return
+		}
+		limit, ok := intParam(w, q, "limit", 100, 1000)
+		if !ok {
+			return
+		}
+		dry, ok := boolParam(w, q, "dry_run")
+		if !ok {
+			return
+		}
+		b, ok := decode(w, r, bulkKeys[action])
+		if !ok {
+			return
+		}
+		f := filter(b)
+		if b.invalid(w, "filter") {
+			return
+		}
+		if len(b.problems) > 0 {
+			writeError(w, http.StatusUnprocessableEntity, "invalid", "invalid request", b.problems)
+			return
+		}
+		res, err := a.svc.Bulk(r.Context(), service.BulkRequest{
+			ID: b.str("id"), Action: action, Filter: f, Stage: b.str("stage"), Owner: b.str("owner"),
+			Reason: b.str("reason"), Actor: b.str("actor"), DryRun: dry != nil && *dry, Limit: limit, Cursor: q.Get("cursor"),
+		})
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// filter reads a bulk request's filter object, adding a problem for each
+// key that is unknown or of the wrong type.
+func filter(b *body) service.Filter {
+	var f service.Filter
+	for k, v := range b.obj("filter") {
+		field := "filter." + k
+		switch k {
+		case "workflow", "stage", "owner", "lifecycle":
+			s, ok := v.(string)
+			if !ok {
+				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be a string, not " + jsonType(v)})
+				continue
+			}
+			*map[string]*string{"workflow": &f.Workflow, "stage": &f.Stage, "owner": &f.Owner, "lifecycle": &f.Lifecycle}[k] = s
+		case "stuck":
+			t, ok := v.(bool)
+			if !ok {
+				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be true or false, not " + jsonType(v)})
+				continue
+			}
+			f.Stuck = &t
+		default:
+			b.problems = append(b.problems, engine.Problem{Field: field, Message: "is not a filter: the filters are workflow, stage, owner, lifecycle and stuck"})
+		}
+	}
+	sort.Slice(b.problems, func(i, j int) bool { return b.problems[i].Field < b.problems[j].Field })
+	return f
+}
+
+func (a *api) version(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r); !ok {
+		return
+	}
+	raw, err := a.svc.Version(r.Context(), r.PathValue("workflow"), r.PathValue("version"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(raw, '\n'))
+}
+
 func (a *api) lead(w http.ResponseWriter, r *http.Request) {
 	if _, ok := query(w, r); !ok {
 		return
@@ -279,7 +424,7 @@ func (a *api) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) leads(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, "workflow", "stage", "owner", "stuck", "limit", "cursor")
+	q, ok := query(w, r, "workflow", "stage", "owner", "lifecycle", "stuck", "limit", "cursor")
 	if !ok {
 		return
 	}
@@ -287,16 +432,12 @@ func (a *api) leads(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	query := store.Query{Workflow: q.Get("workflow"), Stage: q.Get("stage"), Owner: q.Get("owner"), Limit: limit, Cursor: q.Get("cursor")}
-	if s := q.Get("stuck"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", "stuck must be true or false", nil)
-			return
-		}
-		query.Stuck = &b
+	stuck, ok := boolParam(w, q, "stuck")
+	if !ok {
+		return
 	}
-	page, next, err := a.svc.Leads(r.Context(), query)
+	f := service.Filter{Workflow: q.Get("workflow"), Stage: q.Get("stage"), Owner: q.Get("owner"), Lifecycle: q.Get("lifecycle"), Stuck: stuck}
+	page, next, err := a.svc.Leads(r.Context(), f, limit, q.Get("cursor"))
 	if err != nil {
 		fail(w, err)
 		return
@@ -591,6 +732,20 @@ func intParam(w http.ResponseWriter, q url.Values, name string, def, max int) (i
 	return n, true
 }
 
+// boolParam reads a true/false parameter; nil if it is not given.
+func boolParam(w http.ResponseWriter, q url.Values, name string) (*bool, bool) {
+	s := q.Get(name)
+	if s == "" {
+		return nil, true
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", name+" must be true or false", nil)
+		return nil, false
+	}
+	return &b, true
+}
+
 func uintParam(w http.ResponseWriter, q url.Values, name string, def uint64) (uint64, bool) {
 	s := q.Get(name)
 	if s == "" {
@@ -693,4 +848,14 @@ func Server(addr string, h http.Handler) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
+}
+
+// openapi serves the API's own description.
+func openapi(w http.ResponseWriter, r *http.Request) {
+	if _, ok := query(w, r); !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(docs.OpenAPI)
 }

@@ -387,8 +387,14 @@ func TestAPIContract(t *testing.T) {
 		if got := listAll(t, s, url.Values{"stuck": {"false"}, "workflow": {"quick"}}, 0); !reflect.DeepEqual(got, []string{"q1", "taken"}) {
 			t.Errorf("stuck=false&workflow=quick = %v", got)
 		}
-		if got := listAll(t, s, url.Values{"workflow": {"nope"}}, 0); len(got) != 0 {
-			t.Errorf("workflow=nope = %v", got)
+		// An unknown workflow is named, with the served ones.
+		r := s.expect(http.StatusNotFound, "GET", "/v1/leads?workflow=deal", nil)
+		if !strings.Contains(string(r.body), `unknown workflow \"deal\" (did you mean \"deals\"?); the served workflows are deals, quick`) {
+			t.Errorf("workflow=deal: %s", r)
+		}
+		r = s.expect(http.StatusBadRequest, "GET", "/v1/leads?lifecycle=mql", nil)
+		if !strings.Contains(string(r.body), `no stage has the lifecycle \"mql\": the workflows declare no lifecycles`) {
+			t.Errorf("lifecycle=mql: %s", r)
 		}
 		// Every page holds full leads.
 		page := s.expect(http.StatusOK, "GET", "/v1/leads?workflow=deals&limit=2", nil).json(t)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -30,15 +32,16 @@ func cli(t *testing.T, env []string, args ...string) (code int, stdout, stderr s
 }
 
 // TestClientCommands drives capture, send, show, history, override and
-// stuck against a running server: exit codes 0 (done), 1 (the server
-// rejected the request, with its reasons) and 2 (usage, or no server).
+// stuck (--format json) against a running server: exit codes 0 (done), 1
+// (the server rejected the request, with its reasons) and 2 (usage, or no
+// Lead server). Their text output is in cmd/lead's scripts.
 func TestClientCommands(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, serverOpts{args: []string{"--token", "tok"}})
 	srv := []string{"--server", s.url(""), "--token", "tok"}
 	run := func(wantCode int, args ...string) (string, string) {
 		t.Helper()
-		full := append([]string{args[0]}, srv...)
+		full := append([]string{args[0], "--format", "json"}, srv...)
 		full = append(full, args[1:]...)
 		code, out, errOut := cli(t, nil, full...)
 		if code != wantCode {
@@ -114,9 +117,13 @@ func TestClientCommands(t *testing.T) {
 	if !strings.Contains(out, `"id": "st"`) || strings.Contains(out, `"id": "c1"`) {
 		t.Errorf("stuck printed %s", out)
 	}
-	out, _ = run(0, "stuck", "--workflow", "quick")
+	out, _ = run(0, "stuck", "--workflow", "deals", "--stage", "working")
 	if strings.Contains(out, `"id": "st"`) {
-		t.Errorf("stuck --workflow quick printed %s", out)
+		t.Errorf("stuck --workflow deals --stage working printed %s", out)
+	}
+	_, errOut = run(1, "stuck", "--workflow", "quick")
+	if !strings.Contains(errOut, `unknown workflow "quick"; the served workflows are deals`) {
+		t.Errorf("stuck --workflow quick: stderr %s", errOut)
 	}
 
 	run(2, "override", "st", "working") // no --reason
@@ -142,8 +149,15 @@ func TestClientCommands(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "cannot reach") {
 		t.Errorf("show without a server: exit %d, stderr %s", code, errOut)
 	}
+	// Something else at the address: exit 2, named as not a Lead server.
+	other := httptest.NewServer(http.NotFoundHandler())
+	defer other.Close()
+	code, _, errOut = cli(t, nil, "show", "--server", other.URL, "c1")
+	if code != 2 || !strings.Contains(errOut, "not a Lead server at "+other.URL) {
+		t.Errorf("show against another server: exit %d, stderr %s", code, errOut)
+	}
 	// LEAD_SERVER and LEAD_TOKEN.
-	code, out, errOut = cli(t, []string{"LEAD_SERVER=" + s.url(""), "LEAD_TOKEN=tok"}, "show", "c1")
+	code, out, errOut = cli(t, []string{"LEAD_SERVER=" + s.url(""), "LEAD_TOKEN=tok"}, "show", "--format", "json", "c1")
 	if code != 0 || lead(out)["id"] != "c1" {
 		t.Errorf("show with LEAD_SERVER and LEAD_TOKEN: exit %d\n%s%s", code, out, errOut)
 	}

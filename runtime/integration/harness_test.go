@@ -150,7 +150,7 @@ func newServer(t *testing.T, o serverOpts) *server {
 		o.paths = []string{copyTestdata(t, t.TempDir(), "deals.lead")}
 	}
 	s := &server{t: t, data: o.data, paths: o.paths, args: o.args, env: o.env,
-		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+		client: &http.Client{Timeout: 60 * time.Second, Transport: validating{t, &http.Transport{MaxIdleConnsPerHost: 64}}}}
 	t.Cleanup(func() {
 		s.mu.Lock()
 		running := s.cmd != nil
@@ -355,18 +355,28 @@ func (s *server) send(lead, typ, eventID string, data map[string]any) map[string
 	return s.expect(http.StatusOK, "POST", "/v1/leads/"+lead+"/events", body).json(s.t)
 }
 
-// history returns a lead's steps.
+// history returns a lead's whole history, page after page.
 func (s *server) history(lead string) []map[string]any {
 	s.t.Helper()
-	var h struct {
-		Lead  string           `json:"lead"`
-		Steps []map[string]any `json:"steps"`
+	var all []map[string]any
+	for {
+		var h struct {
+			Lead  string           `json:"lead"`
+			Steps []map[string]any `json:"steps"`
+		}
+		path := "/v1/leads/" + lead + "/history"
+		if n := len(all); n > 0 {
+			path += fmt.Sprintf("?after=%d", int64(all[n-1]["seq"].(float64)))
+		}
+		r := s.expect(http.StatusOK, "GET", path, nil)
+		if err := json.Unmarshal(r.body, &h); err != nil {
+			s.t.Fatalf("history: %v\n%s", err, r.body)
+		}
+		if len(h.Steps) == 0 {
+			return all
+		}
+		all = append(all, h.Steps...)
 	}
-	r := s.expect(http.StatusOK, "GET", "/v1/leads/"+lead+"/history", nil)
-	if err := json.Unmarshal(r.body, &h); err != nil {
-		s.t.Fatalf("history: %v\n%s", err, r.body)
-	}
-	return h.Steps
 }
 
 // workflows returns GET /v1/workflows's list.

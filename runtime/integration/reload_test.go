@@ -102,6 +102,11 @@ func TestHotReload(t *testing.T) {
 		return s.expect(http.StatusOK, "GET", "/v1/leads/a", nil).json(t)["version"] == v2
 	})
 	checkMigrated(t, s, "a", v1, v2)
+	// The reload's migration is logged once, with the leads left pinned.
+	logged := regexp.MustCompile(`msg="in-flight leads moved to the active version; pinned leads stay on theirs until they leave a stage it lacks" workflow=flow version=` + v2 + ` migrated=1 pinned=1 stages_gone="review \(1\)"`)
+	if s.log.waitFor(logged, 10*time.Second, nil) == nil {
+		t.Errorf("the migration is not logged:\n%s", s.log.String())
+	}
 	a := s.expect(http.StatusOK, "GET", "/v1/leads/a", nil).json(t)
 	if a["stage"] != "inbox" || a["fields"].(map[string]any)["region"] != "na" {
 		t.Errorf("migrated a = %v, want inbox with the new field's default", a)

@@ -463,38 +463,5 @@ func show(v any) string {
 }
 
 func describeEntry(e engine.Entry) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", e.At.Format(time.RFC3339), e.Cause)
-	switch {
-	case e.Event != "":
-		fmt.Fprintf(&b, " %s", e.Event)
-	case e.Timer != "":
-		fmt.Fprintf(&b, " %s", e.Timer)
-	}
-	if e.From != e.To {
-		fmt.Fprintf(&b, ": %s -> %s", orNone(e.From), e.To)
-	} else {
-		fmt.Fprintf(&b, ": in %s", e.To)
-	}
-	fmt.Fprintf(&b, ", owner %q", e.Owner)
-	if len(e.Actions) > 0 {
-		fmt.Fprintf(&b, ", did %s", strings.Join(e.Actions, ", "))
-	}
-	for _, o := range e.SLAs {
-		fmt.Fprintf(&b, ", sla %s %s", o.Name, o.State)
-	}
-	if n := e.Notifications; n > 0 {
-		fmt.Fprintf(&b, ", %d %s", n, map[bool]string{true: "notification", false: "notifications"}[n == 1])
-	}
-	for _, x := range e.Exceptions {
-		fmt.Fprintf(&b, ", exception %s (%s, %s)", x.Kind, x.Reason, x.Handler)
-	}
-	return b.String()
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(new)"
-	}
-	return s
+	return e.At.Format(time.RFC3339) + " " + e.Describe()
 }

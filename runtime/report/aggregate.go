@@ -6,7 +6,8 @@
 //
 // What is counted, per workflow, with every counter written once in total
 // ("*") and once for each dimension of the lead (its enum fields, and its
-// string fields up to MaxValues distinct values each; beyond, "(other)"):
+// string fields up to MaxValues distinct values each of at most
+// MaxValueBytes; beyond, "(other)"):
 //
 //	f/WF/DAY/DIM/LABEL           leads captured on DAY that reached lifecycle LABEL, once per
 //	                             lead however often it came back; LABEL "_captured" counts them all
@@ -44,7 +45,13 @@ import (
 // dimensions: an email field would otherwise make a counter per lead.
 const MaxValues = 100
 
-// Other is the dimension value of a string field's values past MaxValues.
+// MaxValueBytes bounds the length of a string value counted as a
+// dimension: a longer one (a note, a description) names no group and
+// would make a counter's key as long as itself. It counts as Other.
+const MaxValueBytes = 64
+
+// Other is the dimension value of a string field's values past MaxValues
+// or longer than MaxValueBytes.
 const Other = "(other)"
 
 // Captured is the funnel's first step: every lead captured.
@@ -157,7 +164,7 @@ func (d *Dims) admit(wf, field, v string, counts map[string]int64) string {
 	if seen[v] {
 		return v
 	}
-	if len(seen) >= MaxValues {
+	if len(seen) >= MaxValues || len(v) > MaxValueBytes {
 		return Other
 	}
 	if seen == nil {
@@ -171,9 +178,10 @@ func (d *Dims) admit(wf, field, v string, counts map[string]int64) string {
 	return v
 }
 
-// Counts returns the counter increments of a committed step: r's result,
-// from prev (nil for a capture), on machine m.
-func (d *Dims) Counts(m *engine.Machine, prev *engine.Lead, r *engine.Result) map[string]int64 {
+// Counts returns the counter increments of a committed step: r's result
+// on machine m, from prev (nil for a capture) on machine pm, which differs
+// from m when the step moves the lead to another version of its workflow.
+func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, prev *engine.Lead) map[string]int64 {
 	l, e := r.Lead, &r.Entry
 	wf := l.Workflow
 	counts := map[string]int64{}
@@ -238,7 +246,7 @@ func (d *Dims) Counts(m *engine.Machine, prev *engine.Lead, r *engine.Result) ma
 	}
 
 	// Aging: the gauge of the new state, less the old one's.
-	gauge := func(l *engine.Lead, segs []string, delta int64) {
+	gauge := func(m *engine.Machine, l *engine.Lead, segs []string, delta int64) {
 		if st := m.Stage(l.Stage); st == nil || st.Terminal {
 			return
 		}
@@ -246,9 +254,9 @@ func (d *Dims) Counts(m *engine.Machine, prev *engine.Lead, r *engine.Result) ma
 			counts[name("a", wf, l.Stage, day(l.EnteredAt), s)] += delta
 		}
 	}
-	gauge(l, segs, 1)
+	gauge(m, l, segs, 1)
 	if prev != nil {
-		gauge(prev, d.segments(m, prev, nil), -1)
+		gauge(pm, prev, d.segments(pm, prev, nil), -1)
 	}
 
 	// Owners: assignments, and the events their leads received.

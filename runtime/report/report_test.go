@@ -186,7 +186,7 @@ func (w *world) truth(q report.Query) *truth {
 	}
 	cursor := ""
 	for {
-		page, next, err := w.svc.Leads(ctx, store.Query{Limit: 1000, Cursor: cursor})
+		page, next, err := w.svc.Leads(ctx, service.Filter{}, 1000, cursor)
 		if err != nil {
 			w.t.Fatal(err)
 		}

@@ -301,6 +301,15 @@ func appendEntry(b []byte, e *engine.Entry) ([]byte, error) {
 		}
 		b = append(b, '}')
 	}
+	if a := e.Assign; a != nil {
+		b = appendStr(b, `,"assign":{"owner":`, a.Owner)
+		b = appendStr(b, `,"previous":`, a.Previous)
+		b = appendStr(b, `,"reason":`, a.Reason)
+		if a.Actor != "" {
+			b = appendStr(b, `,"actor":`, a.Actor)
+		}
+		b = append(b, '}')
+	}
 	if len(e.Extra) > 0 {
 		b, _ = appendSorted(append(b, `,"extra":`...), e.Extra, func(b []byte, s string) ([]byte, error) { return appendString(b, s), nil })
 	}

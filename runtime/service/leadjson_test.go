@@ -125,6 +125,7 @@ func TestAppendEntry(t *testing.T) {
 		Exceptions: []engine.ExceptionRecord{{Kind: "no_owner", Reason: "r", Stage: "a", Handler: "stuck"}},
 		Fields:     map[string]any{"n": int64(1), "t": "x", "f": 1.25, "l": []any{"a"}},
 		Override:   &engine.OverrideRecord{Stage: "b", Reason: "why"},
+		Assign:     &engine.AssignRecord{Owner: "ana", Previous: "", Reason: "cover", Actor: "ops"},
 		Extra:      map[string]string{"to_version": "v2", "from_version": "v1"},
 	}
 	for _, e := range []engine.Entry{{Seq: 1, At: at, Cause: "capture"}, full} {

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -60,37 +61,12 @@ func (s *Service) History(ctx context.Context, id string, after uint64, limit in
 	return out, nil
 }
 
-// Leads returns a page of leads.
-func (s *Service) Leads(ctx context.Context, q store.Query) ([]LeadView, string, error) {
-	for _, c := range []struct{ what, v string }{{"workflow", q.Workflow}, {"stage", q.Stage}, {"owner", q.Owner}} {
-		if msg := checkName(c.v); msg != "" {
-			return nil, "", fmt.Errorf("%w: %s %s", ErrBadRequest, c.what, msg)
-		}
-	}
-	if q.Cursor != "" {
-		// Cursors are the store's (base64 of the last lead id); reject a
-		// made-up one here rather than as the store's internal error.
-		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err != nil || len(b) == 0 || checkName(string(b)) != "" {
-			return nil, "", fmt.Errorf("%w: cursor %q is not a cursor from this API: pass next_cursor of the previous page unchanged", ErrBadRequest, q.Cursor)
-		}
-	}
-	page, next, err := s.st.Leads(ctx, q)
-	if err != nil {
-		return nil, "", err
-	}
-	out := []LeadView{}
-	for _, sl := range page {
-		v, err := s.Lead(ctx, sl.ID)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	return out, next, nil
+// validCursor reports whether a cursor can be the store's (base64 of
+// the last lead id of a page), so that a made-up one is a bad request
+// rather than the store's internal error.
+func validCursor(c string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	return err == nil && len(b) > 0 && checkName(string(b)) == ""
 }
 
 // Workflows describes the loaded workflows, with in-flight leads per version.
@@ -175,6 +151,26 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 	if active == nil {
 		return
 	}
+	// Each migration is a step in the lead's history; the log says what
+	// a reload did to the leads in flight, once.
+	migrated, pinned := 0, map[string]int{} // pinned: by stage
+	defer func() {
+		if migrated == 0 && len(pinned) == 0 {
+			return
+		}
+		args := []any{"workflow", workflow, "version", active.Version(), "migrated", migrated}
+		if len(pinned) > 0 {
+			var gone []string
+			n := 0
+			for st, c := range pinned {
+				gone = append(gone, fmt.Sprintf("%s (%d)", st, c))
+				n += c
+			}
+			sort.Strings(gone)
+			args = append(args, "pinned", n, "stages_gone", strings.Join(gone, ", "))
+		}
+		s.log.Info("in-flight leads moved to the active version; pinned leads stay on theirs until they leave a stage it lacks", args...)
+	}()
 	cursor := ""
 	for {
 		page, next, err := s.st.Leads(ctx, store.Query{Workflow: workflow, Limit: 500, Cursor: cursor})
@@ -198,6 +194,8 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 			}
 			if p != nil {
 				queued = append(queued, p)
+			} else if err == nil {
+				pinned[l.Stage]++
 			}
 		}
 		for _, p := range queued {
@@ -205,6 +203,7 @@ func (s *Service) migrateAll(ctx context.Context, workflow string) {
 				return
 			}
 			s.met.migrations.Inc()
+			migrated++
 		}
 		if next == "" || ctx.Err() != nil {
 			return
@@ -355,7 +354,7 @@ func (s *Service) Report(ctx context.Context, kind string, q report.Query) (*rep
 			return nil, err
 		}
 		yes := true
-		page, _, err := s.Leads(ctx, store.Query{Workflow: q.Workflow, Stuck: &yes, Limit: 100})
+		page, _, err := s.Leads(ctx, Filter{Workflow: q.Workflow, Stuck: &yes}, 100, "")
 		if err != nil {
 			return nil, err
 		}
@@ -370,4 +369,18 @@ func (s *Service) Report(ctx context.Context, kind string, q report.Query) (*rep
 		return report.Owners(ctx, s.st, q, machines, open)
 	}
 	return nil, fmt.Errorf("%w: no report %q: the reports are funnel, velocity, sla, aging and owners", ErrBadRequest, kind)
+}
+
+// Version returns a stored version of a workflow as its compiled graph
+// (the JSON of `lead graph --format json`).
+func (s *Service) Version(ctx context.Context, workflow, version string) (json.RawMessage, error) {
+	for _, m := range s.reg.machinesOf(workflow) {
+		if m.Version() == version {
+			return json.Marshal(m.W)
+		}
+	}
+	if len(s.reg.machinesOf(workflow)) == 0 {
+		return nil, s.noWorkflow(workflow)
+	}
+	return nil, fmt.Errorf("%w: workflow %s has no version %q (GET /v1/workflows lists the versions leads run on)", ErrNotFound, workflow, version)
 }

@@ -79,6 +79,31 @@ func (r *registry) active(name string) *engine.Machine {
 	return nil
 }
 
+// names lists the workflows the registry knows, served or not, sorted.
+func (r *registry) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.workflows))
+	for n := range r.workflows {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// machines returns every loaded version of a workflow ("" for all).
+func (r *registry) machinesOf(workflow string) []*engine.Machine {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []*engine.Machine
+	for _, m := range r.machines {
+		if workflow == "" || m.W.Name == workflow {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // loadStored loads every version saved in the store, so leads pinned to an
 // old version keep running after a restart.
 func (r *registry) loadStored(ctx context.Context, st store.Store) error {

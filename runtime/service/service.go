@@ -272,7 +272,11 @@ func (s *Service) reload(ctx context.Context, path string) {
 	}
 	info := s.reg.status(name)
 	if !info.OK {
-		s.log.Warn("workflow does not compile; the last good version keeps serving", "workflow", name, "file", path, "diagnostics", len(info.Diagnostics))
+		msg := "workflow does not compile; the last good version keeps serving"
+		if s.reg.active(name) == nil {
+			msg = "workflow has errors; no version was ever active"
+		}
+		s.log.Warn(msg, "workflow", name, "file", path, "diagnostics", len(info.Diagnostics))
 		for _, d := range info.Diagnostics {
 			s.log.Warn(fmt.Sprintf("%s:%d:%d: %s[%s]: %s", d.File, d.Line, d.Column, d.Severity, d.Code, d.Message))
 		}
@@ -348,11 +352,24 @@ func (s *Service) Override(ctx context.Context, id, stage, reason, actor string,
 	return o.view, err
 }
 
+// Assign gives a lead to an owner by an operator's decision; the stage's
+// SLAs that are not met start again for the new owner.
+func (s *Service) Assign(ctx context.Context, id, owner, reason, actor string, pre ...engine.Problem) (LeadView, error) {
+	if msg := checkName(actor); msg != "" {
+		pre = append(pre, engine.Problem{Field: "actor", Message: msg})
+	}
+	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Assign, Owner: owner, Reason: reason, Actor: actor}, pre)
+	return o.view, err
+}
+
 // outcome is what a request returns.
 type outcome struct {
 	view    LeadView
 	raw     json.RawMessage // the view as JSON: the stored answer for event ids
 	created bool
+	// duplicate is set when the event id was applied before: raw is the
+	// first delivery's answer, and nothing was applied now.
+	duplicate bool
 }
 
 // pending is one step's writes waiting for the committer.
@@ -441,7 +458,7 @@ func (s *Service) Live() error {
 // the step under the service's lock (plan), then encodes it and waits for
 // it to be durable without the lock (finish).
 func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem) (outcome, error) {
-	return s.finish(ctx, s.plan(ctx, id, workflow, in, pre))
+	return s.finish(ctx, s.plan(ctx, id, workflow, in, pre, false))
 }
 
 // planned is what plan decided for an input: an answer (out, err) given
@@ -464,8 +481,9 @@ type planned struct {
 
 // plan runs the engine step for an input under the service's lock and
 // queues its writes, in the order steps are planned: the lock's order is
-// the steps' order.
-func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem) *planned {
+// the steps' order. With dry set, it stops short of queuing the step and
+// answers what the lead would be after it (a bulk action's dry run).
+func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem, dry bool) *planned {
 	pl := &planned{start: time.Now(), in: in}
 	// An event id is looked up in the store before the lock is taken: a
 	// store read may wait for the sync in progress, and every other lead's
@@ -504,7 +522,7 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 		return pl
 	case in.Kind == engine.Capture:
 		if m = s.reg.active(workflow); m == nil {
-			pl.err = fmt.Errorf("%w: %q", ErrUnknownWorkflow, workflow)
+			pl.err = s.noWorkflow(workflow)
 			return pl
 		}
 	case ent == nil:
@@ -527,7 +545,7 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 				if ok {
 					s.met.events.WithLabelValues(prev.Workflow, "duplicate").Inc()
 				}
-				pl.out.raw, pl.err = raw, err
+				pl.out.raw, pl.out.duplicate, pl.err = raw, ok, err
 				return pl
 			}
 		}
@@ -563,7 +581,7 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 	case err != nil:
 		pl.err = err
 		return pl
-	case res.Stale:
+	case res.Stale || dry:
 		pl.out.view = View(m, res.Lead)
 		return pl
 	}
@@ -612,7 +630,7 @@ func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
 			return outcome{}, err
 		}
 		if pl.dup {
-			return outcome{raw: pl.wait.raw}, nil
+			return outcome{raw: pl.wait.raw, duplicate: true}, nil
 		}
 		raw, err := pl.out.view.appendJSON(make([]byte, 0, 512))
 		return outcome{view: pl.out.view, raw: raw}, err
@@ -650,6 +668,7 @@ func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
 	for _, r := range []*engine.Result{pl.mig, pl.post} {
 		if r != nil {
 			s.met.migrations.Inc()
+			s.log.Info("lead moved to the active version", "lead", r.Lead.ID, "from_version", r.Entry.Extra["from_version"], "to_version", r.Entry.Extra["to_version"], "stage", r.Lead.Stage)
 		}
 	}
 	s.observe(pl.m, pl.res, pl.in, time.Since(pl.start))
@@ -846,7 +865,11 @@ func (s *Service) encode(p *pending, m *engine.Machine, res *engine.Result) {
 		w.Notifications = append(w.Notifications, b)
 	}
 	if !s.cfg.NoReports {
-		w.Counts = s.dims.Counts(m, p.prev, res)
+		pm := m
+		if p.prev != nil && p.prev.Version != res.Lead.Version {
+			pm = s.reg.machine(p.prev.Version)
+		}
+		w.Counts = s.dims.Counts(m, res, pm, p.prev)
 	}
 	if p.write, err = s.st.Prepare(w); err != nil {
 		p.encErr = fmt.Errorf("lead %s: %w", res.Lead.ID, err)

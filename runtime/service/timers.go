@@ -80,7 +80,7 @@ func (s *Service) fireDue(ctx context.Context, now time.Time, limit int) (int, e
 			return len(due), ctx.Err()
 		}
 		s.met.timerLag.Observe(max(0, s.clock().Sub(t.Due)).Seconds())
-		pl := s.plan(ctx, t.LeadID, "", engine.Input{Kind: engine.Timer, Timer: t.Name, Due: t.Due}, nil)
+		pl := s.plan(ctx, t.LeadID, "", engine.Input{Kind: engine.Timer, Timer: t.Name, Due: t.Due}, nil, false)
 		s.tm.wg.Add(1)
 		go func() {
 			defer s.tm.wg.Done()
