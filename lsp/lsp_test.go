@@ -130,7 +130,9 @@ func TestFeaturesOnEveryExample(t *testing.T) {
 	}
 	var ws []protocol.SymbolInformation
 	c.mustCall("workspace/symbol", protocol.WorkspaceSymbolParams{Query: "marketing"}, &ws)
-	if !slices.ContainsFunc(ws, func(s protocol.SymbolInformation) bool { return s.Name == "marketing" && s.Kind == protocol.SymbolKindNamespace }) {
+	if !slices.ContainsFunc(ws, func(s protocol.SymbolInformation) bool {
+		return s.Name == "marketing" && s.Kind == protocol.SymbolKindNamespace
+	}) {
 		t.Errorf("workspace symbols for %q: %+v", "marketing", ws)
 	}
 	if err := c.shutdown(); err != nil {
