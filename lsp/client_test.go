@@ -19,9 +19,32 @@ import (
 	"go.lsp.dev/uri"
 )
 
-// leadBin is the real `lead` binary, built once by TestMain, which the
-// integration tests start as an editor does.
-var leadBin string
+// leadBin is the real `lead` binary, which the integration tests start
+// as an editor does. It is built on first use (fuzzing never needs it)
+// into a directory TestMain removes.
+var (
+	leadBinDir  string
+	leadBinOnce sync.Once
+	leadBinErr  error
+)
+
+func leadBin(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(leadBinDir, "lead")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	leadBinOnce.Do(func() {
+		out, err := exec.Command("go", "build", "-o", bin, "../cmd/lead").CombinedOutput()
+		if err != nil {
+			leadBinErr = fmt.Errorf("building lead: %v\n%s", err, out)
+		}
+	})
+	if leadBinErr != nil {
+		t.Fatal(leadBinErr)
+	}
+	return bin
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lead-lsp-test")
@@ -29,16 +52,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	leadBin = filepath.Join(dir, "lead")
-	if runtime.GOOS == "windows" {
-		leadBin += ".exe"
-	}
-	build := exec.Command("go", "build", "-o", leadBin, "../cmd/lead")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building lead:", err)
-		os.Exit(2)
-	}
+	leadBinDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -74,7 +88,7 @@ func (p pipeRWC) Close() error {
 // workspace folder.
 func startBinary(t testing.TB, root string, encodings ...string) *client {
 	t.Helper()
-	cmd := exec.Command(leadBin, "lsp")
+	cmd := exec.Command(leadBin(t), "lsp")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +257,7 @@ func (c *client) shutdown() error {
 	select {
 	case err := <-c.done:
 		c.conn.Close()
+		<-c.conn.Done()
 		return err
 	case <-time.After(20 * time.Second):
 		c.t.Fatal("the server did not exit")

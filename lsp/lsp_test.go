@@ -461,7 +461,7 @@ func TestCancellation(t *testing.T) {
 // TestLifecycle: requests before initialize are refused; exit without
 // shutdown ends the process with status 1, after shutdown with 0.
 func TestLifecycle(t *testing.T) {
-	cmd := exec.Command(leadBin, "lsp")
+	cmd := exec.Command(leadBin(t), "lsp")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {

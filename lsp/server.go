@@ -65,6 +65,13 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 	<-done
 	s.stop()
 	conn.Close()
+	// Closing the stream stops the reader, so no goroutine outlives Serve;
+	// but a read of a blocking file descriptor (stdin from a pipe) cannot
+	// be interrupted, and then the process's exit ends it.
+	select {
+	case <-conn.Done():
+	case <-time.After(time.Second):
+	}
 	if s.shutdown {
 		return nil
 	}

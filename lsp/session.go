@@ -236,6 +236,14 @@ func (s *session) testedWorkflow(path string, f *lang.File) string {
 // syntax diagnostics of a file that no workflow reads.
 func (s *session) invalidate(path string) {
 	units := s.unitsReading(path)
+	if len(units) > 0 {
+		// A file the workflows already read: they are what changes (no
+		// parse here, which would cost a keystroke as much as a compile).
+		for _, p := range units {
+			s.units[p].stale = true
+		}
+		return
+	}
 	f, syntax, err := s.parse(path)
 	if err == nil {
 		switch classify(path, f) {
