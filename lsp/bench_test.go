@@ -51,7 +51,6 @@ func benchSession(b *testing.B, stages int) (*session, protocol.DocumentURI, str
 	return s, u, src
 }
 
-
 // call runs one request through the session's dispatcher.
 func call(b *testing.B, s *session, method string, params any) any {
 	raw, _ := json.Marshal(params)
