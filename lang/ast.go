@@ -698,6 +698,24 @@ type Move struct {
 	Target *Ref `parser:"\"->\" @@"`
 }
 
+// BadStmt is a statement that did not parse, in a declaration that has
+// errors (the diagnostics say what is wrong). It exists only in the AST
+// of such declarations, so that the rest of them can still be used by an
+// editor; the grammar never produces it.
+type BadStmt struct {
+	Node
+}
+
+func (*BadStmt) teamStmt()     {}
+func (*BadStmt) calStmt()      {}
+func (*BadStmt) scoreStmt()    {}
+func (*BadStmt) cellPart()     {}
+func (*BadStmt) standardStmt() {}
+func (*BadStmt) testStmt()     {}
+func (*BadStmt) stageStmt()    {}
+func (*BadStmt) slaClause()    {}
+func (*BadStmt) action()       {}
+
 func (*Workflow) decl()   {}
 func (*Start) decl()      {}
 func (*Conforms) decl()   {}

@@ -12,8 +12,10 @@ import (
 // reflection, allocating for every alternative it tries, which is too slow
 // for the LSP's parse-per-keystroke on a large workflow. fastParser is a
 // hand-written recursive-descent parser for the same grammar, used for
-// every declaration; when it fails, Parse runs participle on that
-// declaration to produce the diagnostic. A parity test and a fuzzer check
+// every declaration. Inside blocks it recovers from errors, skipping a
+// broken statement to its end, so a declaration with errors still yields
+// a partial AST (see BadStmt) for the language server; when it fails,
+// Parse runs participle on that declaration to produce the diagnostic. A parity test and a fuzzer check
 // that both accept the same declarations and build the same AST, as the
 // lexer's do for scan and referenceRules.
 //
@@ -26,14 +28,22 @@ type fastParser struct {
 	eof  lexer.Token
 	i    int // index of the next non-comment token
 	end  int // end offset of the last consumed token
+	// broken is set once a statement inside a block failed to parse and
+	// was skipped (see recoverStmt).
+	broken bool
 }
 
-// fastFail aborts a fast parse; the declaration then goes to participle.
+// fastFail aborts a fast parse of a statement (recoverStmt catches it in
+// a block) or of the declaration.
 type fastFail struct{}
 
 // parseDeclFast parses one declaration from toks, which must hold nothing
-// else, or reports false.
-func parseDeclFast(toks []lexer.Token, eof lexer.Token) (d Decl, ok bool) {
+// else. clean reports whether it parsed without an error. A declaration
+// with errors inside its blocks is still returned, partial: each broken
+// statement is skipped (and kept as a BadStmt where the block holds
+// statements), so an editor can complete, hover and outline inside the
+// declaration being typed. d is nil when even its head did not parse.
+func parseDeclFast(toks []lexer.Token, eof lexer.Token) (d Decl, clean bool) {
 	p := &fastParser{toks: toks, eof: eof}
 	p.skipComments()
 	defer func() {
@@ -41,17 +51,59 @@ func parseDeclFast(toks []lexer.Token, eof lexer.Token) (d Decl, ok bool) {
 			if _, fail := r.(fastFail); !fail {
 				panic(r)
 			}
-			d, ok = nil, false
+			d, clean = nil, false
 		}
 	}()
 	d = p.decl()
 	if !p.peek().EOF() {
-		return nil, false
+		return d, false
 	}
-	return d, true
+	return d, !p.broken
 }
 
 func (p *fastParser) fail() { panic(fastFail{}) }
+
+// try runs fn and reports whether it parsed, recovering from its failure.
+func (p *fastParser) try(fn func()) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fail := r.(fastFail); !fail {
+				panic(r)
+			}
+			ok = false
+		}
+	}()
+	fn()
+	return true
+}
+
+// recoverStmt skips the rest of a statement that failed to parse, from
+// start (the index of its first token): to the end of its line, or to the
+// `}` that closes the block it is in, whichever comes first outside the
+// braces the statement opened. It returns the skipped statement's range,
+// and false when the declaration ends first (the block is never closed).
+func (p *fastParser) recoverStmt(start int) (Node, bool) {
+	p.broken = true
+	p.i = max(p.i, start)
+	depth := 0
+	for {
+		t := p.peek()
+		switch {
+		case t.EOF():
+			return p.node(p.toks[start].Pos), false
+		case t.Type == tokEOL && depth == 0:
+			return p.node(p.toks[start].Pos), true
+		case t.Type == tokPunct && t.Value == "{":
+			depth++
+		case t.Type == tokPunct && t.Value == "}":
+			if depth == 0 {
+				return p.node(p.toks[start].Pos), true
+			}
+			depth--
+		}
+		p.next()
+	}
+}
 
 func (p *fastParser) skipComments() {
 	for p.i < len(p.toks) && p.toks[p.i].Type == tokComment {
@@ -114,39 +166,72 @@ func (p *fastParser) node(pos lexer.Position) Node {
 func (p *fastParser) pos() lexer.Position { return p.peek().Pos }
 
 // block parses `EOL* ( STMT (?= EOL | "}") EOL* )* "}"`; one parses a
-// statement or reports that none starts here.
+// statement or reports that none starts here. A statement that fails to
+// parse, or a word that starts none, is skipped to its end and kept as a
+// BadStmt (when T can hold one); parsing goes on with the next statement.
 func block[T any](p *fastParser, one func() (T, bool)) []T {
 	p.skipEOLs()
 	var out []T
-	for {
-		s, ok := one()
-		if !ok {
-			break
-		}
-		out = append(out, s)
-		if t := p.peek(); t.Type != tokEOL && !p.is("}") {
-			p.fail()
+	for !p.is("}") && !p.peek().EOF() {
+		start := p.i
+		var s T
+		var found bool
+		if p.try(func() {
+			s, found = one()
+			if found && p.peek().Type != tokEOL && !p.is("}") {
+				p.fail()
+			}
+		}) && found {
+			out = append(out, s)
+		} else {
+			n, _ := p.recoverStmt(start)
+			if b, isT := any(&BadStmt{Node: n}).(T); isT {
+				out = append(out, b)
+			}
 		}
 		p.skipEOLs()
 	}
-	p.expect("}")
+	closeBlock(p)
 	return out
 }
 
+// closeBlock consumes the `}` that ends a block. A block the declaration
+// ends inside (the user is still typing it) ends there, as an error.
+func closeBlock(p *fastParser) {
+	if p.peek().EOF() {
+		p.broken = true
+		return
+	}
+	p.expect("}")
+}
+
 // list parses `EOL* ( ITEM (?= EOL | "," | "}") ( "," EOL* | EOL+ )? )* "}"`
-// for items starting with a name.
+// for items starting with a name. An item that fails to parse is skipped
+// to the next `,`, line or `}`.
 func list[T any](p *fastParser, item func() T) []T {
 	p.skipEOLs()
 	var out []T
-	for p.peek().Type == tokIdent {
-		out = append(out, item())
-		if p.peek().Type != tokEOL && !p.is(",") && !p.is("}") {
-			p.fail()
+	for !p.is("}") && !p.peek().EOF() {
+		start := p.i
+		var it T
+		if p.peek().Type == tokIdent && p.try(func() {
+			it = item()
+			if p.peek().Type != tokEOL && !p.is(",") && !p.is("}") {
+				p.fail()
+			}
+		}) {
+			out = append(out, it)
+		} else {
+			p.broken = true
+			p.i = max(p.i, start+1)
+			for t := p.peek(); !t.EOF() && t.Type != tokEOL && !p.is(",") && !p.is("}"); t = p.peek() {
+				p.next()
+			}
 		}
 		p.accept(",")
 		p.skipEOLs()
 	}
-	p.expect("}")
+	closeBlock(p)
 	return out
 }
 

@@ -62,9 +62,10 @@ var declKeywords = map[string]bool{
 }
 
 // Parse parses one .lead source. It always returns a File holding every
-// declaration that parsed; the diagnostics report every syntax error, one
-// per broken declaration at most, so an error in one stage never hides an
-// error in the next.
+// declaration that parsed, and what could be parsed of the broken ones
+// (their broken statements skipped or kept as BadStmt); the diagnostics
+// report every syntax error, one per broken declaration at most, so an
+// error in one stage never hides an error in the next.
 //
 // Each declaration is parsed by fastParser; one that it rejects is parsed
 // again by participle, whose error says what the grammar expected.
@@ -78,8 +79,9 @@ func Parse(filename, src string) (*File, Diagnostics) {
 			continue
 		}
 		eof := lexer.EOFToken(lexer.Position{Filename: filename, Offset: c.stop})
-		if d, ok := parseDeclFast(toks[c.start:c.end], eof); ok && c.unclosed < 0 {
-			f.Decls = append(f.Decls, d)
+		partial, clean := parseDeclFast(toks[c.start:c.end], eof)
+		if clean && c.unclosed < 0 {
+			f.Decls = append(f.Decls, partial)
 			continue
 		}
 		// participle is the grammar's reference and knows what it expected:
@@ -88,6 +90,9 @@ func Parse(filename, src string) (*File, Diagnostics) {
 		if err != nil {
 			if d := syntaxError(f, err, c, toks); d != nil {
 				diags = append(diags, d)
+			}
+			if partial != nil {
+				f.Decls = append(f.Decls, partial)
 			}
 		} else {
 			trimEnds(reflect.ValueOf(root.Decl), src)

@@ -304,7 +304,7 @@ func TestCompletionWithSyntaxErrors(t *testing.T) {
 	text := readFile(t, path)
 	c.open(u, text)
 	broken := strings.Replace(text, "after 120d -> lost {", "after 120 -> lost {", 1) // a syntax error elsewhere
-	typed := broken + "\n// a comment: \nstage typing {\n  on opportunity_won when event. "
+	typed := broken + "\n// a comment: \nstage typing {\n  owner { accountable cmo }\n  on opportunity_won when event. "
 	c.notify("textDocument/didChange", map[string]any{"textDocument": map[string]any{"uri": u, "version": 2},
 		"contentChanges": []map[string]any{{"text": typed}}})
 	labels := func(pos protocol.Position) []string {
@@ -351,6 +351,13 @@ func TestCompletionWithSyntaxErrors(t *testing.T) {
 				t.Errorf("after %q: %q should not be offered", tc.after, w)
 			}
 		}
+	}
+	// The declaration being typed is parsed as far as it goes: go to
+	// definition works inside it.
+	var locs []protocol.Location
+	c.mustCall("textDocument/definition", protocol.DefinitionParams{TextDocumentPositionParams: tdp(u, m.position(strings.Index(typed, "accountable cmo }")+len("accountable ")))}, &locs)
+	if len(locs) != 1 || locs[0].Range.Start != m.position(strings.Index(typed, "role cmo")+len("role ")) {
+		t.Errorf("definition of a role used in the declaration being typed: %+v", locs)
 	}
 	// Statement keywords and snippets where a statement starts.
 	i := strings.Index(typed, "stage triage {") + len("stage triage {\n")
