@@ -167,7 +167,7 @@ func checkParserParity(t testing.TB, src string) {
 		}
 		eof := toks[len(toks)-1]
 		eof.Pos.Offset = c.stop
-		fast, ok := parseDeclFast(toks[c.start:c.end], eof)
+		fast, ok, _ := parseDeclFast(toks[c.start:c.end], eof)
 		if !ok && fast != nil {
 			checkPartial(t, src, fast)
 		}
