@@ -85,4 +85,3 @@ func trimEnds(v reflect.Value, src string) {
 		}
 	}
 }
-
