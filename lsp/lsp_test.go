@@ -3,6 +3,7 @@ package lsp
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -532,4 +533,28 @@ func TestWatchedFiles(t *testing.T) {
 	c.notify("workspace/didChangeWatchedFiles", protocol.DidChangeWatchedFilesParams{Changes: []*protocol.FileEvent{{URI: uri.File(path), Type: protocol.FileChangeTypeChanged}}})
 	c.waitDiags(uri.File(path), "clean again", empty)
 	c.shutdown()
+}
+
+// TestMalformedMessages: a frame whose body is not JSON-RPC is dropped
+// and logged; the session goes on.
+func TestMalformedMessages(t *testing.T) {
+	a, b := newPipe()
+	done := make(chan error, 1)
+	go func() { done <- Serve(t.Context(), b, Options{}) }()
+	c := newClient(t, a)
+	c.done = done
+	for _, body := range []string{`{not json`, `{"jsonrpc":"2.0"}`, `[1, 2]`} {
+		if _, err := fmt.Fprintf(a, "Content-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.initialize(t.TempDir(), nil)
+	if err := c.shutdown(); err != nil {
+		t.Errorf("after malformed messages: %v", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.logs) != 3 || !strings.Contains(c.logs[0], "not JSON-RPC") {
+		t.Errorf("logged: %q", c.logs)
+	}
 }

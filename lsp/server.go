@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,8 +49,9 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	conn := jsonrpc2.NewConn(jsonrpc2.NewStream(rwc))
-	s := newSession(conn, opts)
+	var s *session
+	conn := jsonrpc2.NewConn(tolerantStream{Stream: jsonrpc2.NewStream(rwc), logf: func(format string, args ...any) { s.logf(format, args...) }})
+	s = newSession(conn, opts)
 	q := &queue{wake: make(chan struct{}, 1), cancels: map[string]context.CancelFunc{}}
 	conn.Go(ctx, q.handler(ctx))
 	done := make(chan struct{})
@@ -79,6 +81,25 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
 		return fmt.Errorf("lsp: connection: %w", err)
 	}
 	return errors.New("lsp: exit without shutdown")
+}
+
+// tolerantStream drops a message that is framed correctly but is not
+// JSON-RPC (a client's bug), logging it, instead of ending the session;
+// a broken frame still ends it, as nothing after it can be trusted.
+type tolerantStream struct {
+	jsonrpc2.Stream
+	logf func(format string, args ...any)
+}
+
+func (t tolerantStream) Read(ctx context.Context) (jsonrpc2.Message, int64, error) {
+	for {
+		msg, n, err := t.Stream.Read(ctx)
+		if err != nil && (errors.Is(err, jsonrpc2.ErrInvalidRequest) || strings.HasPrefix(err.Error(), "unmarshaling jsonrpc message")) {
+			t.logf("dropped a message that is not JSON-RPC: %v", err)
+			continue
+		}
+		return msg, n, err
+	}
 }
 
 // message is one request or notification waiting for the worker, or a
