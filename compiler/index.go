@@ -191,16 +191,8 @@ func (b *indexer) declare(f *lang.File) {
 		case *lang.Cell:
 			cl := b.add(SymCell, qual+d.Name.Name, f, d.Name.Span(), d, nil)
 			for _, p := range d.Parts {
-				var kw string
-				var stmts []lang.StageStmt
-				switch p := p.(type) {
-				case *lang.Assess:
-					kw, stmts = "assess", p.Stmts
-				case *lang.Advance:
-					kw, stmts = "advance", p.Stmts
-				case *lang.Develop:
-					kw, stmts = "develop", p.Stmts
-				default:
+				kw, stmts, ok := lang.CellStage(p)
+				if !ok {
 					continue
 				}
 				start := p.Span().Start
@@ -382,13 +374,11 @@ func (b *indexer) decl(d lang.Decl) {
 			switch p := p.(type) {
 			case *lang.OwnerBlock:
 				b.owner(p)
-			case *lang.Assess:
-				b.stmts(p.Stmts)
 			case *lang.Advance:
 				b.target(p.Target)
-				b.stmts(p.Stmts)
-			case *lang.Develop:
-				b.stmts(p.Stmts)
+			}
+			if _, stmts, ok := lang.CellStage(p); ok {
+				b.stmts(stmts)
 			}
 		}
 	case *lang.Standard:

@@ -407,6 +407,20 @@ type Develop struct {
 	Stmts []StageStmt `parser:"\"develop\" \"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
 }
 
+// CellStage returns which of a cell's three stages p is ("assess", "advance"
+// or "develop") and its statements; ok is false for the owner block.
+func CellStage(p CellPart) (part string, stmts []StageStmt, ok bool) {
+	switch p := p.(type) {
+	case *Assess:
+		return "assess", p.Stmts, true
+	case *Advance:
+		return "advance", p.Stmts, true
+	case *Develop:
+		return "develop", p.Stmts, true
+	}
+	return "", nil, false
+}
+
 // Standard is `standard NAME { ... }` (LANGUAGE.md §9).
 type Standard struct {
 	Node

@@ -155,23 +155,33 @@ func renamable(sym *compiler.Symbol) string {
 	return ""
 }
 
+// renameTarget finds the symbol a rename request is at, or says why
+// there is none to rename.
+func (s *session) renameTarget(p protocol.TextDocumentPositionParams) (place, *unit, *compiler.Symbol, lang.Span, error) {
+	pl, err := s.locate(p.TextDocument, p.Position)
+	if err != nil {
+		return pl, nil, nil, lang.Span{}, err
+	}
+	u, sym, span := s.symbolAt(pl)
+	if sym == nil {
+		return pl, nil, nil, span, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "there is no name to rename here")
+	}
+	if why := renamable(sym); why != "" {
+		return pl, nil, nil, span, jsonrpc2.NewError(jsonrpc2.InvalidRequest, why)
+	}
+	return pl, u, sym, span, nil
+}
+
 func (s *session) prepareRename(_ context.Context, req jsonrpc2.Request) (any, error) {
 	var p protocol.PrepareRenameParams
 	if err := decode(req, &p); err != nil {
 		return nil, err
 	}
-	pl, err := s.locate(p.TextDocument, p.Position)
+	pl, _, _, span, err := s.renameTarget(p.TextDocumentPositionParams)
 	if err != nil {
 		return nil, err
 	}
-	_, sym, span := s.symbolAt(pl)
-	if sym == nil {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "there is no name to rename here")
-	}
-	if why := renamable(sym); why != "" {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, why)
-	}
-	return protocol.Range(pl.m.rng(span)), nil
+	return pl.m.rng(span), nil
 }
 
 // builtinNames cannot be declared, so nothing can be renamed to them.
@@ -216,16 +226,9 @@ func (s *session) rename(ctx context.Context, req jsonrpc2.Request) (any, error)
 	if err := decode(req, &p); err != nil {
 		return nil, err
 	}
-	pl, err := s.locate(p.TextDocument, p.Position)
+	_, u, sym, _, err := s.renameTarget(p.TextDocumentPositionParams)
 	if err != nil {
 		return nil, err
-	}
-	u, sym, _ := s.symbolAt(pl)
-	if sym == nil {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "there is no name to rename here")
-	}
-	if why := renamable(sym); why != "" {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, why)
 	}
 	old := bareName(sym)
 	switch {

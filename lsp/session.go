@@ -17,6 +17,7 @@ import (
 
 	"github.com/leadlang/lead/compiler"
 	"github.com/leadlang/lead/compiler/ir"
+	"github.com/leadlang/lead/compiler/report"
 	"github.com/leadlang/lead/lang"
 )
 
@@ -457,7 +458,7 @@ func (s *session) toProtocol(ds lang.Diagnostics) []protocol.Diagnostic {
 			Severity: severity(d.Severity),
 			Code:     d.Code,
 			Source:   "lead",
-			Message:  diagnosticText(d),
+			Message:  report.Message(d),
 		}
 		for _, r := range d.Related {
 			f := r.File
@@ -486,21 +487,4 @@ func severity(s lang.Severity) protocol.DiagnosticSeverity {
 		return protocol.DiagnosticSeverityInformation
 	}
 	return protocol.DiagnosticSeverityError
-}
-
-// diagnosticText is the diagnostic's text as an editor shows it: the summary,
-// then the detail, the suggested fixes and the help lines.
-func diagnosticText(d *lang.Diagnostic) string {
-	var b strings.Builder
-	b.WriteString(d.Summary)
-	if d.Detail != "" {
-		b.WriteString("\n" + d.Detail)
-	}
-	for _, f := range d.Fixes {
-		b.WriteString("\nhelp: " + f.Message)
-	}
-	for _, h := range d.Help {
-		b.WriteString("\nhelp: " + h)
-	}
-	return b.String()
 }

@@ -67,16 +67,8 @@ func (s *session) documentSymbol(_ context.Context, req jsonrpc2.Request) (any, 
 		case *lang.Cell:
 			ds := sym(d.Name.Name, "cell", protocol.SymbolKindNamespace, d.Span(), d.Name.Span())
 			for _, part := range d.Parts {
-				var kw string
-				var stmts []lang.StageStmt
-				switch p := part.(type) {
-				case *lang.Assess:
-					kw, stmts = "assess", p.Stmts
-				case *lang.Advance:
-					kw, stmts = "advance", p.Stmts
-				case *lang.Develop:
-					kw, stmts = "develop", p.Stmts
-				default:
+				kw, stmts, ok := lang.CellStage(part)
+				if !ok {
 					continue
 				}
 				start := part.Span().Start
@@ -221,13 +213,8 @@ func walkBlocks(d any, fn func(lang.Span)) {
 	case *lang.Cell:
 		for _, p := range d.Parts {
 			fn(p.Span())
-			switch p := p.(type) {
-			case *lang.Assess:
-				stage(p.Stmts)
-			case *lang.Advance:
-				stage(p.Stmts)
-			case *lang.Develop:
-				stage(p.Stmts)
+			if _, stmts, ok := lang.CellStage(p); ok {
+				stage(stmts)
 			}
 		}
 	case *lang.On:
