@@ -20,11 +20,9 @@ import (
 // the names come from the workflow's index as last analysed, so
 // completion answers at once while the user types, errors or not.
 func (s *session) completion(_ context.Context, req jsonrpc2.Request) (any, error) {
-	var p protocol.CompletionParams
-	if err := decode(req, &p); err != nil {
-		return nil, err
-	}
-	pl, err := s.locate(p.TextDocument, p.Position)
+	_, pl, err := decodeAt(s, req, func(p *protocol.CompletionParams) protocol.TextDocumentPositionParams {
+		return p.TextDocumentPositionParams
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -18,11 +18,7 @@ import (
 // after owner defaults, SLAs, every transition); or the signature and doc
 // of a stdlib function.
 func (s *session) hover(_ context.Context, req jsonrpc2.Request) (any, error) {
-	var p protocol.HoverParams
-	if err := decode(req, &p); err != nil {
-		return nil, err
-	}
-	pl, err := s.locate(p.TextDocument, p.Position)
+	_, pl, err := decodeAt(s, req, func(p *protocol.HoverParams) protocol.TextDocumentPositionParams { return p.TextDocumentPositionParams })
 	if err != nil {
 		return nil, err
 	}

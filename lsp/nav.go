@@ -38,6 +38,22 @@ func (s *session) locate(td protocol.TextDocumentIdentifier, pos protocol.Positi
 	return p, nil
 }
 
+// positioned is the params of every request at a position in a document.
+type positioned interface {
+	protocol.HoverParams | protocol.DefinitionParams | protocol.ReferenceParams | protocol.CompletionParams
+}
+
+// decodeAt decodes a request's params and locates its position.
+func decodeAt[P positioned](s *session, req jsonrpc2.Request, at func(*P) protocol.TextDocumentPositionParams) (P, place, error) {
+	var p P
+	if err := decode(req, &p); err != nil {
+		return p, place{}, err
+	}
+	tp := at(&p)
+	pl, err := s.locate(tp.TextDocument, tp.Position)
+	return p, pl, err
+}
+
 // symbolAt returns the compiled workflow holding the place and the
 // symbol named there, if any.
 func (s *session) symbolAt(p place) (*unit, *compiler.Symbol, lang.Span) {
@@ -57,11 +73,9 @@ func (s *session) location(f *lang.File, span lang.Span) protocol.Location {
 }
 
 func (s *session) definition(_ context.Context, req jsonrpc2.Request) (any, error) {
-	var p protocol.DefinitionParams
-	if err := decode(req, &p); err != nil {
-		return nil, err
-	}
-	pl, err := s.locate(p.TextDocument, p.Position)
+	_, pl, err := decodeAt(s, req, func(p *protocol.DefinitionParams) protocol.TextDocumentPositionParams {
+		return p.TextDocumentPositionParams
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -114,11 +128,9 @@ func (s *session) occurrences(ctx context.Context, sym *compiler.Symbol) ([]occu
 }
 
 func (s *session) references(ctx context.Context, req jsonrpc2.Request) (any, error) {
-	var p protocol.ReferenceParams
-	if err := decode(req, &p); err != nil {
-		return nil, err
-	}
-	pl, err := s.locate(p.TextDocument, p.Position)
+	p, pl, err := decodeAt(s, req, func(p *protocol.ReferenceParams) protocol.TextDocumentPositionParams {
+		return p.TextDocumentPositionParams
+	})
 	if err != nil {
 		return nil, err
 	}

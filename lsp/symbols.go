@@ -12,6 +12,15 @@ import (
 	"github.com/leadlang/lead/lang"
 )
 
+// parsed parses a request's document as the editor sees it.
+func (s *session) parsed(td protocol.TextDocumentIdentifier) (*lang.File, *mapper, error) {
+	f, _, err := s.parse(pathOf(td.URI))
+	if err != nil {
+		return nil, nil, invalidParams("unknown document %s: it is not open and cannot be read", td.URI)
+	}
+	return f, newMapper(f.Src, s.utf8), nil
+}
+
 // documentSymbol is the outline: the declarations of a file, cells with
 // their three stages, stages with their SLAs, and tests. It needs only
 // the file's parse, so it works on any file.
@@ -20,12 +29,10 @@ func (s *session) documentSymbol(_ context.Context, req jsonrpc2.Request) (any, 
 	if err := decode(req, &p); err != nil {
 		return nil, err
 	}
-	path := pathOf(p.TextDocument.URI)
-	f, _, err := s.parse(path)
+	f, m, err := s.parsed(p.TextDocument)
 	if err != nil {
-		return nil, invalidParams("unknown document %s: it is not open and cannot be read", p.TextDocument.URI)
+		return nil, err
 	}
-	m := newMapper(f.Src, s.utf8)
 	sym := func(name, detail string, kind protocol.SymbolKind, whole, sel lang.Span) protocol.DocumentSymbol {
 		return protocol.DocumentSymbol{Name: name, Detail: detail, Kind: kind, Range: m.rng(whole), SelectionRange: m.rng(sel)}
 	}
@@ -154,12 +161,10 @@ func (s *session) foldingRange(_ context.Context, req jsonrpc2.Request) (any, er
 	if err := decode(req, &p); err != nil {
 		return nil, err
 	}
-	path := pathOf(p.TextDocument.URI)
-	f, _, err := s.parse(path)
+	f, m, err := s.parsed(p.TextDocument)
 	if err != nil {
-		return nil, invalidParams("unknown document %s: it is not open and cannot be read", p.TextDocument.URI)
+		return nil, err
 	}
-	m := newMapper(f.Src, s.utf8)
 	out := []protocol.FoldingRange{}
 	add := func(sp lang.Span, kind protocol.FoldingRangeKind) {
 		a, b := m.position(sp.Start), m.position(sp.End)
