@@ -558,3 +558,20 @@ func TestMalformedMessages(t *testing.T) {
 		t.Errorf("logged: %q", c.logs)
 	}
 }
+
+// TestWorkspaceFolders removes the folder: its files' diagnostics are
+// cleared; adding it back checks them again.
+func TestWorkspaceFolders(t *testing.T) {
+	dir := copyExamples(t)
+	path := filepath.Join(dir, "simple.lead")
+	os.WriteFile(path, []byte(strings.Replace(readFile(t, path), "-> working", "-> workng", 1)), 0o644)
+	c := startBinary(t, dir)
+	u := uri.File(path)
+	c.waitDiags(u, "E101 from indexing the workspace", hasCode("E101"))
+	folder := []protocol.WorkspaceFolder{{URI: string(uri.File(dir)), Name: "w"}}
+	c.notify("workspace/didChangeWorkspaceFolders", protocol.DidChangeWorkspaceFoldersParams{Event: protocol.WorkspaceFoldersChangeEvent{Removed: folder}})
+	c.waitDiags(u, "cleared with the folder", empty)
+	c.notify("workspace/didChangeWorkspaceFolders", protocol.DidChangeWorkspaceFoldersParams{Event: protocol.WorkspaceFoldersChangeEvent{Added: folder}})
+	c.waitDiags(u, "E101 again", hasCode("E101"))
+	c.shutdown()
+}

@@ -2,6 +2,8 @@ package lsp
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.lsp.dev/jsonrpc2"
@@ -142,9 +144,34 @@ func (s *session) didChangeWorkspaceFolders(_ context.Context, req jsonrpc2.Requ
 	if err := decode(req, &p); err != nil {
 		return nil, err
 	}
+	for _, f := range p.Event.Removed {
+		root := pathOf(protocol.DocumentURI(f.URI))
+		s.roots = slices.DeleteFunc(s.roots, func(r string) bool { return r == root })
+		for path := range s.files {
+			if _, open := s.docs[path]; !open && strings.HasPrefix(path, root+string(filepath.Separator)) {
+				s.forget(path)
+			}
+		}
+	}
 	for _, f := range p.Event.Added {
 		s.addRoot(protocol.DocumentURI(f.URI))
 	}
 	s.indexWorkspace()
 	return nil, nil
+}
+
+// forget drops a file that left the workspace, with its diagnostics.
+func (s *session) forget(path string) {
+	delete(s.files, path)
+	delete(s.loose, path)
+	var touched []string
+	if u := s.units[path]; u != nil && u.result != nil {
+		for _, f := range u.result.Files {
+			touched = append(touched, f.Name)
+		}
+	}
+	delete(s.units, path)
+	for _, p := range append(touched, path) {
+		s.publish(p)
+	}
 }
