@@ -129,6 +129,24 @@ func TestFeaturesOnEveryExample(t *testing.T) {
 			}
 		})
 	}
+	// Stdlib functions: signature and doc; a stage: its owners and moves.
+	ms := filepath.Join(dir, "multistep.lead")
+	text := readFile(t, ms)
+	for _, tc := range []struct{ at, want string }{
+		{"is_free_email(", "is_free_email(email string) bool"},
+		{"domain(lead.email)", "domain(email string) string"},
+		{"stage opportunity", "RACI: R: route field_routing · A: field_sales_manager · I: cmo"},
+		{"cell teleprospecting", "teleprospecting.advance"},
+		{"team field_enterprise", "best_fit by"},
+		{"calendar us_business", "hours mon-fri 09:00-17:00"},
+	} {
+		var h *protocol.Hover
+		pos := at(t, text, tc.at, 0, strings.LastIndex(tc.at, " ")+1)
+		c.mustCall("textDocument/hover", protocol.HoverParams{TextDocumentPositionParams: tdp(uri.File(ms), pos)}, &h)
+		if h == nil || !strings.Contains(h.Contents.Value, tc.want) {
+			t.Errorf("hover on %q: %+v, want it to hold %q", tc.at, h, tc.want)
+		}
+	}
 	var ws []protocol.SymbolInformation
 	c.mustCall("workspace/symbol", protocol.WorkspaceSymbolParams{Query: "marketing"}, &ws)
 	if !slices.ContainsFunc(ws, func(s protocol.SymbolInformation) bool {
