@@ -330,6 +330,13 @@ func (b *indexer) decl(d lang.Decl) {
 		b.target(d.Target)
 	case *lang.Conforms:
 		b.ref(b.ix.Find(SymStandard, d.Standard.String()), d.Standard.Span())
+	case *lang.Waive:
+		// "sla.LIFECYCLE" names a stage of the standard's vocabulary.
+		raw := d.Requirement.Raw
+		if lc, ok := strings.CutPrefix(d.Requirement.Value(), "sla."); ok && b.standard != nil && raw == `"sla.`+lc+`"` {
+			at := d.Requirement.Span().Start + len(`"sla.`)
+			b.ref(b.ix.Find(SymLifecycle, b.standard.Name+"."+lc), lang.Span{Start: at, End: at + len(lc)})
+		}
 	case *lang.LeadSchema, *lang.Event, *lang.Role, *lang.Calendar:
 	case *lang.Team:
 		for _, st := range d.Stmts {

@@ -593,3 +593,36 @@ func TestWorkspaceFolders(t *testing.T) {
 	c.waitDiags(u, "E101 again", hasCode("E101"))
 	c.shutdown()
 }
+
+// TestRenameAcrossFiles renames a stage of a standard's vocabulary: the
+// standard, every workflow conforming to it (lifecycle statements and
+// waivers) and the result still checks.
+func TestRenameAcrossFiles(t *testing.T) {
+	dir := copyExamples(t)
+	c := startBinary(t, dir)
+	std := filepath.Join(dir, "acme_global.lead")
+	wf := filepath.Join(dir, "emea_inbound.lead")
+	text := readFile(t, std)
+	c.open(uri.File(std), text)
+	var we protocol.WorkspaceEdit
+	c.mustCall("textDocument/rename", protocol.RenameParams{TextDocumentPositionParams: tdp(uri.File(std), at(t, text, "mql", 0, 0)), NewName: "marketing_qualified"}, &we)
+	partner := filepath.Join(dir, "partner_channel.lead")
+	if len(we.Changes) != 3 || we.Changes[uri.File(wf)] == nil || we.Changes[uri.File(partner)] == nil {
+		t.Fatalf("edits in %d files, want the standard and the two workflows conforming to it: %+v", len(we.Changes), we.Changes)
+	}
+	for u, edits := range we.Changes {
+		path := pathOf(u)
+		if err := os.WriteFile(path, []byte(applyEdits(t, readFile(t, path), edits)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := readFile(t, wf); !strings.Contains(w, `waive "sla.marketing_qualified"`) || strings.Contains(w, "lifecycle mql") {
+		t.Errorf("emea_inbound.lead after the rename:\n%s", w)
+	}
+	for _, p := range []string{wf, partner} {
+		if r := compiler.CompileFile(p, compiler.Options{}); r.Diags.HasErrors() {
+			t.Errorf("%s: errors after the rename: %v", p, r.Diags)
+		}
+	}
+	c.shutdown()
+}
