@@ -47,7 +47,6 @@ func benchSession(b *testing.B, stages int) (*session, protocol.DocumentURI, str
 	if r := s.units[path].result; r.Diags.HasErrors() {
 		b.Fatalf("generated workflow has errors: %v", r.Diags[0])
 	}
-	b.ReportMetric(float64(strings.Count(src, "\n")), "lines")
 	return s, u, src
 }
 

@@ -626,3 +626,28 @@ func TestRenameAcrossFiles(t *testing.T) {
 	}
 	c.shutdown()
 }
+
+// TestRelatedInformation: a diagnostic's related places reach the editor
+// with their locations, and notes and warnings keep their severity.
+func TestRelatedInformation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.lead")
+	src := "workflow w\nstart a\nrole ops\nrole ops\nrole idle\nstage a {\n  owner { accountable ops }\n  after 1d -> b\n}\nstage b terminal\n"
+	os.WriteFile(path, []byte(src), 0o644)
+	c := startInProcess(t, dir, Options{})
+	u := uri.File(path)
+	c.open(u, src)
+	ds := c.waitDiags(u, "E100 for the second role", hasCode("E100"))
+	d := ds[slices.IndexFunc(ds, func(d protocol.Diagnostic) bool { return d.Code == "E100" })]
+	m := newMapper(src, false)
+	if len(d.RelatedInformation) != 1 || d.RelatedInformation[0].Location.URI != u ||
+		d.RelatedInformation[0].Location.Range.Start != m.position(strings.Index(src, "ops")) {
+		t.Errorf("related information: %+v", d.RelatedInformation)
+	}
+	c.edit(u, 2, protocol.Range{Start: m.position(strings.Index(src, "role ops\nrole idle")), End: m.position(strings.Index(src, "role idle"))}, "")
+	ds = c.waitDiags(u, "only the unused role's warning", func(ds []protocol.Diagnostic) bool { return len(ds) == 1 && ds[0].Code == "W005" })
+	if ds[0].Severity != protocol.DiagnosticSeverityWarning || len(ds[0].Tags) != 1 || ds[0].Tags[0] != protocol.DiagnosticTagUnnecessary {
+		t.Errorf("unused role: %+v", ds[0])
+	}
+	c.shutdown()
+}

@@ -355,7 +355,9 @@ func (s *session) initialize(req jsonrpc2.Request) (any, error) {
 		s.addRoot(p.RootURI)
 	}
 	s.initialized = true
-	s.indexWorkspace()
+	// Check the workspace after answering, so the editor is not kept
+	// waiting; requests that arrive first compile what they need.
+	s.schedule((*session).indexWorkspace)
 	return initializeResult{
 		ServerInfo: protocol.ServerInfo{Name: "lead lsp"},
 		Capabilities: serverCapabilities{
