@@ -10,12 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
 	"github.com/leadlang/lead/compiler"
+	"github.com/leadlang/lead/lang"
 )
 
 func hasCode(code string) func([]protocol.Diagnostic) bool {
@@ -454,32 +456,45 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// TestCancellation cancels requests; each is answered, with its result or
-// with RequestCancelled, and the session goes on.
+// TestCancellation cancels a request while the server is busy with the
+// one before it: it is answered with RequestCancelled, and the session
+// goes on.
 func TestCancellation(t *testing.T) {
-	dir := copyExamples(t)
-	c := startInProcess(t, dir, Options{})
-	path := filepath.Join(dir, "multistep.lead")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big.lead")
+	src := lang.GenerateWorkflow(840) // about 20,000 lines: a compile takes a while
+	os.WriteFile(path, []byte(src), 0o644)
+	a, b := newPipe()
+	c := newClient(t, a)
+	go func() { c.done <- Serve(t.Context(), b, Options{}) }()
+	c.initialize(dir, nil) // request 1
 	u := uri.File(path)
-	text := readFile(t, path)
-	c.open(u, text)
-	// Requests are numbered from 1 by the client's connection; cancel the
-	// ones about to be sent and the one just sent.
-	for id := 1; id < 40; id++ {
-		c.notify("$/cancelRequest", map[string]any{"id": id})
-	}
-	for i := 0; i < 10; i++ {
+	c.open(u, src)
+	pos := at(t, src, "\nstage ", 3, 7)
+	slow := make(chan error, 1)
+	go func() { // request 2: compiles the workflow first
 		var refs []protocol.Location
-		err := c.call("textDocument/references", protocol.ReferenceParams{TextDocumentPositionParams: tdp(u, at(t, text, "role cmo", 0, 5))}, &refs)
-		var je *jsonrpc2.Error
-		if err != nil && !(errors.As(err, &je) && je.Code == -32800) {
-			t.Errorf("request %d: %v", i, err)
-		}
+		slow <- c.call("textDocument/references", protocol.ReferenceParams{TextDocumentPositionParams: tdp(u, pos)}, &refs)
+	}()
+	time.Sleep(10 * time.Millisecond)
+	cancelled := make(chan error, 1)
+	go func() { // request 3: cancelled while it waits
+		var h *protocol.Hover
+		cancelled <- c.call("textDocument/hover", protocol.HoverParams{TextDocumentPositionParams: tdp(u, pos)}, &h)
+	}()
+	time.Sleep(10 * time.Millisecond)
+	c.notify("$/cancelRequest", map[string]any{"id": 3})
+	if err := <-slow; err != nil {
+		t.Errorf("the request before the cancelled one: %v", err)
+	}
+	var je *jsonrpc2.Error
+	if err := <-cancelled; !errors.As(err, &je) || je.Code != -32800 {
+		t.Errorf("cancelled request: %v, want RequestCancelled (-32800)", err)
 	}
 	var h *protocol.Hover
-	c.mustCall("textDocument/hover", protocol.HoverParams{TextDocumentPositionParams: tdp(u, at(t, text, "role cmo", 0, 5))}, &h)
+	c.mustCall("textDocument/hover", protocol.HoverParams{TextDocumentPositionParams: tdp(u, pos)}, &h)
 	if h == nil {
-		t.Error("no hover after the cancellations")
+		t.Error("no hover after the cancellation")
 	}
 	c.shutdown()
 }

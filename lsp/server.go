@@ -163,7 +163,8 @@ func (q *queue) handler(ctx context.Context) jsonrpc2.Handler {
 		}
 		m := message{ctx: ctx, req: req, reply: reply}
 		if call, ok := req.(*jsonrpc2.Call); ok {
-			id, _ := json.Marshal(call.ID())
+			callID := call.ID()
+			id, _ := json.Marshal(&callID) // ID marshals through its pointer: 5 or "abc", as $/cancelRequest writes it
 			m.id = string(id)
 			m.ctx, m.cancel = context.WithCancel(ctx)
 			q.mu.Lock()
@@ -218,7 +219,10 @@ func (q *queue) handle(s *session, m message) {
 	if err != nil {
 		result = nil
 	}
-	if rerr := m.reply(m.ctx, result, err); rerr != nil && !errors.Is(rerr, context.Canceled) {
+	// Reply outside the request's context: a cancelled request is still
+	// answered (with RequestCancelled), and the stream refuses writes
+	// under a done context.
+	if rerr := m.reply(context.Background(), result, err); rerr != nil {
 		s.logf("reply to %s: %v", m.req.Method(), rerr)
 	}
 }
