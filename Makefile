@@ -9,7 +9,7 @@ LEAD  := bin/lead
 ADDR ?= 127.0.0.1:7420
 DATA ?= ./.lead-data
 
-.PHONY: build run test bench lint vet gofmt clean
+.PHONY: build run test test-vscode bench lint vet gofmt clean
 
 # The first build downloads and compiles the dependencies (a minute or
 # two): -v names each package as it is compiled, so that it shows.
@@ -23,13 +23,19 @@ run: build
 	$(LEAD) run --addr $(ADDR) --data $(DATA) examples
 
 # Everything CI checks: vet, formatting, unit and integration tests with
-# the race detector, and the example workflows: checked, formatted, and
-# their own test blocks run.
-test: vet gofmt build
+# the race detector, the example workflows (checked, formatted, and their
+# own test blocks run), and the VS Code extension's tests.
+test: vet gofmt build test-vscode
 	$(GO) test -race ./...
 	$(LEAD) check examples
 	$(LEAD) fmt --check examples
 	$(LEAD) test examples
+
+# The VS Code extension: its grammar's snapshot tests over every example,
+# its assertion tests, and the unit tests of its client. Needs Node.js and
+# npm (.ci/run installs them when missing).
+test-vscode:
+	cd editors/vscode && npm ci --no-audit --no-fund && npm test
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

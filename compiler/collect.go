@@ -61,8 +61,8 @@ type compilation struct {
 	routingByName map[string]at[*lang.Routing]
 	targets       map[string]target // stage and cell names
 
-	// used records referenced declarations for the "unused" warning.
-	used map[string]bool
+	// index lists every declaration and use of a name in files.
+	index *Index
 
 	// lifecycles records where each stage names its lifecycle, for the
 	// standard's diagnostics.
@@ -92,7 +92,6 @@ func newCompilation(f *lang.File, opts Options) *compilation {
 	return &compilation{
 		opts: opts, main: f, files: []*lang.File{f},
 		w:          &ir.Workflow{},
-		used:       map[string]bool{},
 		lifecycles: map[string]fileSpan{},
 		celCache:   map[string]*celResult{},
 		fieldCache: map[string]map[string][]string{},

@@ -55,6 +55,8 @@ type Result struct {
 	Files []*lang.File
 	// Diags are all diagnostics, sorted by file and position.
 	Diags lang.Diagnostics
+	// Index lists the declarations of Files and every use of their names.
+	Index *Index
 }
 
 // CompileFile compiles the workflow in path, together with its
@@ -81,9 +83,12 @@ func Compile(f *lang.File, syntax lang.Diagnostics, opts Options) *Result {
 	if !syntax.HasErrors() {
 		c.run()
 	}
+	if c.index == nil {
+		c.index = BuildIndex(c.files)
+	}
 	c.diags = dedupe(c.diags)
 	c.diags.Sort()
-	r := &Result{Files: c.files, Diags: c.diags, Tests: c.tests}
+	r := &Result{Files: c.files, Diags: c.diags, Tests: c.tests, Index: c.index}
 	if !c.diags.HasErrors() {
 		r.Workflow, r.Env = c.w, c.env
 	}
@@ -105,6 +110,7 @@ func (c *compilation) run() {
 	c.loadTestFile()
 	c.loadModules()
 	c.loadStandard()
+	c.index = BuildIndex(c.files)
 	c.checkDuplicates()
 	before := len(c.diags)
 	c.buildData()

@@ -248,6 +248,28 @@ var leadFunctions = map[string]string{
 	"bant_count":             "bant_count(lead) int",
 }
 
+// functionDocs say in one line what each Lead stdlib function does.
+var functionDocs = map[string]string{
+	"domain":                 "The domain of an e-mail address, lower-cased: domain(\"Ana@Big.Example\") is \"big.example\".",
+	"is_free_email":          "Whether the address is at a free mail provider (gmail.com, outlook.com, ...).",
+	"region_of":              "The sales region (na, emea, apac, latam) of an ISO 3166 alpha-2 country code.",
+	"days_since":             "Whole days from a timestamp to now.",
+	"hours_since":            "Whole hours from a timestamp to now.",
+	"business_hours_between": "The working time of a calendar between two timestamps.",
+	"in_business_hours":      "Whether a timestamp falls in a calendar's working hours.",
+	"bant_count":             "How many of budget, authority, need and timeline are true (use std.bant).",
+}
+
+// Function returns the signature and a line of documentation of a Lead
+// stdlib function, for editors.
+func Function(name string) (signature, doc string, ok bool) {
+	signature, ok = leadFunctions[name]
+	return signature, functionDocs[name], ok
+}
+
+// FunctionNames lists the Lead stdlib functions, sorted.
+func FunctionNames() []string { return sorted(names(leadFunctions)) }
+
 // hiddenFunctions are the stdlib's internal overloads behind macros, by
 // the name the author wrote; the macro adds `now` as the last argument.
 var hiddenFunctions = map[string]string{"@lead_days_since": "days_since", "@lead_hours_since": "hours_since"}

@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"cel.dev/cel-go/common/ast"
@@ -476,49 +475,23 @@ func (c *compilation) checkShadowing() {
 // unused routing is not reported; the routing is), so each finding is a
 // root to remove.
 func (c *compilation) checkUnused() {
-	type decl struct {
-		kind, name string
-		f          *lang.File
-		span       lang.Span
-	}
-	var all []decl
-	for _, e := range c.events {
-		if e.qual == "" {
-			all = append(all, decl{"event", e.node.Name.Name, e.file, e.node.Name.Span()})
+	used := map[*Symbol]bool{}
+	for _, r := range c.index.Refs {
+		if !r.InTest {
+			used[r.Symbol] = true
 		}
 	}
-	for _, r := range c.roles {
-		if r.qual == "" {
-			all = append(all, decl{"role", r.node.Name.Name, r.file, r.node.Name.Span()})
+	for _, s := range c.index.Symbols {
+		switch s.Kind {
+		case SymEvent, SymRole, SymTeam, SymRouting, SymCalendar:
+		default:
+			continue
 		}
-	}
-	for _, t := range c.teams {
-		if t.qual == "" {
-			all = append(all, decl{"team", t.node.Name.Name, t.file, t.node.Name.Span()})
+		if s.Std || s.File != c.main || used[s] {
+			continue
 		}
-	}
-	for _, r := range c.routings {
-		if r.qual == "" {
-			all = append(all, decl{"routing", r.node.Name.Name, r.file, r.node.Name.Span()})
-		}
-	}
-	for _, cal := range c.calendars {
-		if cal.qual == "" {
-			all = append(all, decl{"calendar", cal.node.Name.Name, cal.file, cal.node.Name.Span()})
-		}
-	}
-	// Calendar names passed to business-hours functions count as uses.
-	for _, j := range c.exprs {
-		for _, name := range j.calendars {
-			c.used["calendar:"+name] = true
-		}
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].span.Start < all[j].span.Start })
-	for _, d := range all {
-		if !c.used[d.kind+":"+d.name] {
-			c.warnf(d.f, d.span, CodeUnused, "%s `%s` is declared but never used", d.kind, d.name).
-				help("remove it, or refer to it where it is meant to apply")
-		}
+		c.warnf(s.File, s.Span, CodeUnused, "%s `%s` is declared but never used", s.Kind, s.Name).
+			help("remove it, or refer to it where it is meant to apply")
 	}
 }
 

@@ -660,7 +660,6 @@ func (c *compilation) assignee(f *lang.File, a *lang.Assignee, ctx celenv.Contex
 
 func (c *compilation) resolveRouting(f *lang.File, id *lang.Ident) bool {
 	if _, ok := c.routingByName[id.Name]; ok {
-		c.used["routing:"+id.Name] = true
 		return true
 	}
 	c.errorf(f, id.Span(), CodeUnknownRouting, "unknown routing `%s`", id.Name).suggest(id.Name, names(c.routingByName))
@@ -669,7 +668,6 @@ func (c *compilation) resolveRouting(f *lang.File, id *lang.Ident) bool {
 
 func (c *compilation) resolveTeam(f *lang.File, id *lang.Ident) bool {
 	if _, ok := c.teamByName[id.Name]; ok {
-		c.used["team:"+id.Name] = true
 		return true
 	}
 	c.errorf(f, id.Span(), CodeUnknownTeam, "unknown team `%s`", id.Name).suggest(id.Name, names(c.teamByName))
@@ -680,17 +678,14 @@ func (c *compilation) resolveTeam(f *lang.File, id *lang.Ident) bool {
 // where, for the message ("accountable", "notify", "a responsible role").
 func (c *compilation) resolveRole(f *lang.File, id *lang.Ident, use string) bool {
 	if _, ok := c.roleByName[id.Name]; ok {
-		c.used["role:"+id.Name] = true
 		return true
 	}
 	if _, ok := c.teamByName[id.Name]; ok {
-		c.used["team:"+id.Name] = true
 		c.errorf(f, id.Span(), CodeOwnerKind, "%s takes a role, but `%s` is a team", use, id.Name).
 			help("declare a role for the person who answers for this, e.g. `role %s_manager`", id.Name)
 		return false
 	}
 	if _, ok := c.routingByName[id.Name]; ok {
-		c.used["routing:"+id.Name] = true
 		c.errorf(f, id.Span(), CodeOwnerKind, "%s takes a role, but `%s` is a routing", use, id.Name).
 			help("only `responsible` can be a routing: `responsible route %s`", id.Name)
 		return false
@@ -755,7 +750,6 @@ func (c *compilation) resolveEvent(f *lang.File, id *lang.Ident) bool {
 		return true
 	}
 	if _, ok := c.eventByName[id.Name]; ok {
-		c.used["event:"+id.Name] = true
 		return true
 	}
 	candidates := append(names(c.eventByName), ir.EventCaptured, ir.EventUpdated)
@@ -772,7 +766,6 @@ func (c *compilation) resolveEvent(f *lang.File, id *lang.Ident) bool {
 func (c *compilation) calendarRef(f *lang.File, r *lang.Ref) string {
 	name := r.String()
 	if _, ok := c.calByName[name]; ok {
-		c.used["calendar:"+name] = true
 		return name
 	}
 	d := c.errorf(f, r.Span(), CodeUnknownCal, "unknown calendar `%s`", name).suggest(name, names(c.calByName))

@@ -407,6 +407,20 @@ type Develop struct {
 	Stmts []StageStmt `parser:"\"develop\" \"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
 }
 
+// CellStage returns which of a cell's three stages p is ("assess", "advance"
+// or "develop") and its statements; ok is false for the owner block.
+func CellStage(p CellPart) (part string, stmts []StageStmt, ok bool) {
+	switch p := p.(type) {
+	case *Assess:
+		return "assess", p.Stmts, true
+	case *Advance:
+		return "advance", p.Stmts, true
+	case *Develop:
+		return "develop", p.Stmts, true
+	}
+	return "", nil, false
+}
+
 // Standard is `standard NAME { ... }` (LANGUAGE.md §9).
 type Standard struct {
 	Node
@@ -697,6 +711,24 @@ type Move struct {
 	Node
 	Target *Ref `parser:"\"->\" @@"`
 }
+
+// BadStmt is a statement that did not parse, in a declaration that has
+// errors (the diagnostics say what is wrong). It exists only in the AST
+// of such declarations, so that the rest of them can still be used by an
+// editor; the grammar never produces it.
+type BadStmt struct {
+	Node
+}
+
+func (*BadStmt) teamStmt()     {}
+func (*BadStmt) calStmt()      {}
+func (*BadStmt) scoreStmt()    {}
+func (*BadStmt) cellPart()     {}
+func (*BadStmt) standardStmt() {}
+func (*BadStmt) testStmt()     {}
+func (*BadStmt) stageStmt()    {}
+func (*BadStmt) slaClause()    {}
+func (*BadStmt) action()       {}
 
 func (*Workflow) decl()   {}
 func (*Start) decl()      {}

@@ -1,13 +1,11 @@
 package lang
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
@@ -115,41 +113,21 @@ func contextAt(toks []lexer.Token, offset int) errContext {
 	return ctx
 }
 
-// syntaxError turns participle's error into a diagnostic. participle's own
-// text is never shown: the message is rebuilt from the unexpected token,
-// the block and statement it is in, the token before it, and what the
-// grammar expected there.
-func syntaxError(f *File, err error, c chunk, toks []lexer.Token) *Diagnostic {
+// syntaxError turns the fast parser's failure into a diagnostic: the
+// message is built from the unexpected token, the block and statement it
+// is in, the token before it, and what the grammar expected there.
+func syntaxError(f *File, fail *syntaxFailure, c chunk, toks []lexer.Token) *Diagnostic {
 	ctoks := toks[c.start:c.end]
-	var be *bracketError
-	if errors.As(err, &be) {
-		return bracketDiag(f, be)
+	if fail.bracket != nil {
+		return bracketDiag(f, fail.bracket)
 	}
-	var ute *participle.UnexpectedTokenError
-	if !errors.As(err, &ute) {
-		// Not expected from this grammar; still say where and what.
-		off := c.stop
-		if pe, ok := err.(participle.Error); ok {
-			off = pe.Position().Offset
-		}
-		tok := lexer.Token{Type: lexer.EOF, Pos: lexer.Position{Offset: off}}
-		for _, t := range ctoks {
-			if t.Pos.Offset >= off && t.Type != tokComment {
-				tok = t
-				break
-			}
-		}
-		ctx := contextAt(ctoks, off)
-		return &Diagnostic{Code: CodeSyntax, File: f, Subject: tokSpan(tok),
-			Summary: "unexpected " + describeToken(f, tok), Help: usageHelp(ctx)}
-	}
-	tok := ute.Unexpected
+	tok := fail.tok
 	if tok.EOF() && c.unclosed >= 0 {
 		return nil // reported as an unclosed block
 	}
 	found := describeToken(f, tok)
 	subject := tokSpan(tok)
-	expected := expectedOf(ute)
+	expected := expectation(fail.want)
 	ctx := contextAt(ctoks, tok.Pos.Offset)
 	switch {
 	case expected == "" && (tok.Value == "}" || tok.Value == ")" || tok.Value == "]") && tok.Type != tokString:
@@ -161,8 +139,7 @@ func syntaxError(f *File, err error, c chunk, toks []lexer.Token) *Diagnostic {
 			"a file holds: "+strings.Join(topLevelKeywords, ", "))
 	case expected == "":
 		// A statement or field was complete but something else followed
-		// on its line (participle's lookahead failures carry no
-		// expectation).
+		// on its line (the parser then expected nothing in particular).
 		switch ctx.block {
 		case "":
 			return &Diagnostic{Code: CodeSyntax, File: f, Subject: subject,
@@ -342,15 +319,28 @@ func bracketDiag(f *File, be *bracketError) *Diagnostic {
 	return d
 }
 
-// expectedOf extracts what the grammar expected from participle's message.
-// participle exposes it only through Message (as EBNF); the text never
-// reaches users as is, see describeExpected.
-func expectedOf(ute *participle.UnexpectedTokenError) string {
-	msg := ute.Message()
-	if i := strings.Index(msg, " (expected "); i >= 0 {
-		return strings.TrimSuffix(msg[i+len(" (expected "):], ")")
+// expectation is what a message is built from: of everything looked for
+// at the token, the last, which the grammar required there, together with
+// the alternatives it was one of (marked "|" by fastParser.alt); the
+// optional parts that could also have come are left out.
+func expectation(want []string) string {
+	if len(want) == 0 {
+		return ""
 	}
-	return ""
+	var alts []string
+	for _, w := range want {
+		if t, ok := strings.CutPrefix(w, "|"); ok && !slices.Contains(alts, t) {
+			alts = append(alts, t)
+		}
+	}
+	last := strings.TrimPrefix(want[len(want)-1], "|")
+	if !slices.Contains(alts, last) {
+		alts = append(alts, last)
+	}
+	if len(alts) == 1 {
+		return last
+	}
+	return "(" + strings.Join(alts, " | ") + ")"
 }
 
 // keywordSynonyms maps words from other languages to Lead's keyword.
@@ -543,9 +533,10 @@ var termDescriptions = map[string]string{
 	"Action":       "an action",
 }
 
-// describeExpected turns participle's EBNF of what could come next into
-// words: the leading optional terms and the first required one, joined by
-// "or". It returns "" when no term has a description.
+// describeExpected turns what could come next, written as grammar terms
+// (see expectation), into words: the leading optional terms and the first
+// required one, joined by "or". It returns "" when no term has a
+// description.
 func describeExpected(ebnf string) string {
 	var alts []string
 	seen := map[string]bool{}
@@ -678,7 +669,7 @@ func tokenHelp(expected string, tok lexer.Token) []string {
 		return []string{"times are 24-hour HH:MM with two digits each, e.g. 09:00"}
 	case first == "StringLit" && tok.Type == tokIdent:
 		return []string{fmt.Sprintf("put the text in double quotes: \"%s\"", tok.Value)}
-	case (first == "Ident" || first == "Ref") && tok.Type == tokString:
+	case (first == "Ident" || first == "Ref" || first == "<ident>") && tok.Type == tokString:
 		return []string{"names are written without quotes: " + strings.Trim(tok.Value, `"`)}
 	}
 	return nil

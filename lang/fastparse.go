@@ -1,21 +1,26 @@
 package lang
 
 import (
-	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// The participle grammar in ast.go is the specification of Lead's syntax
-// and produces the syntax diagnostics. participle interprets it through
-// reflection, allocating for every alternative it tries, which is too slow
-// for the LSP's parse-per-keystroke on a large workflow. fastParser is a
-// hand-written recursive-descent parser for the same grammar, used for
-// every declaration; when it fails, Parse runs participle on that
-// declaration to produce the diagnostic. A parity test and a fuzzer check
-// that both accept the same declarations and build the same AST, as the
-// lexer's do for scan and referenceRules.
+// The participle grammar in ast.go is the specification of Lead's syntax.
+// participle interprets it through reflection, allocating for every
+// alternative it tries, which is too slow for the LSP's parse-per-keystroke
+// on a large workflow, and it stops at the first error with one message.
+// fastParser is the parser that runs: hand-written recursive descent for
+// the same grammar. Inside blocks it recovers from errors, skipping a
+// broken statement to its end, so a declaration with errors still yields
+// a partial AST (see BadStmt) for the language server; and it records
+// what it looked for at each token (wanted), so its first failure says
+// what the grammar expected there (syntaxFailure), from which
+// syntaxError words the diagnostic. A parity test and a fuzzer
+// (grammar_test.go) check that participle and fastParser accept the same
+// declarations and build the same AST, as the lexer's do for scan and
+// referenceRules.
 //
 // It follows participle's rules exactly: literals match by value whatever
 // the token type, and with lookahead 0 an optional or repeated group that
@@ -26,32 +31,140 @@ type fastParser struct {
 	eof  lexer.Token
 	i    int // index of the next non-comment token
 	end  int // end offset of the last consumed token
+	// broken is set once a statement inside a block failed to parse and
+	// was skipped (see recoverStmt).
+	broken bool
+
+	// far is the index of the furthest token at which the parser looked
+	// for something it did not find, and want what it looked for there:
+	// at a failure, what the grammar would have accepted.
+	far  int
+	want []string
+	// err is the first failure: the error the declaration is reported with.
+	err *syntaxFailure
 }
 
-// fastFail aborts a fast parse; the declaration then goes to participle.
+// syntaxFailure is where a declaration stopped parsing and what the
+// grammar expected there, in the grammar's terms: a quoted keyword or
+// punctuation (`"}"`), a token kind (`<ident>`, `Duration`) or a node
+// (`Expr`, `ActionBlock`). want is nil when a statement was complete but
+// more followed it on its line. bracket is set for brackets in an
+// expression that do not pair up.
+type syntaxFailure struct {
+	tok     lexer.Token
+	want    []string
+	bracket *bracketError
+}
+
+// wanted records that the grammar looked for term at the current token.
+func (p *fastParser) wanted(term string) {
+	switch {
+	case p.i > p.far:
+		p.far, p.want = p.i, append(p.want[:0], term)
+	case p.i == p.far && !slices.Contains(p.want, term):
+		p.want = append(p.want, term)
+	}
+}
+
+// failed records the first failure of the declaration: at the furthest
+// token looked at, with what was wanted there.
+func (p *fastParser) failed() {
+	switch {
+	case p.err != nil:
+	case p.i > p.far:
+		// Nothing was looked for here: a word that starts nothing.
+		p.err = &syntaxFailure{tok: *p.peek()}
+	default:
+		tok := p.eof
+		if p.far < len(p.toks) {
+			tok = p.toks[p.far]
+		}
+		p.err = &syntaxFailure{tok: tok, want: slices.Clone(p.want)}
+	}
+}
+
+// trailing records a statement (or declaration) that was complete with
+// something more on its line.
+func (p *fastParser) trailing() {
+	if p.err == nil {
+		p.err = &syntaxFailure{tok: *p.peek()}
+	}
+	p.fail()
+}
+
+// fastFail aborts a fast parse of a statement (recoverStmt catches it in
+// a block) or of the declaration.
 type fastFail struct{}
 
 // parseDeclFast parses one declaration from toks, which must hold nothing
-// else, or reports false.
-func parseDeclFast(toks []lexer.Token, eof lexer.Token) (d Decl, ok bool) {
-	p := &fastParser{toks: toks, eof: eof}
+// else. clean reports whether it parsed without an error. A declaration
+// with errors inside its blocks is still returned, partial: each broken
+// statement is skipped (and kept as a BadStmt where the block holds
+// statements), so an editor can complete, hover and outline inside the
+// declaration being typed. d is nil when even its head did not parse.
+func parseDeclFast(toks []lexer.Token, eof lexer.Token) (d Decl, clean bool, failure *syntaxFailure) {
+	p := &fastParser{toks: toks, eof: eof, far: -1}
 	p.skipComments()
 	defer func() {
 		if r := recover(); r != nil {
 			if _, fail := r.(fastFail); !fail {
 				panic(r)
 			}
-			d, ok = nil, false
+			p.failed()
+			d, clean, failure = nil, false, p.err
 		}
 	}()
 	d = p.decl()
 	if !p.peek().EOF() {
-		return nil, false
+		p.trailing()
 	}
-	return d, true
+	return d, !p.broken, p.err
 }
 
 func (p *fastParser) fail() { panic(fastFail{}) }
+
+// try runs fn and reports whether it parsed, recovering from its failure.
+func (p *fastParser) try(fn func()) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fail := r.(fastFail); !fail {
+				panic(r)
+			}
+			ok = false
+		}
+	}()
+	fn()
+	return true
+}
+
+// recoverStmt skips the rest of a statement that failed to parse, from
+// start (the index of its first token): to the end of its line, or to the
+// `}` that closes the block it is in, whichever comes first outside the
+// braces the statement opened. It returns the skipped statement's range,
+// and false when the declaration ends first (the block is never closed).
+func (p *fastParser) recoverStmt(start int) (Node, bool) {
+	p.broken = true
+	p.failed()
+	p.i = max(p.i, start)
+	depth := 0
+	for {
+		t := p.peek()
+		switch {
+		case t.EOF():
+			return p.node(p.toks[start].Pos), false
+		case t.Type == tokEOL && depth == 0:
+			return p.node(p.toks[start].Pos), true
+		case t.Type == tokPunct && t.Value == "{":
+			depth++
+		case t.Type == tokPunct && t.Value == "}":
+			if depth == 0 {
+				return p.node(p.toks[start].Pos), true
+			}
+			depth--
+		}
+		p.next()
+	}
+}
 
 func (p *fastParser) skipComments() {
 	for p.i < len(p.toks) && p.toks[p.i].Type == tokComment {
@@ -77,7 +190,28 @@ func (p *fastParser) next() *lexer.Token {
 	return t
 }
 
-func (p *fastParser) is(v string) bool { return p.peek().Value == v && !p.peek().EOF() }
+// at reports whether the next token is v, recording nothing.
+func (p *fastParser) at(v string) bool { return p.peek().Value == v && !p.peek().EOF() }
+
+// is reports whether the next token is v; when not, v is among what the
+// grammar wanted here.
+func (p *fastParser) is(v string) bool {
+	if p.at(v) {
+		return true
+	}
+	p.wanted(`"` + v + `"`)
+	return false
+}
+
+// alt accepts v, one of several alternatives the grammar allows here.
+func (p *fastParser) alt(v string) bool {
+	if p.at(v) {
+		p.next()
+		return true
+	}
+	p.wanted(`|"` + v + `"`)
+	return false
+}
 
 func (p *fastParser) accept(v string) bool {
 	if p.is(v) {
@@ -93,11 +227,26 @@ func (p *fastParser) expect(v string) {
 	}
 }
 
+// termOf names a token type as the grammar does.
+var termOf = map[lexer.TokenType]string{
+	tokIdent: "<ident>", tokString: "StringLit", tokDuration: "Duration", tokPercent: "Percent",
+	tokClock: "Clock", tokDotDot: "<dotdot>",
+}
+
 func (p *fastParser) expectType(t lexer.TokenType) *lexer.Token {
 	if p.peek().Type != t {
+		p.wanted(termOf[t])
 		p.fail()
 	}
 	return p.next()
+}
+
+// need fails, wanting term, unless ok.
+func (p *fastParser) need(ok bool, term string) {
+	if !ok {
+		p.wanted(term)
+		p.fail()
+	}
 }
 
 func (p *fastParser) skipEOLs() {
@@ -114,39 +263,76 @@ func (p *fastParser) node(pos lexer.Position) Node {
 func (p *fastParser) pos() lexer.Position { return p.peek().Pos }
 
 // block parses `EOL* ( STMT (?= EOL | "}") EOL* )* "}"`; one parses a
-// statement or reports that none starts here.
+// statement or reports that none starts here. A statement that fails to
+// parse, or a word that starts none, is skipped to its end and kept as a
+// BadStmt (when T can hold one); parsing goes on with the next statement.
 func block[T any](p *fastParser, one func() (T, bool)) []T {
 	p.skipEOLs()
 	var out []T
-	for {
-		s, ok := one()
-		if !ok {
-			break
-		}
-		out = append(out, s)
-		if t := p.peek(); t.Type != tokEOL && !p.is("}") {
-			p.fail()
+	for !p.is("}") && !p.peek().EOF() {
+		start := p.i
+		var s T
+		var found bool
+		if p.try(func() {
+			s, found = one()
+			if found && p.peek().Type != tokEOL && !p.at("}") {
+				p.trailing()
+			}
+		}) && found {
+			out = append(out, s)
+		} else {
+			n, _ := p.recoverStmt(start)
+			if b, isT := any(&BadStmt{Node: n}).(T); isT {
+				out = append(out, b)
+			}
 		}
 		p.skipEOLs()
 	}
-	p.expect("}")
+	closeBlock(p)
 	return out
 }
 
+// closeBlock consumes the `}` that ends a block. A block the declaration
+// ends inside (the user is still typing it) ends there, as an error.
+func closeBlock(p *fastParser) {
+	if p.peek().EOF() {
+		p.broken = true
+		return
+	}
+	p.expect("}")
+}
+
 // list parses `EOL* ( ITEM (?= EOL | "," | "}") ( "," EOL* | EOL+ )? )* "}"`
-// for items starting with a name.
+// for items starting with a name. An item that fails to parse is skipped
+// to the next `,`, line or `}`.
 func list[T any](p *fastParser, item func() T) []T {
 	p.skipEOLs()
 	var out []T
-	for p.peek().Type == tokIdent {
-		out = append(out, item())
-		if p.peek().Type != tokEOL && !p.is(",") && !p.is("}") {
-			p.fail()
+	for !p.is("}") && !p.peek().EOF() {
+		start := p.i
+		var it T
+		if p.peek().Type != tokIdent {
+			p.wanted("<ident>")
+		}
+		if p.peek().Type == tokIdent && p.try(func() {
+			it = item()
+			if p.peek().Type != tokEOL && !p.at(",") && !p.at("}") {
+				p.trailing()
+			}
+		}) {
+			out = append(out, it)
+		} else {
+			p.broken = true
+			p.failed()
+			p.i = max(p.i, start+1)
+			for t := p.peek(); !t.EOF() && t.Type != tokEOL && !p.at(",") && !p.at("}"); t = p.peek() {
+				p.next()
+			}
 		}
 		p.accept(",")
 		p.skipEOLs()
 	}
-	p.expect("}")
+	closeBlock(p)
 	return out
 }
 
@@ -209,8 +395,13 @@ func (p *fastParser) clock() *Clock {
 
 func (p *fastParser) number() *Number {
 	pos := p.pos()
-	n := &Number{Neg: p.accept("-")}
+	p.need(p.at("-") || p.peek().Type == tokFloat || p.peek().Type == tokInt, "Number")
+	n := &Number{Neg: p.at("-")}
+	if n.Neg {
+		p.next()
+	}
 	if t := p.peek().Type; t != tokFloat && t != tokInt {
+		p.wanted("<int>")
 		p.fail()
 	}
 	n.Text = p.next().Value
@@ -240,10 +431,12 @@ func (p *fastParser) literal() *Literal {
 			for p.accept(",") {
 				l.List = append(l.List, p.literal())
 			}
+		} else {
+			p.wanted("Literal")
 		}
 		p.expect("]")
 	default:
-		p.fail()
+		p.need(false, "Literal")
 	}
 	l.Node = p.node(pos)
 	return l
@@ -263,11 +456,12 @@ func (p *fastParser) startsLiteral() bool {
 func (p *fastParser) optExpr() *Expr {
 	first := p.peek()
 	if exprEnds(first, "") {
+		p.wanted("Expr")
 		return nil
 	}
 	start := p.i
-	var stack [16]string
-	open := stack[:0]
+	var stack [16]*lexer.Token
+	open := stack[:0] // unclosed brackets, innermost last
 	prev := ""
 	last := first
 	for {
@@ -276,17 +470,17 @@ func (p *fastParser) optExpr() *Expr {
 			break
 		}
 		if t.EOF() {
-			p.fail()
+			p.bracketFail(&bracketError{Open: *open[len(open)-1]})
 		}
 		switch t.Value {
 		case "(", "[", "{":
 			if t.Type == tokOpen || t.Type == tokPunct {
-				open = append(open, t.Value)
+				open = append(open, t)
 			}
 		case ")", "]", "}":
 			if t.Type == tokClose || t.Type == tokPunct {
-				if closerOf[open[len(open)-1]] != t.Value {
-					p.fail()
+				if top := open[len(open)-1]; closerOf[top.Value] != t.Value {
+					p.bracketFail(&bracketError{Open: *top, Close: t})
 				}
 				open = open[:len(open)-1]
 			}
@@ -304,18 +498,25 @@ func (p *fastParser) optExpr() *Expr {
 	return e
 }
 
+// bracketFail fails on brackets of an expression that do not pair up.
+func (p *fastParser) bracketFail(be *bracketError) {
+	if p.err == nil {
+		p.err = &syntaxFailure{tok: be.Open, bracket: be}
+	}
+	p.fail()
+}
+
 func (p *fastParser) expr() *Expr {
 	e := p.optExpr()
-	if e == nil {
-		p.fail()
-	}
+	p.need(e != nil, "Expr")
 	return e
 }
 
 func (p *fastParser) optActions() *ActionBlock {
-	if p.is("{") {
+	if p.at("{") {
 		return p.actionBlock()
 	}
+	p.wanted("ActionBlock")
 	return nil
 }
 
@@ -451,6 +652,7 @@ func (p *fastParser) field() *Field {
 func (p *fastParser) typeExpr() *TypeExpr {
 	pos := p.pos()
 	t := &TypeExpr{}
+	p.need(p.peek().Type == tokIdent, "TypeExpr")
 	switch {
 	case p.accept("enum"):
 		p.expect("(")
@@ -529,7 +731,8 @@ func (p *fastParser) calStmt() (CalStmt, bool) {
 	case "hours":
 		p.next()
 		st := &Hours{Days: []*DayRange{p.dayRange()}}
-		for p.accept(",") {
+		for p.at(",") {
+			p.next()
 			st.Days = append(st.Days, p.dayRange())
 		}
 		st.Start = p.clock()
@@ -562,9 +765,11 @@ func (p *fastParser) routeRule() (*RouteRule, bool) {
 	pos := p.pos()
 	r := &RouteRule{}
 	switch {
-	case p.accept("when"):
+	case p.at("when"):
+		p.next()
 		r.When = p.expr()
-	case p.accept("else"):
+	case p.at("else"):
+		p.next()
 		r.Else = true
 	default:
 		return nil, false
@@ -586,7 +791,7 @@ func (p *fastParser) assignee() *Assignee {
 		a.Kind = p.next().Value
 		a.Name = p.ident()
 	default:
-		p.fail()
+		p.need(false, "Assignee")
 	}
 	a.Node = p.node(pos)
 	return a
@@ -704,13 +909,13 @@ func (p *fastParser) standardStmt() (StandardStmt, bool) {
 		p.next()
 		st := &Require{}
 		switch {
-		case p.accept("sla"):
+		case p.alt("sla"):
 			st.SLA = true
 			p.expect("on")
 			st.Lifecycle = p.ident()
 			p.expect("within")
 			st.Within = p.duration()
-		case p.accept("accountable"):
+		case p.alt("accountable"):
 			st.Accountable = true
 			p.expect("on")
 			p.expect("every")
@@ -766,7 +971,8 @@ func (p *fastParser) testStmt() (TestStmt, bool) {
 
 func (p *fastParser) objectLit() *ObjectLit {
 	pos := p.pos()
-	p.expect("{")
+	p.need(p.at("{"), "ObjectLit")
+	p.next()
 	o := &ObjectLit{Fields: list(p, p.fieldValue)}
 	o.Node = p.node(pos)
 	return o
@@ -889,7 +1095,7 @@ func (p *fastParser) on() *On {
 	pos := p.pos()
 	p.expect("on")
 	o := &On{}
-	if p.accept("exception") {
+	if p.alt("exception") {
 		o.Exception = p.ident()
 	} else {
 		o.Events = p.identList()
@@ -934,7 +1140,8 @@ func (p *fastParser) slaClause() (SLAClause, bool) {
 		case tokDuration:
 			w.Duration = p.duration()
 		default:
-			p.fail()
+			p.wanted("Percent")
+			p.need(false, "Duration")
 		}
 		w.Actions = p.actionBlock()
 		w.Node = p.node(pos)
@@ -950,7 +1157,8 @@ func (p *fastParser) slaClause() (SLAClause, bool) {
 
 func (p *fastParser) actionBlock() *ActionBlock {
 	pos := p.pos()
-	p.expect("{")
+	p.need(p.at("{"), "ActionBlock")
+	p.next()
 	b := &ActionBlock{Actions: block(p, p.action)}
 	b.Node = p.node(pos)
 	return b
@@ -996,36 +1204,6 @@ func (p *fastParser) action() (Action, bool) {
 		return nil, false
 	}
 	return a, true
-}
-
-// trimEnds moves the end of every node under v back over trailing
-// whitespace. participle ends a node where the next token starts, and
-// whitespace makes no token; the fast parser ends it after its last token.
-// Only the parity test and the (never expected) case of participle
-// accepting what the fast parser rejected need this.
-func trimEnds(v reflect.Value, src string) {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			trimEnds(v.Elem(), src)
-		}
-	case reflect.Slice:
-		for i := 0; i < v.Len(); i++ {
-			trimEnds(v.Index(i), src)
-		}
-	case reflect.Struct:
-		if n, ok := v.Addr().Interface().(*Node); ok {
-			for n.EndPos.Offset > n.Pos.Offset && n.EndPos.Offset <= len(src) && isSpace(src[n.EndPos.Offset-1]) {
-				n.EndPos.Offset--
-			}
-			return
-		}
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				trimEnds(v.Field(i), src)
-			}
-		}
-	}
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -167,7 +167,10 @@ func checkParserParity(t testing.TB, src string) {
 		}
 		eof := toks[len(toks)-1]
 		eof.Pos.Offset = c.stop
-		fast, ok := parseDeclFast(toks[c.start:c.end], eof)
+		fast, ok, _ := parseDeclFast(toks[c.start:c.end], eof)
+		if !ok && fast != nil {
+			checkPartial(t, src, fast)
+		}
 		root, err := parseDeclParticiple(toks[c.start:c.end], eof)
 		text := src[toks[c.start].Pos.Offset:c.stop]
 		if ok != (err == nil) {
@@ -207,4 +210,39 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		checkParse(t, src)
 	})
+}
+
+// checkPartial checks the partial AST of a declaration with errors: every
+// node lies inside the input and inside its parent.
+func checkPartial(t testing.TB, src string, d Decl) {
+	t.Helper()
+	outer := d.Span()
+	walkNodes(reflect.ValueOf(d), func(n *Node) {
+		if s := n.Span(); s.Start < outer.Start || s.End > outer.End || s.Start > s.End || s.End > len(src) {
+			t.Fatalf("partial node %v outside its declaration %v in %q", s, outer, src)
+		}
+	})
+}
+
+// TestPartialDecl: a declaration with broken statements keeps the ones
+// that parse, the broken ones as BadStmt, and a block the file ends in.
+func TestPartialDecl(t *testing.T) {
+	src := "stage a {\n  lifecycle mql\n  after 30 -> b\n  sla s within 4h {\n    breach { escalate x; notify }\n  }\n  frobnicate now\n  on e -> c\n}\nstage b {\n  owner { accountable ops }\n  on e when lead.fit >"
+	f, ds := Parse("x.lead", src)
+	if len(ds) != 2 {
+		t.Errorf("want one diagnostic per broken declaration, got %d: %v", len(ds), ds)
+	}
+	got := Dump(f, false)
+	for _, want := range []string{
+		"Stage Braces\n  .Name: Ident Name=\"a\"\n  .Stmts:\n    Lifecycle",
+		"  .Stmts: BadStmt\n  .Stmts:\n    SLA",
+		"Escalate\n                  .Role: Ident Name=\"x\"\n              .Actions: BadStmt",
+		"  .Stmts: BadStmt\n  .Stmts:\n    On",
+		"Stage Braces\n  .Name: Ident Name=\"b\"\n  .Stmts:\n    OwnerBlock",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("partial AST lacks\n%s\nin\n%s", want, got)
+		}
+	}
+	checkParse(t, src)
 }

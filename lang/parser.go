@@ -2,51 +2,13 @@ package lang
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
-
-// declRoot is the grammar's entry point: one top-level declaration. Files are
-// parsed one declaration at a time (see Parse).
-type declRoot struct {
-	Decl Decl `parser:"@@"`
-}
-
-// declParser is built on first use: well-formed declarations never need it
-// (see fastParser), so programs that only parse valid files do not pay for
-// building it.
-var declParser = sync.OnceValue(func() *participle.Parser[declRoot] {
-	return participle.MustBuild[declRoot](
-		participle.Lexer(Lexer),
-		participle.Elide("Comment"),
-		participle.Union[Decl](
-			&Workflow{}, &Start{}, &Conforms{}, &Use{}, &Waive{}, &LeadSchema{}, &Event{}, &Role{},
-			&Team{}, &Calendar{}, &Routing{}, &OwnerBlock{}, &On{}, &Score{}, &Stage{}, &Cell{},
-			&Standard{}, &Test{},
-		),
-		participle.Union[TeamStmt](&Strategy{}, &Capacity{}, &TeamCalendar{}, &Member{}),
-		participle.Union[CalStmt](&Timezone{}, &Hours{}, &Holiday{}),
-		participle.Union[ScoreStmt](&ScoreRule{}, &Decay{}, &Limit{}),
-		participle.Union[CellPart](&OwnerBlock{}, &Assess{}, &Advance{}, &Develop{}),
-		participle.Union[StandardStmt](&StandardStages{}, &Require{}),
-		participle.Union[TestStmt](&At{}, &Capture{}, &Send{}, &Wait{}, &Expect{}),
-		participle.Union[StageStmt](
-			&Lifecycle{}, &OwnerBlock{}, &EnterExit{}, &On{}, &When{}, &After{}, &SLA{},
-			&Disqualify{}, &Qualify{}, &Undecided{}, &Route{}, &Accept{}, &Reject{},
-			&Nurture{}, &Reassess{}, &Recycle{},
-		),
-		participle.Union[SLAClause](&Warn{}, &Breach{}),
-		participle.Union[Action](&Set{}, &Assign{}, &Reassign{}, &Notify{}, &Escalate{}, &Move{}),
-		participle.UseLookahead(0),
-	)
-})
 
 // declKeywords start top-level declarations. A line starting in column 1
 // with one of them (then a name) inside an unclosed block starts a new
@@ -62,12 +24,13 @@ var declKeywords = map[string]bool{
 }
 
 // Parse parses one .lead source. It always returns a File holding every
-// declaration that parsed; the diagnostics report every syntax error, one
-// per broken declaration at most, so an error in one stage never hides an
-// error in the next.
+// declaration that parsed, and what could be parsed of the broken ones
+// (their broken statements skipped or kept as BadStmt); the diagnostics
+// report every syntax error, one per broken declaration at most, so an
+// error in one stage never hides an error in the next.
 //
-// Each declaration is parsed by fastParser; one that it rejects is parsed
-// again by participle, whose error says what the grammar expected.
+// Each declaration is parsed by fastParser, which reports what the grammar
+// expected where a declaration stops parsing (see syntaxError).
 func Parse(filename, src string) (*File, Diagnostics) {
 	f := &File{Name: filename, Src: src}
 	toks, chunks := splitDecls(filename, src)
@@ -78,20 +41,14 @@ func Parse(filename, src string) (*File, Diagnostics) {
 			continue
 		}
 		eof := lexer.EOFToken(lexer.Position{Filename: filename, Offset: c.stop})
-		if d, ok := parseDeclFast(toks[c.start:c.end], eof); ok && c.unclosed < 0 {
+		d, _, failure := parseDeclFast(toks[c.start:c.end], eof)
+		if d != nil {
 			f.Decls = append(f.Decls, d)
-			continue
 		}
-		// participle is the grammar's reference and knows what it expected:
-		// it explains why the declaration does not parse.
-		root, err := parseDeclParticiple(toks[c.start:c.end], eof)
-		if err != nil {
-			if d := syntaxError(f, err, c, toks); d != nil {
-				diags = append(diags, d)
+		if failure != nil {
+			if diag := syntaxError(f, failure, c, toks); diag != nil {
+				diags = append(diags, diag)
 			}
-		} else {
-			trimEnds(reflect.ValueOf(root.Decl), src)
-			f.Decls = append(f.Decls, root.Decl)
 		}
 		if c.unclosed >= 0 {
 			diags = append(diags, unclosedBlock(f, c))
@@ -122,16 +79,6 @@ func splitDecls(filename, src string) ([]lexer.Token, []chunk) {
 		}
 		chunks = append(chunks, c)
 	}
-}
-
-// parseDeclParticiple parses one declaration's tokens with the participle
-// grammar.
-func parseDeclParticiple(toks []lexer.Token, eof lexer.Token) (*declRoot, error) {
-	pl, err := lexer.Upgrade(&sliceLexer{toks: toks, eof: eof}, tokComment)
-	if err != nil {
-		panic(err) // sliceLexer never fails
-	}
-	return declParser().ParseFromLexer(pl)
 }
 
 // chunk is the token range [start, end) of one top-level declaration; stop

@@ -53,16 +53,3 @@ func TestParseInterspersed(t *testing.T) {
 		}
 	}
 }
-
-// TestRealCommandWins registers a command named like a placeholder, as a
-// later engineer's file will: the placeholder must not replace it.
-func TestRealCommandWins(t *testing.T) {
-	saved := commands["stuck"]
-	defer func() { commands["stuck"] = saved }()
-	commands["stuck"] = &command{name: "stuck", run: func(env *cmdEnv, _ []string) int { return 42 }}
-	registerUnavailable()
-	env, _, _ := newTestEnv()
-	if code := run(env, []string{"stuck"}); code != 42 {
-		t.Errorf("placeholder replaced a real command: exit %d", code)
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"sync"
 	"time"
 )
 
@@ -53,12 +52,7 @@ func leadMain() int {
 	return run(env, os.Args[1:])
 }
 
-var placeholders sync.Once
-
 func run(env *cmdEnv, args []string) int {
-	// Placeholders are registered here, after every init has run, so a real
-	// command always wins over its placeholder.
-	placeholders.Do(registerUnavailable)
 	if len(args) == 2 && args[0] == "help" {
 		args = []string{args[1], "--help"} // `lead help check` is `lead check --help`
 	}

@@ -24,7 +24,7 @@ func GitHub(w io.Writer, ds lang.Diagnostics) error {
 		case lang.Note:
 			level = "notice"
 		}
-		msg := message(d)
+		msg := Message(d)
 		for _, rel := range d.Related {
 			p := rel.File.Position(rel.Span.Start)
 			msg += fmt.Sprintf("\nnote: %s:%d:%d: %s", rel.File.Name, p.Line, p.Column, rel.Message)

@@ -106,9 +106,10 @@ func subjectRegion(f *lang.File, s lang.Span) region {
 	return region{start.Line, start.Column, end.Line, end.Column}
 }
 
-// message is the one-text form of a diagnostic used where a format has a
-// single message field: the summary, then the detail and help lines.
-func message(d *lang.Diagnostic) string {
+// Message is the one-text form of a diagnostic used where a format (or an
+// editor) has a single message field: the summary, then the detail, the
+// suggested fixes and the help lines.
+func Message(d *lang.Diagnostic) string {
 	var b strings.Builder
 	b.WriteString(d.Summary)
 	if d.Detail != "" {

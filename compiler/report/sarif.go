@@ -118,7 +118,7 @@ func SARIF(w io.Writer, ds lang.Diagnostics, opts Options) error {
 	for _, d := range ds {
 		res := sarifResult{
 			RuleID: d.Code, RuleIndex: ruleIndex[d.Code], Level: sarifLevel(d.Severity),
-			Message:   sarifMessage{message(d)},
+			Message:   sarifMessage{Message(d)},
 			Locations: []sarifLocation{{PhysicalLocation: physical(d.File, d.Subject)}},
 		}
 		for i, rel := range d.Related {
