@@ -233,8 +233,8 @@ func runHistory(env *cmdEnv, args []string) int {
 
 // filterFlags are the flags that select leads (list, stuck, bulk).
 type filterFlags struct {
-	workflow, stage, owner, lifecycle *string
-	stuck                             *bool
+	workflow, stage, owner, lifecycle, sla, minAge *string
+	stuck                                          *bool
 }
 
 func addFilterFlags(c *clientCmd, stuck bool) filterFlags {
@@ -243,6 +243,8 @@ func addFilterFlags(c *clientCmd, stuck bool) filterFlags {
 		stage:     c.String("stage", "", "only leads in `STAGE`"),
 		owner:     c.String("owner", "", "only leads owned by `OWNER`"),
 		lifecycle: c.String("lifecycle", "", "only leads in a stage of `LIFECYCLE`"),
+		sla:       c.String("sla", "", "only leads with an SLA in `STATE`: running, warned, breached or met"),
+		minAge:    c.String("min-age", "", "only leads in their stage at least `DURATION` (4h, 2d)"),
 	}
 	if stuck {
 		f.stuck = c.Bool("stuck", false, "only stuck leads")
@@ -252,7 +254,7 @@ func addFilterFlags(c *clientCmd, stuck bool) filterFlags {
 
 func (f filterFlags) query() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]*string{"workflow": f.workflow, "stage": f.stage, "owner": f.owner, "lifecycle": f.lifecycle} {
+	for k, v := range map[string]*string{"workflow": f.workflow, "stage": f.stage, "owner": f.owner, "lifecycle": f.lifecycle, "sla": f.sla, "min_age": f.minAge} {
 		if *v != "" {
 			q.Set(k, *v)
 		}
@@ -265,12 +267,14 @@ func (f filterFlags) query() url.Values {
 
 type leadPage struct {
 	Leads []service.LeadView `json:"leads"`
+	Total *int               `json:"total"`
 }
 
 func runList(env *cmdEnv, args []string) int {
-	c := newClientCmd(env, "list", "[--workflow NAME] [--stage STAGE] [--owner OWNER] [--lifecycle LIFECYCLE] [--stuck]",
-		"List prints the leads that match every filter given, one line each,\nin id order.")
+	c := newClientCmd(env, "list", "[--workflow NAME] [--stage STAGE] [--owner OWNER] [--lifecycle LIFECYCLE] [--stuck] [--sla STATE] [--min-age DURATION] [--sort id|deadline|age]",
+		"List prints the leads that match every filter given, one line each,\nwith the nearest deadline of an open SLA: in id order, nearest deadline\nfirst (--sort deadline: only leads with an open SLA), or longest in\ntheir stage first (--sort age).")
 	f := addFilterFlags(c, true)
+	sort := c.String("sort", "id", "the order: `id`, deadline or age")
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
@@ -280,7 +284,11 @@ func runList(env *cmdEnv, args []string) int {
 	}
 	cx, cancel := ctx()
 	defer cancel()
-	raw, err := c.client().AllLeads(cx, f.query())
+	q := f.query()
+	if *sort != "id" {
+		q.Set("sort", *sort)
+	}
+	raw, err := c.client().AllLeads(cx, q)
 	return answer(c, raw, err, func(p leadPage) { writeLeads(c.env, p.Leads, false) })
 }
 

@@ -135,7 +135,7 @@ func writeLeads(env *cmdEnv, leads []service.LeadView, stuck bool) {
 	if stuck {
 		fmt.Fprintln(t, "ID\tWORKFLOW\tSTAGE\tOWNER\tSTUCK\tSINCE\tREASON")
 	} else {
-		fmt.Fprintln(t, "ID\tWORKFLOW\tSTAGE\tOWNER\tENTERED\tSTUCK")
+		fmt.Fprintln(t, "ID\tWORKFLOW\tSTAGE\tOWNER\tENTERED\tSLA\tSTUCK")
 	}
 	for _, v := range leads {
 		if stuck {
@@ -150,9 +150,35 @@ func writeLeads(env *cmdEnv, leads []service.LeadView, stuck bool) {
 		if v.Stuck != nil {
 			mark = v.Stuck.Kind
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Workflow, v.Stage, orDash(v.Owner), relative(v.EnteredAt, now), mark)
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Workflow, v.Stage, orDash(v.Owner), relative(v.EnteredAt, now), nearestSLA(v, now), mark)
 	}
 	t.Flush()
+}
+
+// nearestSLA writes the lead's open SLA with the nearest deadline ("touch
+// in 3h", "touch warned, in 1h"), else its breached one, else "-".
+func nearestSLA(v service.LeadView, now time.Time) string {
+	var open, breached *service.SLAView
+	for i := range v.SLAs {
+		s := &v.SLAs[i]
+		switch s.State {
+		case engine.SLARunning, engine.SLAWarned:
+			if open == nil || s.Deadline.Before(open.Deadline) {
+				open = s
+			}
+		case engine.SLABreached:
+			breached = s
+		}
+	}
+	switch {
+	case open != nil && open.State == engine.SLAWarned:
+		return fmt.Sprintf("%s warned, %s", open.Name, relative(open.Deadline, now))
+	case open != nil:
+		return fmt.Sprintf("%s %s", open.Name, relative(open.Deadline, now))
+	case breached != nil:
+		return breached.Name + " breached"
+	}
+	return "-"
 }
 
 // notificationPage is GET /v1/notifications's answer.

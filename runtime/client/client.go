@@ -290,9 +290,9 @@ func (c *Client) Leads(ctx context.Context, query url.Values) (json.RawMessage, 
 	return raw, err
 }
 
-// AllLeads lists every lead matching query (workflow, stage, owner,
-// lifecycle, stuck), following the cursors, as one {"leads", "next_cursor": ""}
-// answer.
+// AllLeads lists every lead matching query (GET /v1/leads's filters and
+// sort), following the cursors, as one {"leads", "next_cursor": "",
+// "total"} answer.
 func (c *Client) AllLeads(ctx context.Context, query url.Values) (json.RawMessage, error) {
 	q := url.Values{}
 	for k, v := range query {
@@ -306,6 +306,7 @@ func (c *Client) AllLeads(ctx context.Context, query url.Values) (json.RawMessag
 	all := struct {
 		Leads []json.RawMessage `json:"leads"`
 		Next  string            `json:"next_cursor"`
+		Total *int              `json:"total,omitempty"`
 	}{Leads: []json.RawMessage{}}
 	for {
 		raw, err := c.Leads(ctx, q)
@@ -315,9 +316,13 @@ func (c *Client) AllLeads(ctx context.Context, query url.Values) (json.RawMessag
 		var page struct {
 			Leads []json.RawMessage `json:"leads"`
 			Next  string            `json:"next_cursor"`
+			Total *int              `json:"total"`
 		}
 		if err := json.Unmarshal(raw, &page); err != nil {
 			return nil, fmt.Errorf("read leads: %w", err)
+		}
+		if all.Total == nil {
+			all.Total = page.Total
 		}
 		all.Leads = append(all.Leads, page.Leads...)
 		if page.Next == "" {

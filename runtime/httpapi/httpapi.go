@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/docs"
 	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/service"
@@ -358,6 +359,21 @@ func filter(b *body) service.Filter {
 				continue
 			}
 			*map[string]*string{"workflow": &f.Workflow, "stage": &f.Stage, "owner": &f.Owner, "lifecycle": &f.Lifecycle}[k] = s
+		case "sla":
+			s, ok := v.(string)
+			if !ok {
+				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be a string, not " + jsonType(v)})
+				continue
+			}
+			f.SLA = s
+		case "min_age":
+			s, ok := v.(string)
+			d, err := ir.ParseDuration(s)
+			if !ok || err != nil {
+				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be a duration such as \"4h\" or \"2d\""})
+				continue
+			}
+			f.MinAge = d
 		case "stuck":
 			t, ok := v.(bool)
 			if !ok {
@@ -366,7 +382,7 @@ func filter(b *body) service.Filter {
 			}
 			f.Stuck = &t
 		default:
-			b.problems = append(b.problems, engine.Problem{Field: field, Message: "is not a filter: the filters are workflow, stage, owner, lifecycle and stuck"})
+			b.problems = append(b.problems, engine.Problem{Field: field, Message: "is not a filter: the filters are workflow, stage, owner, lifecycle, stuck, sla and min_age"})
 		}
 	}
 	sort.Slice(b.problems, func(i, j int) bool { return b.problems[i].Field < b.problems[j].Field })
@@ -424,7 +440,7 @@ func (a *api) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) leads(w http.ResponseWriter, r *http.Request) {
-	q, ok := query(w, r, "workflow", "stage", "owner", "lifecycle", "stuck", "limit", "cursor")
+	q, ok := query(w, r, "workflow", "stage", "owner", "lifecycle", "stuck", "sla", "min_age", "sort", "limit", "cursor")
 	if !ok {
 		return
 	}
@@ -436,13 +452,21 @@ func (a *api) leads(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f := service.Filter{Workflow: q.Get("workflow"), Stage: q.Get("stage"), Owner: q.Get("owner"), Lifecycle: q.Get("lifecycle"), Stuck: stuck}
-	page, next, err := a.svc.Leads(r.Context(), f, limit, q.Get("cursor"))
+	f := service.Filter{Workflow: q.Get("workflow"), Stage: q.Get("stage"), Owner: q.Get("owner"), Lifecycle: q.Get("lifecycle"), Stuck: stuck, SLA: q.Get("sla")}
+	if s := q.Get("min_age"); s != "" {
+		d, err := ir.ParseDuration(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "min_age must be a duration such as 4h or 2d: "+err.Error(), nil)
+			return
+		}
+		f.MinAge = d
+	}
+	page, err := a.svc.List(r.Context(), service.ListQuery{Filter: f, Sort: q.Get("sort"), Limit: limit, Cursor: q.Get("cursor")})
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"leads": page, "next_cursor": next})
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (a *api) workflows(w http.ResponseWriter, r *http.Request) {

@@ -133,3 +133,67 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("lead report --by nosuch: exit %d, %s", code, errOut)
 	}
 }
+
+// TestLeadListOrders: GET /v1/leads sorts by deadline and by age, filters
+// by SLA state and age, and answers a total; bad values are 400s that
+// name the parameter.
+func TestLeadListOrders(t *testing.T) {
+	t.Parallel()
+	s := contractServer(t)
+	for _, id := range []string{"o1", "o2", "o3"} {
+		s.capture("deals", id, map[string]any{"email": id + "@x.example"})
+	}
+	s.send("o2", "accepted", "", nil)
+	type page struct {
+		Leads []struct {
+			ID   string `json:"id"`
+			SLAs []struct {
+				Deadline time.Time `json:"deadline"`
+				State    string    `json:"state"`
+			} `json:"slas"`
+		} `json:"leads"`
+		Next  string `json:"next_cursor"`
+		Total *int   `json:"total"`
+	}
+	get := func(path string) page {
+		var p page
+		if err := json.Unmarshal(s.expect(http.StatusOK, "GET", path, nil).body, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	all := get("/v1/leads?workflow=deals")
+	if all.Total == nil || *all.Total != 3 || len(all.Leads) != 3 {
+		t.Fatalf("list: %+v", all)
+	}
+	// Paged one at a time by deadline: o1 then o3 (captured first, so
+	// due first); o2 left the SLA's stage.
+	first := get("/v1/leads?workflow=deals&sort=deadline&limit=1")
+	if first.Total == nil || *first.Total != 2 || len(first.Leads) != 1 || first.Leads[0].ID != "o1" || first.Next == "" {
+		t.Fatalf("first page by deadline: %+v", first)
+	}
+	second := get("/v1/leads?workflow=deals&sort=deadline&limit=1&cursor=" + first.Next)
+	if len(second.Leads) != 1 || second.Leads[0].ID != "o3" || second.Next != "" {
+		t.Fatalf("second page by deadline: %+v", second)
+	}
+	if p := get("/v1/leads?workflow=deals&sla=running"); *p.Total != 2 {
+		t.Errorf("sla=running: %+v", p)
+	}
+	if p := get("/v1/leads?workflow=deals&min_age=1h"); *p.Total != 0 || len(p.Leads) != 0 {
+		t.Errorf("min_age=1h right after capture: %+v", p)
+	}
+	if p := get("/v1/leads?workflow=deals&sort=age"); len(p.Leads) != 3 || p.Leads[2].ID != "o2" {
+		t.Errorf("sort=age (o2 entered its stage last): %+v", p)
+	}
+	for path, want := range map[string]string{
+		"/v1/leads?sort=newest":  "sort",
+		"/v1/leads?sla=late":     "sla",
+		"/v1/leads?min_age=soon": "min_age",
+	} {
+		r := s.must("GET", path, nil)
+		checkError(t, r, 400, "bad_request")
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("%s: %s does not name %s", path, r.body, want)
+		}
+	}
+}
