@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 
 	"github.com/leadlang/lead/runtime/engine"
 )
@@ -18,6 +16,12 @@ import (
 // the same action again (after a client gave up, a 503 or a restart)
 // applies it to each lead at most once: a lead it reached before is
 // reported unchanged.
+//
+// The leads of a page step one after the other, in id order, so that a
+// team's rotation hands them out in that order, the same every time. A
+// dry run applies no routing: where the change routes an owner (an
+// override into a team's stage), the owners it shows are each the one
+// the lead would get if it were alone.
 
 // Bulk actions.
 const (
@@ -31,10 +35,6 @@ const (
 	BulkUnchanged = "unchanged"
 	BulkFailed    = "failed"
 )
-
-// bulkParallel is how many leads of a page step at once: their commits
-// share group commits, as concurrent requests do.
-const bulkParallel = 32
 
 // BulkRequest is one page of a bulk action.
 type BulkRequest struct {
@@ -104,12 +104,6 @@ func (s *Service) Bulk(ctx context.Context, r BulkRequest) (BulkResult, error) {
 	if r.ID != "" {
 		in.EventID = "bulk:" + r.ID
 	}
-	var (
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, bulkParallel)
-		mu    sync.Mutex
-		stopE error // the service stopped taking writes
-	)
 	for i, v := range page {
 		bl := &res.Leads[i]
 		*bl = BulkLead{ID: v.ID, Workflow: v.Workflow, From: BulkState{Stage: v.Stage, Owner: v.Owner}}
@@ -117,33 +111,19 @@ func (s *Service) Bulk(ctx context.Context, r BulkRequest) (BulkResult, error) {
 			bl.Outcome, bl.Note = BulkUnchanged, "already owned by "+r.Owner
 			continue
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			o, err := s.step(ctx, v.ID, "", in, nil, r.DryRun)
-			var ie *engine.InputError
-			switch {
-			case errors.As(err, &ie):
-				bl.Outcome, bl.Note, bl.Problems = BulkFailed, ie.Message, ie.Problems
-			case err != nil:
-				mu.Lock()
-				if stopE == nil {
-					stopE = err
-				}
-				mu.Unlock()
-			case o.duplicate:
-				bl.Outcome, bl.Note = BulkUnchanged, fmt.Sprintf("already changed by bulk action %s", r.ID)
-			default:
-				bl.Outcome = BulkChanged
-				bl.To = &BulkState{Stage: o.view.Stage, Owner: o.view.Owner}
-			}
-		}()
-	}
-	wg.Wait()
-	if stopE != nil {
-		return BulkResult{}, fmt.Errorf("%w (the bulk action stopped part way through a page: run it again with the same id and cursor to finish it; leads it changed are not changed twice)", stopE)
+		o, err := s.step(ctx, v.ID, "", in, nil, r.DryRun)
+		var ie *engine.InputError
+		switch {
+		case errors.As(err, &ie):
+			bl.Outcome, bl.Note, bl.Problems = BulkFailed, ie.Message, ie.Problems
+		case err != nil:
+			return BulkResult{}, fmt.Errorf("%w (the bulk action stopped part way through a page: run it again with the same id and cursor to finish it; leads it changed are not changed twice)", err)
+		case o.duplicate:
+			bl.Outcome, bl.Note = BulkUnchanged, fmt.Sprintf("already changed by bulk action %s", r.ID)
+		default:
+			bl.Outcome = BulkChanged
+			bl.To = &BulkState{Stage: o.view.Stage, Owner: o.view.Owner}
+		}
 	}
 	for _, bl := range res.Leads {
 		switch bl.Outcome {
@@ -155,7 +135,6 @@ func (s *Service) Bulk(ctx context.Context, r BulkRequest) (BulkResult, error) {
 			res.Failed++
 		}
 	}
-	sort.Slice(res.Leads, func(i, j int) bool { return res.Leads[i].ID < res.Leads[j].ID })
 	return res, nil
 }
 
