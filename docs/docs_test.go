@@ -88,8 +88,6 @@ func leadBlocks(page string) []block {
 	return out
 }
 
-
-
 // canonical formats every example of a page that parses.
 func canonical(t *testing.T, page []byte) []byte {
 	s := string(page)
