@@ -321,8 +321,8 @@ func runNotifications(env *cmdEnv, args []string) int {
 func runOverride(env *cmdEnv, args []string) int {
 	c := newClientCmd(env, "override", "--reason REASON [--actor WHO] LEAD STAGE",
 		"Override moves a lead to STAGE by an operator's decision, recorded as an\nexception in its history, and prints the lead. It clears a stuck mark.")
-	reason := c.String("reason", "", "why the lead is moved (required)")
-	actor := c.String("actor", env.getenv("USER"), "who moves it (default $USER)")
+	reason := c.String("reason", "", "the `REASON` the lead is moved (required)")
+	actor := c.String("actor", env.getenv("USER"), "`WHO` moves it (default $USER)")
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
@@ -342,8 +342,8 @@ func runOverride(env *cmdEnv, args []string) int {
 func runAssign(env *cmdEnv, args []string) int {
 	c := newClientCmd(env, "assign", "--reason REASON [--actor WHO] LEAD OWNER",
 		"Assign gives a lead to OWNER (a person or a queue) by an operator's\ndecision, recorded in its history with the previous owner, and prints the\nlead. The stage's SLAs that are not met start again for the new owner.")
-	reason := c.String("reason", "", "why the lead changes hands (required)")
-	actor := c.String("actor", env.getenv("USER"), "who assigns it (default $USER)")
+	reason := c.String("reason", "", "the `REASON` the lead changes hands (required)")
+	actor := c.String("actor", env.getenv("USER"), "`WHO` assigns it (default $USER)")
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
