@@ -1,6 +1,6 @@
 package engine
 
-// The semantics of one step, LANGUAGE.md §3–§8, with the choices the
+// The semantics of one step, the language reference (docs/language/reference.md) §3–§12, with the choices the
 // language reference leaves open (they are documented for users in the
 // language reference's runtime notes):
 //
@@ -60,7 +60,7 @@ import (
 )
 
 // MaxChain is the most moves one step may make; the next raises the
-// `loop` exception (LANGUAGE.md §7.3).
+// `loop` exception (the language reference §9).
 const MaxChain = 64
 
 // Timer name prefixes. A timer's name says what it does when it fires.
@@ -98,7 +98,7 @@ func TimerOrder(name string) int {
 }
 
 // InputError is a rejected input: nothing changed. Problems name every bad
-// field (INTERFACES.md: 422 details).
+// field (docs/api/openapi.json: a 422's details).
 type InputError struct {
 	Message  string
 	Problems []Problem
@@ -513,7 +513,7 @@ func contains(list []string, s string) bool {
 }
 
 // workflowHandlers runs the workflow-level handlers and score rules for an
-// event, in source order (LANGUAGE.md §7.3 step 2).
+// event, in source order (the language reference §9 step 2).
 func (s *stepper) workflowHandlers(event string) {
 	for _, h := range s.m.handlers[event] {
 		if s.halted {
@@ -537,7 +537,7 @@ func (s *stepper) workflowHandlers(event string) {
 
 // stageEvent handles an event in the current stage: the first event
 // transition whose guard holds fires; otherwise the in-stage handlers whose
-// guards hold run, in source order (LANGUAGE.md §7.3 step 3).
+// guards hold run, in source order (the language reference §9 step 3).
 func (s *stepper) stageEvent(stage *ir.Stage, event string) {
 	ep := s.entered
 	for i := range stage.On {
@@ -680,7 +680,7 @@ func OwnerProblem(owner string) string {
 // ---------------------------------------------------------------------------
 // Moving
 
-// settle fires automatic transitions until none holds (LANGUAGE.md §7.3
+// settle fires automatic transitions until none holds (the language reference §9
 // steps 4 and 5): a chain of `when` moves, limited by MaxChain.
 func (s *stepper) settle() {
 	for !s.halted && !s.noAuto {
@@ -1211,7 +1211,7 @@ func (s *stepper) slaOutcome(o SLAOutcome) {
 
 func (s *stepper) note(action string) { s.entry.Actions = append(s.entry.Actions, action) }
 
-// raise handles an exception (LANGUAGE.md §7.4): the stage's handler, else
+// raise handles an exception (the language reference §10): the stage's handler, else
 // the workflow's, else the lead is stuck in place. It reports whether a
 // handler ran.
 func (s *stepper) raise(kind, reason string) bool {

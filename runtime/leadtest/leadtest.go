@@ -1,4 +1,4 @@
-// Package leadtest runs a workflow's `test` blocks (LANGUAGE.md §11) on the
+// Package leadtest runs a workflow's `test` blocks (the language reference §15) on the
 // real engine with a virtual clock: `wait` advances time and fires every due
 // timer in order, each as its own step, without sleeping. Each test starts
 // on a fresh, empty in-memory store, so tests are independent, may run in
@@ -30,7 +30,7 @@ const (
 	Fail = "fail"
 )
 
-// Result is one test's outcome (INTERFACES.md: `lead test --format json`).
+// Result is one test's outcome (docs/cli.md: `lead test --format json`).
 type Result struct {
 	Name    string `json:"name"`
 	File    string `json:"file"`
