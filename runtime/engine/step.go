@@ -189,43 +189,19 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 		}
 		s.begin(in)
 		s.onTimer(in)
-	case Override:
+	case Override, Assign:
 		if lead == nil {
 			return nil, &InputError{Message: "no such lead"}
 		}
-		var problems []Problem
-		if m.stages[in.Stage] == nil {
-			problems = append(problems, Problem{Field: "stage", Message: m.unknownStage(in.Stage)})
-		}
-		if strings.TrimSpace(in.Reason) == "" {
-			problems = append(problems, Problem{Field: "reason", Message: "is required: say why the lead is moved"})
-		}
-		if len(problems) > 0 {
-			sortProblems(problems)
-			return nil, &InputError{Message: "invalid override", Problems: problems}
+		if err := m.checkOperator(lead, in); err != nil {
+			return nil, err
 		}
 		s.begin(in)
-		s.onOverride(in)
-	case Assign:
-		if lead == nil {
-			return nil, &InputError{Message: "no such lead"}
+		if in.Kind == Override {
+			s.onOverride(in)
+		} else {
+			s.onAssign(in)
 		}
-		var problems []Problem
-		switch msg := OwnerProblem(in.Owner); {
-		case msg != "":
-			problems = append(problems, Problem{Field: "owner", Message: msg})
-		case in.Owner == lead.Owner:
-			problems = append(problems, Problem{Field: "owner", Message: fmt.Sprintf("%s already owns lead %s", in.Owner, lead.ID)})
-		}
-		if strings.TrimSpace(in.Reason) == "" {
-			problems = append(problems, Problem{Field: "reason", Message: "is required: say why the lead changes hands"})
-		}
-		if len(problems) > 0 {
-			sortProblems(problems)
-			return nil, &InputError{Message: "invalid assignment", Problems: problems}
-		}
-		s.begin(in)
-		s.onAssign(in)
 	default:
 		return nil, &InputError{Message: "unknown input"}
 	}
@@ -612,6 +588,34 @@ func (s *stepper) onOverride(in Input) {
 	s.lead.Stuck = nil
 	s.move(in.Stage, EdgeOverride, nil)
 	s.settle()
+}
+
+// checkOperator checks an operator's override or assignment: a stage of
+// the workflow or a usable owner other than the current one, and a reason.
+func (m *Machine) checkOperator(lead *Lead, in Input) error {
+	var problems []Problem
+	what, why := "override", "is required: say why the lead is moved"
+	if in.Kind == Override {
+		if m.stages[in.Stage] == nil {
+			problems = append(problems, Problem{Field: "stage", Message: m.unknownStage(in.Stage)})
+		}
+	} else {
+		what, why = "assignment", "is required: say why the lead changes hands"
+		switch msg := OwnerProblem(in.Owner); {
+		case msg != "":
+			problems = append(problems, Problem{Field: "owner", Message: msg})
+		case in.Owner == lead.Owner:
+			problems = append(problems, Problem{Field: "owner", Message: fmt.Sprintf("%s already owns lead %s", in.Owner, lead.ID)})
+		}
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		problems = append(problems, Problem{Field: "reason", Message: why})
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sortProblems(problems)
+	return &InputError{Message: "invalid " + what, Problems: problems}
 }
 
 // onAssign gives the lead to an operator's choice of owner. As after
