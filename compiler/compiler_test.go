@@ -23,8 +23,8 @@ import (
 	"github.com/leadlang/lead/lang/format"
 )
 
-// examples are the workflows of examples/, the first two being LANGUAGE.md's
-// Appendix A and B.
+// examples are the workflows of examples/, the first two being the
+// language's two complete examples (simple and multistep).
 func examples(t testing.TB) map[string]string {
 	t.Helper()
 	paths, err := filepath.Glob("../examples/*.lead")
@@ -412,7 +412,7 @@ func BenchmarkCheck10k(b *testing.B) { benchmarkCheck(b, 420) }
 // 10k time (no quadratic passes).
 func BenchmarkCheck100k(b *testing.B) { benchmarkCheck(b, 4200) }
 
-// TestStringExtensions: CEL's string extensions are in scope (LANGUAGE.md §6).
+// TestStringExtensions: CEL's string extensions are in scope (the language reference §6).
 func TestStringExtensions(t *testing.T) {
 	src := `workflow s
 start a

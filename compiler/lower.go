@@ -14,7 +14,7 @@ import (
 // raciSlots are the owners a `notify` can name instead of a role.
 var raciSlots = []string{"responsible", "accountable", "consulted", "informed"}
 
-// cellParts are the three stages a cell expands to (LANGUAGE.md §8).
+// cellParts are the three stages a cell expands to (the language reference §12).
 var cellParts = []string{"assess", "advance", "develop"}
 
 // lower builds the IR's handlers, scores, exceptions and stages: cells
@@ -224,7 +224,7 @@ func (c *compilation) raciRole(f *lang.File, e *lang.OwnerEntry) (string, bool) 
 }
 
 // lowerWorkflowHandlers builds the workflow-level handlers, score rules
-// (merged in source order, LANGUAGE.md §7.3 step 2), scores and exception
+// (merged in source order, the language reference §9 step 2), scores and exception
 // handlers.
 func (c *compilation) lowerWorkflowHandlers() {
 	type item struct {
@@ -409,7 +409,7 @@ func (c *compilation) lowerScore(s *at[*lang.Score], seen map[string]lang.Span) 
 			sc.Decay = dec
 		case *lang.Limit:
 			// An int score clamps to whole numbers; decay rounds down
-			// (LANGUAGE.md §7.5), so fractional bounds would never be met.
+			// (the language reference §11), so fractional bounds would never be met.
 			if limitSeen != (lang.Span{}) {
 				c.errorf(f, st.Span(), CodeRepeated, "a score has one limit").related(f, limitSeen, "first limit")
 				continue
@@ -734,8 +734,8 @@ func (b *stageBuilder) on(st *lang.On) {
 		})
 		return
 	}
-	// A lead is captured before it enters the start stage (LANGUAGE.md
-	// §7.3), so no stage ever handles `captured`.
+	// A lead is captured before it enters the start stage (the language
+	// reference, §9), so no stage ever handles `captured`.
 	for _, e := range st.Events {
 		if e.Name == ir.EventCaptured {
 			c.errorf(f, e.Span(), CodeMisplaced, "a stage never sees `captured`: a lead is captured before it enters its first stage").
@@ -906,7 +906,7 @@ type moves struct {
 }
 
 var (
-	// LANGUAGE.md §7.2: a move is the last action of enter, warn, breach
+	// the language reference §8: a move is the last action of enter, warn, breach
 	// or an exception handler.
 	moveLast           = moves{allowed: true}
 	noMoveInTransition = moves{why: "a transition already moves the lead to its target; its actions cannot move it again",

@@ -27,7 +27,7 @@ func edgeText(s *ir.Stage) string {
 	return strings.Join(out, "; ")
 }
 
-// TestCellLowering pins the expansion of LANGUAGE.md §8 and the owner
+// TestCellLowering pins the expansion of the language reference §12 and the owner
 // defaults of §7.1 on Appendix B.
 func TestCellLowering(t *testing.T) {
 	r := CompileFile("../examples/multistep.lead", Options{})

@@ -8,7 +8,7 @@ import (
 	"github.com/leadlang/lead/lang"
 )
 
-// stdDef is a checked standard (LANGUAGE.md §9).
+// stdDef is a checked standard (the language reference §13).
 type stdDef struct {
 	name     string
 	stages   map[string]bool // non-terminal lifecycle names
@@ -198,7 +198,7 @@ func (c *compilation) checkStandard() {
 			continue
 		}
 		waived[name] = true
-		// LANGUAGE.md §9: `lead check` lists every waiver with its reason.
+		// the language reference §13: `lead check` lists every waiver with its reason.
 		note := c.report(lang.Note, wv.file, wv.node.Requirement.Span(), CodeWaiver, "requirement %s of %s is waived: %s", name, def.name, wv.node.Reason.Value())
 		for _, v := range violations {
 			if v.req.name == name {

@@ -13,7 +13,7 @@ import (
 // DefaultTestTime is a test's virtual clock when it has no `at`.
 var DefaultTestTime = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
-// Test is a compiled `test` block (LANGUAGE.md §11).
+// Test is a compiled `test` block (the language reference §15).
 type Test struct {
 	Name  string
 	File  *lang.File

@@ -1,5 +1,5 @@
 // Package stdlib is Lead's standard library: the functions Lead adds to CEL
-// expressions (LANGUAGE.md §6) and the embedded std.* modules (§10). Business
+// expressions (the language reference §6) and the embedded std.* modules (§14). Business
 // calendars live in the calendar subpackage.
 //
 // Library adds, over an environment that declares `now` as a timestamp:

@@ -11,7 +11,7 @@ import (
 var modules embed.FS
 
 // Module returns the source of the standard module called name, such as
-// "std.waterfall" (LANGUAGE.md §10). The caller may modify the slice.
+// "std.waterfall" (the language reference §14). The caller may modify the slice.
 func Module(name string) (src []byte, ok bool) {
 	base, found := strings.CutPrefix(name, "std.")
 	if !found || base == "" || strings.ContainsAny(base, `./\`) {

@@ -108,7 +108,7 @@ type stdCalendar struct {
 }
 
 // parseCalendars reads calendars.lead with a line parser for the subset of
-// LANGUAGE.md §5 it uses; the project's parser checks the rest.
+// the language reference §5 it uses; the project's parser checks the rest.
 func parseCalendars(t *testing.T) []*stdCalendar {
 	t.Helper()
 	src, ok := Module("std.calendars")

@@ -14,9 +14,11 @@ import (
 
 const bulkDoc = `
 Bulk overrides (moves to STAGE) or assigns (gives to OWNER) every lead that
-matches every filter given, at least one. Each lead changes in a step of
-its own, recorded in its history like 'lead override' and 'lead assign':
-a lead that cannot take the change is reported and left as it was.
+matches every FILTER given, at least one: --workflow, --stage, --owner,
+--lifecycle, --stuck. Each lead changes in a step of its own, one after
+the other in id order, recorded in its history like 'lead override' and
+'lead assign': a lead that cannot take the change is reported and left as
+it was.
 
 --dry-run lists what would change and changes nothing. Otherwise the
 action has an id (--id, or one the server makes up, printed first): if it
@@ -31,8 +33,8 @@ failure. Exit status 1 if any lead failed.`
 func runBulk(env *cmdEnv, args []string) int {
 	c := newClientCmd(env, "bulk", "override|assign FILTER... --reason REASON [--actor WHO] [--id ID] [--dry-run] STAGE|OWNER", bulkDoc)
 	f := addFilterFlags(c, true)
-	reason := c.String("reason", "", "why the leads change (required)")
-	actor := c.String("actor", env.getenv("USER"), "who changes them (default $USER)")
+	reason := c.String("reason", "", "the `REASON` the leads change (required)")
+	actor := c.String("actor", env.getenv("USER"), "`WHO` changes them (default $USER)")
 	id := c.String("id", "", "the action's `ID`, to finish an action that stopped part way")
 	dry := c.Bool("dry-run", false, "list what would change, and change nothing")
 	pos, code, ok := c.parse(args)

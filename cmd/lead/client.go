@@ -335,43 +335,36 @@ func runNotifications(env *cmdEnv, args []string) int {
 }
 
 func runOverride(env *cmdEnv, args []string) int {
-	c := newClientCmd(env, "override", "--reason REASON [--actor WHO] LEAD STAGE",
-		"Override moves a lead to STAGE by an operator's decision, recorded as an\nexception in its history, and prints the lead. It clears a stuck mark.")
-	reason := c.String("reason", "", "why the lead is moved (required)")
-	actor := c.String("actor", env.getenv("USER"), "who moves it (default $USER)")
-	pos, code, ok := c.parse(args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 2 {
-		return c.usageError("expected LEAD and STAGE")
-	}
-	if strings.TrimSpace(*reason) == "" {
-		return c.usageError("--reason is required: say why the lead is moved")
-	}
-	cx, cancel := ctx()
-	defer cancel()
-	raw, err := c.client().Override(cx, pos[0], pos[1], *reason, *actor)
-	return answer(c, raw, err, c.showLead)
+	return runOperator(env, args, "override", "STAGE", "the lead is moved",
+		"Override moves a lead to STAGE by an operator's decision, recorded as an\nexception in its history, and prints the lead. It clears a stuck mark.",
+		(*client.Client).Override)
 }
 
 func runAssign(env *cmdEnv, args []string) int {
-	c := newClientCmd(env, "assign", "--reason REASON [--actor WHO] LEAD OWNER",
-		"Assign gives a lead to OWNER (a person or a queue) by an operator's\ndecision, recorded in its history with the previous owner, and prints the\nlead. The stage's SLAs that are not met start again for the new owner.")
-	reason := c.String("reason", "", "why the lead changes hands (required)")
-	actor := c.String("actor", env.getenv("USER"), "who assigns it (default $USER)")
+	return runOperator(env, args, "assign", "OWNER", "the lead changes hands",
+		"Assign gives a lead to OWNER (a person or a queue) by an operator's\ndecision, recorded in its history with the previous owner, and prints the\nlead. The stage's SLAs that are not met start again for the new owner.",
+		(*client.Client).Assign)
+}
+
+// runOperator runs an operator's action on one lead: `lead NAME --reason
+// REASON [--actor WHO] LEAD TARGET`.
+func runOperator(env *cmdEnv, args []string, name, target, why, doc string,
+	call func(c *client.Client, ctx context.Context, lead, target, reason, actor string) (json.RawMessage, error)) int {
+	c := newClientCmd(env, name, "--reason REASON [--actor WHO] LEAD "+target, doc)
+	reason := c.String("reason", "", "the `REASON` "+why+" (required)")
+	actor := c.String("actor", env.getenv("USER"), "`WHO` acts (default $USER)")
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
 	}
 	if len(pos) != 2 {
-		return c.usageError("expected LEAD and OWNER")
+		return c.usageError("expected LEAD and %s", target)
 	}
 	if strings.TrimSpace(*reason) == "" {
-		return c.usageError("--reason is required: say why the lead changes hands")
+		return c.usageError("--reason is required: say why %s", why)
 	}
 	cx, cancel := ctx()
 	defer cancel()
-	raw, err := c.client().Assign(cx, pos[0], pos[1], *reason, *actor)
+	raw, err := call(c.client(), cx, pos[0], pos[1], *reason, *actor)
 	return answer(c, raw, err, c.showLead)
 }

@@ -26,6 +26,11 @@ expression reads and the lead's last steps. With --cover, each workflow's
 transition coverage is printed: the graph edges the tests exercised, and
 every edge they did not, with its position.
 
+With --format json the output is one object: {"tests": [{"name", "file",
+"line", "status": "pass"|"fail", "message"}], "coverage": {"edges",
+"covered"}}, and with --cover also "coverage.workflows", each workflow's
+edges with those not exercised.
+
 Exit status: 0 all tests pass; 1 a test failed or a workflow has errors;
 2 usage or I/O error.`
 
@@ -135,7 +140,7 @@ func percent(n, of int) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
 }
 
-// testJSON is the --format json shape of INTERFACES.md, with per-workflow
+// testJSON is the --format json shape of docs/cli.md, with per-workflow
 // coverage detail under coverage.workflows when --cover is given.
 type testJSON struct {
 	Tests    []leadtest.Result `json:"tests"`

@@ -44,7 +44,7 @@ const (
 )
 
 // Test-only variables behind the test macros escalated(), notified(),
-// stuck() (LANGUAGE.md §11).
+// stuck() (the language reference §15).
 const (
 	VarEscalated = "leadtest_escalated"
 	VarNotified  = "leadtest_notified"
@@ -52,7 +52,7 @@ const (
 	VarHistory   = "history"
 )
 
-// Context says which variables an expression sees (LANGUAGE.md §6).
+// Context says which variables an expression sees (the language reference §6).
 type Context struct {
 	Events []string // the events of the handler or transition; nil: no `event`
 	Team   string   // the team of a `best_fit by` expression: `member`
@@ -90,7 +90,7 @@ func New(w *ir.Workflow) (*Env, error) {
 	e := &Env{w: w, envs: map[string]*cel.Env{}, errs: map[string]error{}}
 	base, err := cel.NewEnv(
 		cel.StdLib(),
-		ext.Strings(), // LANGUAGE.md §6: CEL's string extensions
+		ext.Strings(), // the language reference §6: CEL's string extensions
 		stdlib.Library(func(name string) *calendar.Calendar { return cals[name] }),
 		cel.Variable("now", cel.TimestampType),
 		cel.Macros(macros(w)...),

@@ -9,7 +9,7 @@ import (
 )
 
 // Day and Week are the calendar-free units of Lead durations: a day is 24h,
-// a week 7d (LANGUAGE.md §1).
+// a week 7d (the language reference §1).
 const (
 	Day  = 24 * time.Hour
 	Week = 7 * Day

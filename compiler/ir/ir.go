@@ -63,7 +63,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Type is a field type (LANGUAGE.md §3.1).
+// Type is a field type (the language reference §3.1).
 type Type struct {
 	Kind string   `json:"kind"` // string int float bool timestamp duration enum list map
 	Enum []string `json:"enum,omitempty"`
@@ -203,7 +203,7 @@ func (a *Assignee) String() string {
 	return a.Kind + " " + a.Name
 }
 
-// Calendar is a business calendar (LANGUAGE.md §5).
+// Calendar is a business calendar (the language reference §5).
 type Calendar struct {
 	Name     string   `json:"name"`
 	Timezone string   `json:"timezone"`
@@ -336,7 +336,7 @@ type Decay struct {
 	Calendar string   `json:"calendar,omitempty"`
 }
 
-// Exception kinds (LANGUAGE.md §7.4).
+// Exception kinds (the language reference §10).
 const (
 	ExcSLABreach = "sla_breach"
 	ExcNoOwner   = "no_owner"
@@ -355,7 +355,7 @@ type ExceptionHandler struct {
 	Pos     Pos      `json:"pos"`
 }
 
-// Action kinds (LANGUAGE.md §7.2).
+// Action kinds (the language reference §8).
 const (
 	ActSet      = "set"
 	ActAssign   = "assign"
@@ -453,13 +453,13 @@ func (w *Workflow) Calendar(name string) *Calendar {
 	return nil
 }
 
-// BuiltinEvents are always declared (LANGUAGE.md §3.3).
+// BuiltinEvents are always declared (the language reference §3.3).
 const (
 	EventCaptured = "captured"
 	EventUpdated  = "updated"
 )
 
-// BuiltinAttrs are the read-only lead attributes of LANGUAGE.md §3.2.
+// BuiltinAttrs are the read-only lead attributes of the language reference §3.2.
 var BuiltinAttrs = []Field{
 	{Name: "id", Type: Type{Kind: String}},
 	{Name: "stage", Type: Type{Kind: String}},

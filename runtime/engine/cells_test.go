@@ -65,7 +65,7 @@ stage won terminal
 stage disqualified terminal
 `
 
-// TestCells walks the cell rules of LANGUAGE.md §8: assess decides on
+// TestCells walks the cell rules of the language reference §12: assess decides on
 // entry and after every event; advance hands on at once or waits for
 // accept/reject; develop nurtures, reassesses and recycles.
 func TestCells(t *testing.T) {

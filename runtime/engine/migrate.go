@@ -8,7 +8,7 @@ import (
 )
 
 // CanMigrate reports whether a lead on another version may move to machine
-// to: its current stage exists there by name (LANGUAGE.md is silent; see
+// to: its current stage exists there by name (the language reference is silent; see
 // docs/runtime.md: "versions").
 func CanMigrate(to *Machine, l *Lead) bool {
 	return l.Version != to.W.Version && to.stages[l.Stage] != nil

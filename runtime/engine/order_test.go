@@ -81,7 +81,7 @@ func trail(w *world, id string) []string {
 	return out
 }
 
-// TestOrderOfEvaluation checks LANGUAGE.md §7.3 step by step: workflow
+// TestOrderOfEvaluation checks the language reference §9 step by step: workflow
 // handlers first (in source order), then the first event transition whose
 // guard holds, else the in-stage handlers, then automatic transitions; a
 // move runs exit, the transition's actions, routing, enter, and checks the

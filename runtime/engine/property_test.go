@@ -159,6 +159,16 @@ func (g *gen) one() {
 		case 1:
 			reason = " "
 		}
+		if g.r.IntN(2) == 0 {
+			// An assignment: to a member, to someone else, to the owner
+			// it has (refused), or to nobody (refused).
+			owner := []string{"ana", "zed", "", ""}[g.r.IntN(4)]
+			if l := g.w.leads[id]; l != nil && owner == "" && g.r.IntN(2) == 0 {
+				owner = l.Owner
+			}
+			g.input(id, Input{Kind: Assign, Owner: owner, Reason: reason, Actor: "ops"})
+			return
+		}
 		g.input(id, Input{Kind: Override, Stage: stage, Reason: reason, Actor: "ops"})
 	default:
 		d := []time.Duration{time.Minute, 30 * time.Minute, 3 * time.Hour, 25 * time.Hour, 3 * 24 * time.Hour, 15 * 24 * time.Hour, 40 * 24 * time.Hour}

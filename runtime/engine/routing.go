@@ -186,7 +186,7 @@ func (e *noOwner) Error() string { return e.reason }
 
 // resolve picks the owner an assignee names. exclude is left out of team
 // rotations (reassign); role and user targets ignore it. sticky keeps the
-// current owner when they belong to the team (LANGUAGE.md §7.1); for a
+// current owner when they belong to the team (the language reference §7.1); for a
 // role queue the owner is the queue either way.
 func (s *stepper) resolve(a *ir.Assignee, exclude string, sticky bool) (string, error) {
 	switch a.Kind {

@@ -24,7 +24,7 @@ type Lead struct {
 	// for an absent optional field. Values are run-time natives: string,
 	// int64, float64, bool, time.Time, time.Duration, []any, map[string]any.
 	Fields []any `json:"-"`
-	// Stuck is set when an exception found no handler (LANGUAGE.md §7.4).
+	// Stuck is set when an exception found no handler (the language reference §10).
 	Stuck *Stuck `json:"stuck"`
 	// SLAs are the current stage's SLAs and their progress.
 	SLAs []SLAState `json:"slas"`
@@ -69,7 +69,7 @@ type SLAState struct {
 type InputKind int
 
 const (
-	// Capture creates a lead (LANGUAGE.md §7.3, last paragraph).
+	// Capture creates a lead (the language reference §9, last paragraph).
 	Capture InputKind = iota
 	// Event delivers an event of a declared type.
 	Event

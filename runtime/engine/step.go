@@ -1,6 +1,6 @@
 package engine
 
-// The semantics of one step, LANGUAGE.md §3–§8, with the choices the
+// The semantics of one step, the language reference (docs/language/reference.md) §3–§12, with the choices the
 // language reference leaves open (they are documented for users in the
 // language reference's runtime notes):
 //
@@ -61,7 +61,7 @@ import (
 )
 
 // MaxChain is the most moves one step may make; the next raises the
-// `loop` exception (LANGUAGE.md §7.3).
+// `loop` exception (the language reference §9).
 const MaxChain = 64
 
 // Timer name prefixes. A timer's name says what it does when it fires.
@@ -116,7 +116,7 @@ func CompareTimers(a, b DueTimer) int {
 }
 
 // InputError is a rejected input: nothing changed. Problems name every bad
-// field (INTERFACES.md: 422 details).
+// field (docs/api/openapi.json: a 422's details).
 type InputError struct {
 	Message  string
 	Problems []Problem
@@ -207,43 +207,19 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 		}
 		s.begin(in)
 		s.onTimer(in)
-	case Override:
+	case Override, Assign:
 		if lead == nil {
 			return nil, &InputError{Message: "no such lead"}
 		}
-		var problems []Problem
-		if m.stages[in.Stage] == nil {
-			problems = append(problems, Problem{Field: "stage", Message: m.unknownStage(in.Stage)})
-		}
-		if strings.TrimSpace(in.Reason) == "" {
-			problems = append(problems, Problem{Field: "reason", Message: "is required: say why the lead is moved"})
-		}
-		if len(problems) > 0 {
-			sortProblems(problems)
-			return nil, &InputError{Message: "invalid override", Problems: problems}
+		if err := m.checkOperator(lead, in); err != nil {
+			return nil, err
 		}
 		s.begin(in)
-		s.onOverride(in)
-	case Assign:
-		if lead == nil {
-			return nil, &InputError{Message: "no such lead"}
+		if in.Kind == Override {
+			s.onOverride(in)
+		} else {
+			s.onAssign(in)
 		}
-		var problems []Problem
-		switch msg := OwnerProblem(in.Owner); {
-		case msg != "":
-			problems = append(problems, Problem{Field: "owner", Message: msg})
-		case in.Owner == lead.Owner:
-			problems = append(problems, Problem{Field: "owner", Message: fmt.Sprintf("%s already owns lead %s", in.Owner, lead.ID)})
-		}
-		if strings.TrimSpace(in.Reason) == "" {
-			problems = append(problems, Problem{Field: "reason", Message: "is required: say why the lead changes hands"})
-		}
-		if len(problems) > 0 {
-			sortProblems(problems)
-			return nil, &InputError{Message: "invalid assignment", Problems: problems}
-		}
-		s.begin(in)
-		s.onAssign(in)
 	default:
 		return nil, &InputError{Message: "unknown input"}
 	}
@@ -531,7 +507,7 @@ func contains(list []string, s string) bool {
 }
 
 // workflowHandlers runs the workflow-level handlers and score rules for an
-// event, in source order (LANGUAGE.md §7.3 step 2).
+// event, in source order (the language reference §9 step 2).
 func (s *stepper) workflowHandlers(event string) {
 	for _, h := range s.m.handlers[event] {
 		if s.halted {
@@ -555,7 +531,7 @@ func (s *stepper) workflowHandlers(event string) {
 
 // stageEvent handles an event in the current stage: the first event
 // transition whose guard holds fires; otherwise the in-stage handlers whose
-// guards hold run, in source order (LANGUAGE.md §7.3 step 3).
+// guards hold run, in source order (the language reference §9 step 3).
 func (s *stepper) stageEvent(stage *ir.Stage, event string) {
 	ep := s.entered
 	for i := range stage.On {
@@ -632,6 +608,34 @@ func (s *stepper) onOverride(in Input) {
 	s.settle()
 }
 
+// checkOperator checks an operator's override or assignment: a stage of
+// the workflow or a usable owner other than the current one, and a reason.
+func (m *Machine) checkOperator(lead *Lead, in Input) error {
+	var problems []Problem
+	what, why := "override", "is required: say why the lead is moved"
+	if in.Kind == Override {
+		if m.stages[in.Stage] == nil {
+			problems = append(problems, Problem{Field: "stage", Message: m.unknownStage(in.Stage)})
+		}
+	} else {
+		what, why = "assignment", "is required: say why the lead changes hands"
+		switch msg := OwnerProblem(in.Owner); {
+		case msg != "":
+			problems = append(problems, Problem{Field: "owner", Message: msg})
+		case in.Owner == lead.Owner:
+			problems = append(problems, Problem{Field: "owner", Message: fmt.Sprintf("%s already owns lead %s", in.Owner, lead.ID)})
+		}
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		problems = append(problems, Problem{Field: "reason", Message: why})
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sortProblems(problems)
+	return &InputError{Message: "invalid " + what, Problems: problems}
+}
+
 // onAssign gives the lead to an operator's choice of owner. As after
 // `reassign`, the stage's SLAs that are not met start again: they measure
 // the new owner.
@@ -698,7 +702,7 @@ func OwnerProblem(owner string) string {
 // ---------------------------------------------------------------------------
 // Moving
 
-// settle fires automatic transitions until none holds (LANGUAGE.md §7.3
+// settle fires automatic transitions until none holds (the language reference §9
 // steps 4 and 5): a chain of `when` moves, limited by MaxChain.
 func (s *stepper) settle() {
 	for !s.halted && !s.noAuto {
@@ -1234,7 +1238,7 @@ func (s *stepper) slaOutcome(o SLAOutcome) {
 
 func (s *stepper) note(action string) { s.entry.Actions = append(s.entry.Actions, action) }
 
-// raise handles an exception (LANGUAGE.md §7.4): the stage's handler, else
+// raise handles an exception (the language reference §10): the stage's handler, else
 // the workflow's, else the lead is stuck in place. It reports whether a
 // handler ran.
 func (s *stepper) raise(kind, reason string) bool {

@@ -1,4 +1,4 @@
-// Package httpapi serves the runtime's HTTP API (INTERFACES.md): JSON in
+// Package httpapi serves the runtime's HTTP API (docs/api/openapi.json): JSON in
 // and out, errors as {"error": {"code", "message", "details"}}, bearer-token
 // auth when a token is set, request bodies capped at 1 MiB. Bodies are read
 // strictly: anything but one JSON object with known keys is a 400; a key of

@@ -20,7 +20,7 @@ func contractServer(t *testing.T, args ...string) *server {
 	return newServer(t, serverOpts{paths: []string{dir}, args: args})
 }
 
-// leadKeys are the keys of a lead (INTERFACES.md).
+// leadKeys are the keys of a lead (docs/api/openapi.json).
 var leadKeys = []string{"created_at", "entered_at", "fields", "id", "lifecycle", "owner", "slas", "stage", "stuck", "version", "workflow"}
 
 // checkLead checks the shape of a lead answer: every key, RFC 3339 times,

@@ -35,6 +35,12 @@ func rawRequest(t *testing.T, s *server, req string) (int, string, []byte) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	// The answer is checked against the API's document like any other,
+	// when the request is one net/http can read back.
+	if r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(req))); err == nil {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		checkAnswer(t, r, resp, body)
+	}
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body
 }
 

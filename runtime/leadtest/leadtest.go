@@ -37,7 +37,7 @@ const (
 	Fail = "fail"
 )
 
-// Result is one test's outcome (INTERFACES.md: `lead test --format json`).
+// Result is one test's outcome (docs/cli.md: `lead test --format json`).
 type Result struct {
 	Name    string `json:"name"`
 	File    string `json:"file"`

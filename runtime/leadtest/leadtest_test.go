@@ -6,8 +6,8 @@ import (
 	"github.com/leadlang/lead/compiler"
 )
 
-// TestExamples runs the examples' own test blocks: Appendix A and B of
-// LANGUAGE.md must pass exactly as written.
+// TestExamples runs the examples' own test blocks: simple.lead and
+// multistep.lead, the language's two complete examples, must pass as written.
 func TestExamples(t *testing.T) {
 	for _, name := range []string{"../../examples/simple.lead", "../../examples/multistep.lead"} {
 		r := compiler.CompileFile(name, compiler.Options{})

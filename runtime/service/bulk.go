@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -18,6 +17,17 @@ import (
 // the same action again (after a client gave up, a 503 or a restart)
 // applies it to each lead at most once: a lead it reached before is
 // reported unchanged.
+//
+// The leads of a page are planned one after the other, in id order, so
+// that a team's rotation hands them out in that order, the same every
+// time; their steps then commit together, sharing group commits as
+// concurrent requests do (up to bulkParallel in flight). A
+// dry run applies no routing: where the change routes an owner (an
+// override into a team's stage), the owners it shows are each the one
+// the lead would get if it were alone.
+
+// bulkParallel is how many steps of a page are in flight at once.
+const bulkParallel = 32
 
 // Bulk actions.
 const (
@@ -31,10 +41,6 @@ const (
 	BulkUnchanged = "unchanged"
 	BulkFailed    = "failed"
 )
-
-// bulkParallel is how many leads of a page step at once: their commits
-// share group commits, as concurrent requests do.
-const bulkParallel = 32
 
 // BulkRequest is one page of a bulk action.
 type BulkRequest struct {
@@ -158,7 +164,6 @@ func (s *Service) Bulk(ctx context.Context, r BulkRequest) (BulkResult, error) {
 			res.Failed++
 		}
 	}
-	sort.Slice(res.Leads, func(i, j int) bool { return res.Leads[i].ID < res.Leads[j].ID })
 	return res, nil
 }
 

@@ -178,7 +178,7 @@ func stringSize(s string) int {
 }
 
 // requestProblems names an engine's problems by their place in the
-// request body (INTERFACES.md: details name every bad field): lead fields
+// request body (docs/api/openapi.json: details name every bad field): lead fields
 // as fields.NAME, event payload fields as data.NAME.
 func requestProblems(m *engine.Machine, in engine.Input, ps []engine.Problem) []engine.Problem {
 	prefix := ""

@@ -71,7 +71,7 @@ func leadHeader(data []byte) (workflow, version string, err error) {
 	return h.Workflow, h.Version, err
 }
 
-// LeadView is a lead as the API shows it (INTERFACES.md).
+// LeadView is a lead as the API shows it (docs/api/openapi.json).
 type LeadView struct {
 	ID        string         `json:"id"`
 	Workflow  string         `json:"workflow"`

@@ -54,6 +54,11 @@ func (s *Service) check(f Filter) error {
 	if f.MinAge < 0 {
 		return fmt.Errorf("%w: min_age must not be negative", ErrBadRequest)
 	}
+	if f.Stage != "" {
+		if err := s.checkStage(f.Workflow, f.Stage); err != nil {
+			return err
+		}
+	}
 	if f.Lifecycle != "" {
 		var known []string
 		for _, m := range s.reg.machinesOf(f.Workflow) {
@@ -76,6 +81,31 @@ func (s *Service) check(f Filter) error {
 		}
 	}
 	return nil
+}
+
+// checkStage refuses a stage that no loaded version of the workflow (of
+// any workflow, for "") has: a typo would match no lead, silently.
+func (s *Service) checkStage(workflow, stage string) error {
+	var names []string
+	for _, m := range s.reg.machinesOf(workflow) {
+		if m.Stage(stage) != nil {
+			return nil
+		}
+		for i := range m.W.Stages {
+			if n := m.W.Stages[i].Name; !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	near := ""
+	if n := lang.Suggest(stage, names); n != "" {
+		near = fmt.Sprintf(" (did you mean %q?)", n)
+	}
+	if workflow == "" {
+		return fmt.Errorf("%w: no workflow has a stage %q%s", ErrBadRequest, stage, near)
+	}
+	return fmt.Errorf("%w: workflow %s has no stage %q%s; its stages are %s", ErrBadRequest, workflow, stage, near, strings.Join(names, ", "))
 }
 
 // Leads returns a page of at most limit leads matching f, in id order,

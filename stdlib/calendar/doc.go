@@ -1,5 +1,5 @@
 // Package calendar implements business calendars: working hours per weekday
-// in one time zone, minus whole-day holidays (LANGUAGE.md §5). The runtime
+// in one time zone, minus whole-day holidays (the language reference §5). The runtime
 // uses them to measure durations written `within 4h on us_business`, which
 // count only working time.
 //

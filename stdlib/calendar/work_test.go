@@ -62,7 +62,7 @@ func ts(t testing.TB, s string) time.Time {
 	return v
 }
 
-// usBusiness is the calendar of LANGUAGE.md Appendix B.
+// usBusiness is the calendar of examples/multistep.lead.
 func usBusiness(t testing.TB) *Calendar {
 	return build(t, "America/New_York", []string{"mon-fri 09:00-17:00"}, "2026-11-26", "2026-12-25")
 }
