@@ -12,7 +12,7 @@ import (
 // with the byte offsets of its first token and of the end of its last token.
 // Line and column are not stored; File converts offsets at the edges.
 //
-// Keywords are contextual (LANGUAGE.md §1): they are Ident tokens matched by
+// Keywords are contextual (the language reference §1): they are Ident tokens matched by
 // value, so any identifier can still name a field, event, stage or role.
 
 // Node is embedded in every AST node.
@@ -421,7 +421,7 @@ func CellStage(p CellPart) (part string, stmts []StageStmt, ok bool) {
 	return "", nil, false
 }
 
-// Standard is `standard NAME { ... }` (LANGUAGE.md §9).
+// Standard is `standard NAME { ... }` (the language reference §13).
 type Standard struct {
 	Node
 	Name  *Ident         `parser:"\"standard\" @@ \"{\" EOL*"`
@@ -451,7 +451,7 @@ type Require struct {
 	Accountable bool      `parser:"            | @\"accountable\" \"on\" \"every\" \"stage\" )"`
 }
 
-// Test is `test "name" { ... }` (LANGUAGE.md §11).
+// Test is `test "name" { ... }` (the language reference §15).
 type Test struct {
 	Node
 	Name  *StringLit `parser:"\"test\" @@ \"{\" EOL*"`
@@ -659,7 +659,7 @@ type Recycle struct {
 }
 
 // ---------------------------------------------------------------------------
-// Actions (LANGUAGE.md §7.2)
+// Actions (the language reference §8)
 
 // ActionBlock is `{ ACTION; ... }`.
 type ActionBlock struct {

@@ -180,6 +180,11 @@ func syntaxError(f *File, fail *syntaxFailure, c chunk, toks []lexer.Token) *Dia
 		d.Related = []Related{*r}
 	}
 	d.Help = help
+	if lit, fix := unitFix(expected, ctoks, tok); fix != "" {
+		d.Subject.End = d.Subject.Start + len(lit)
+		d.Summary = fmt.Sprintf("`%s` is not a duration: write %s", lit, fix)
+		d.Help = []string{"a duration is a number and a unit, with no space: ms, s, m, h, d or w (e.g. 90s, 4h, 1h30m, 30d, 2w)"}
+	}
 	if len(d.Help) == 0 {
 		d.Help = tokenHelp(expected, tok)
 	}
@@ -647,6 +652,45 @@ func splitAlternatives(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// unitWords are unit spellings people write for the units of durations.
+var unitWords = map[string]string{
+	"msec": "ms", "msecs": "ms", "millis": "ms", "milliseconds": "ms",
+	"sec": "s", "secs": "s", "second": "s", "seconds": "s",
+	"min": "m", "mins": "m", "minute": "m", "minutes": "m",
+	"hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+	"day": "d", "days": "d",
+	"wk": "w", "wks": "w", "week": "w", "weeks": "w",
+}
+
+// unitFix recognises a number written with a unit word where a duration
+// is expected (`4hrs`, `30 days`): it returns what was written and the
+// duration it means, or "" if that is not the mistake.
+func unitFix(expected string, toks []lexer.Token, tok lexer.Token) (string, string) {
+	first := ""
+	if terms := splitTerms(expected); len(terms) > 0 {
+		first = strings.TrimRight(terms[0], "?*+")
+	}
+	if first != "Duration" || tok.Type != tokInt {
+		return "", ""
+	}
+	for i, t := range toks {
+		if t.Pos.Offset != tok.Pos.Offset || i+1 >= len(toks) {
+			continue
+		}
+		next := toks[i+1]
+		unit, ok := unitWords[strings.ToLower(next.Value)]
+		if next.Type != tokIdent || !ok {
+			return "", ""
+		}
+		lit := tok.Value + next.Value
+		if next.Pos.Offset != tok.Pos.Offset+len(tok.Value) {
+			lit = tok.Value + " " + next.Value
+		}
+		return lit, tok.Value + unit
+	}
+	return "", ""
 }
 
 // tokenHelp adds a hint for common mistakes, judged from what was expected

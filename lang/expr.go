@@ -8,7 +8,7 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// Expr is a CEL expression captured as source text (LANGUAGE.md §1, §6).
+// Expr is a CEL expression captured as source text (the language reference §1, §6).
 // The compiler type-checks it; the parser only decides where it ends.
 //
 // An expression ends, outside any ( [ {, at the end of the statement (newline

@@ -88,6 +88,11 @@ func (p *fastParser) failed() {
 func (p *fastParser) trailing() {
 	if p.err == nil {
 		p.err = &syntaxFailure{tok: *p.peek()}
+		if p.far == p.i && p.peek().Type == tokIdent && slices.Contains(p.want, `"->"`) {
+			// A name where the statement could still take `->` is a
+			// target without its arrow (`on closed_won won`).
+			p.err.want = []string{`"->"`}
+		}
 	}
 	p.fail()
 }
@@ -363,6 +368,7 @@ func (p *fastParser) optRef(keyword string) *Ref {
 	if p.accept(keyword) {
 		return p.ref()
 	}
+	p.wanted(`"` + keyword + `"`)
 	return nil
 }
 

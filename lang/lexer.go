@@ -60,7 +60,7 @@ var tokenNames = map[string]lexer.TokenType{
 	"Invalid":    tokInvalid,
 }
 
-// referenceRules is the lexical grammar of LANGUAGE.md §1 as participle
+// referenceRules is the lexical grammar of the language reference §1 as participle
 // stateful-lexer rules. It is the readable specification; scan is a
 // hand-written scanner producing the identical token stream, several times
 // faster (a parity test and a fuzzer hold the two together).
