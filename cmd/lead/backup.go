@@ -47,6 +47,9 @@ func runBackup(env *cmdEnv, args []string) int {
 	defer stop()
 	var write func(io.Writer) error
 	if *data != "" {
+		if err := existingStore(*data); err != nil {
+			return ioError(env, "backup", err)
+		}
 		st, err := store.Open(*data, store.Options{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			return ioError(env, "backup", fmt.Errorf("%w (if a server is using it, back it up with --server instead)", err))

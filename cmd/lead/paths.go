@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/leadlang/lead/compiler"
@@ -40,4 +41,17 @@ func ioError(env *cmdEnv, cmd string, err error) int {
 	}
 	fmt.Fprintf(env.stderr, "lead %s: %v\n", cmd, err)
 	return exitUsage
+}
+
+// existingStore checks that dir holds a Lead store, so that a command
+// meant for one (reindex, backup --data) does not create an empty store
+// where a path was mistyped.
+func existingStore(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		if _, derr := os.Stat(dir); derr != nil {
+			return fmt.Errorf("no store at %s: %w", dir, derr)
+		}
+		return fmt.Errorf("%s holds no Lead store (no MANIFEST)", dir)
+	}
+	return nil
 }

@@ -1438,6 +1438,19 @@ func (s *stepper) finish() *Result {
 			e.Fields[s.m.W.Lead[i].Name] = ir.Export(l.Fields[i])
 		}
 	}
+	if e.Cause == Capture.String() {
+		// A capture records every field the lead starts with (given or
+		// defaulted): with the changes of later steps, the history holds
+		// each field's value at every step.
+		for i, v := range l.Fields {
+			if v != nil {
+				if e.Fields == nil {
+					e.Fields = make(map[string]any, len(l.Fields))
+				}
+				e.Fields[s.m.W.Lead[i].Name] = ir.Export(v)
+			}
+		}
+	}
 	if len(l.Timers) == 0 {
 		l.Timers = nil
 	}

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +197,58 @@ func TestLeadListOrders(t *testing.T) {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("%s: %s does not name %s", path, r.body, want)
 		}
+	}
+}
+
+// TestReindexCommand: lead run --no-reports keeps no counters; the next
+// start without it rebuilds them from history before serving, and lead
+// reindex rebuilds them offline, to the same reports.
+func TestReindexCommand(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, serverOpts{args: []string{"--no-reports"}})
+	for i, seg := range []string{"enterprise", "smb", "enterprise"} {
+		s.capture("deals", fmt.Sprint("x", i), map[string]any{"email": fmt.Sprint("x", i, "@x.example"), "segment": seg})
+	}
+	s.send("x0", "accepted", "", nil)
+	funnel := func() string {
+		r := s.expect(http.StatusOK, "GET", "/v1/reports/funnel?workflow=deals&by=segment", nil).json(t)
+		b, _ := json.Marshal(r["rows"])
+		return string(b)
+	}
+	if rows := funnel(); strings.Contains(rows, `"leads":3`) || strings.Contains(rows, `"leads":2`) {
+		t.Errorf("with --no-reports the funnel counted leads: %s", rows)
+	}
+	if s.stop() != 0 {
+		t.Fatal("lead run did not stop cleanly")
+	}
+	s.args = nil
+	s.restart()
+	want := funnel()
+	var rows []struct {
+		Group, Label string
+		Leads        int
+	}
+	json.Unmarshal([]byte(want), &rows)
+	captured := map[string]int{}
+	for _, r := range rows {
+		if r.Label == "captured" {
+			captured[r.Group] = r.Leads
+		}
+	}
+	if captured["enterprise"] != 2 || captured["smb"] != 1 {
+		t.Errorf("the start after --no-reports did not rebuild the counters: %s", want)
+	}
+	if s.stop() != 0 {
+		t.Fatal("lead run did not stop cleanly")
+	}
+	if code, out := lead(t, nil, "reindex", "--data", s.data); code != 0 || !strings.Contains(out, "rebuilt") {
+		t.Fatalf("lead reindex: exit %d\n%s", code, out)
+	}
+	s.restart()
+	if got := funnel(); got != want {
+		t.Errorf("funnel after lead reindex:\n got %s\nwant %s", got, want)
+	}
+	if code, out := lead(t, nil, "reindex", "--data", filepath.Join(t.TempDir(), "none")); code != 2 || !strings.Contains(out, "no such file") {
+		t.Errorf("lead reindex of a missing directory: exit %d\n%s", code, out)
 	}
 }

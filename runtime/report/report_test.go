@@ -83,6 +83,7 @@ var ctx = context.Background()
 type world struct {
 	t     *testing.T
 	svc   *service.Service
+	st    *store.Memory
 	m     *engine.Machine
 	clock atomic.Int64
 	start time.Time
@@ -110,7 +111,8 @@ func newWorld(t *testing.T, seed uint64) *world {
 	}
 	w := &world{t: t, m: m, start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}
 	w.set(w.start)
-	w.svc = service.New(service.Config{Store: store.NewMemory(), Clock: w.now, Machines: []*engine.Machine{m}, ManualTimers: true})
+	w.st = store.NewMemory()
+	w.svc = service.New(service.Config{Store: w.st, Clock: w.now, Machines: []*engine.Machine{m}, ManualTimers: true})
 	if err := w.svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -402,5 +404,42 @@ func checkOwners(t *testing.T, w *world, q report.Query, tr *truth) {
 				t.Errorf("owner %s: %d %s, want %d", owner, n, ev, tr.events[[2]string{owner, ev}])
 			}
 		}
+	}
+}
+
+// TestRebuildMatchesLiveCounters: the counters rebuilt from history
+// (lead reindex, and a start whose counters need it) are the counters
+// kept step by step.
+func TestRebuildMatchesLiveCounters(t *testing.T) {
+	w := newWorld(t, 7)
+	live, err := w.st.Counters(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) < 100 {
+		t.Fatalf("only %d live counters: the workload tests little", len(live))
+	}
+	if err := w.st.ReplaceCounters(ctx, "", map[string]int64{"f/rep/2026-09-01/%2A/bogus": 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.Reindex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := w.st.Counters(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range live {
+		if rebuilt[k] != v {
+			t.Errorf("%s: rebuilt %d, live %d", k, rebuilt[k], v)
+		}
+	}
+	for k, v := range rebuilt {
+		if _, ok := live[k]; !ok {
+			t.Errorf("%s: rebuilt %d, not a live counter", k, v)
+		}
+	}
+	if v, _, _ := w.st.Meta(ctx, report.SchemaKey); string(v) != report.Schema {
+		t.Errorf("schema after the rebuild: %q", v)
 	}
 }

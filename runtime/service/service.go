@@ -176,6 +176,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read routing state: %w", err)
 	}
+	if err := s.checkCounters(ctx); err != nil {
+		return err
+	}
 	seen, err := s.st.Counters(ctx, "d/")
 	if err != nil {
 		return fmt.Errorf("read the reports' dimensions: %w", err)
@@ -198,7 +201,7 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, f := range files {
 		s.reload(ctx, f)
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && len(s.cfg.Paths) > 0 {
 		s.log.Warn("no workflow files found", "paths", strings.Join(s.cfg.Paths, ", "))
 	}
 	for _, m := range s.cfg.Machines {
