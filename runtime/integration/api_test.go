@@ -392,9 +392,13 @@ func TestAPIContract(t *testing.T) {
 		if !strings.Contains(string(r.body), `unknown workflow \"deal\" (did you mean \"deals\"?); the served workflows are deals, quick`) {
 			t.Errorf("workflow=deal: %s", r)
 		}
-		r = s.expect(http.StatusBadRequest, "GET", "/v1/leads?lifecycle=mql", nil)
+		r = s.expect(http.StatusBadRequest, "GET", "/v1/leads?lifecycle=sqll", nil)
+		if !strings.Contains(string(r.body), `no stage has the lifecycle \"sqll\" (did you mean \"sql\"?); the lifecycles are lost, mql, sql, won`) {
+			t.Errorf("lifecycle=sqll: %s", r)
+		}
+		r = s.expect(http.StatusBadRequest, "GET", "/v1/leads?workflow=quick&lifecycle=mql", nil)
 		if !strings.Contains(string(r.body), `no stage has the lifecycle \"mql\": the workflows declare no lifecycles`) {
-			t.Errorf("lifecycle=mql: %s", r)
+			t.Errorf("workflow=quick&lifecycle=mql: %s", r)
 		}
 		// Every page holds full leads.
 		page := s.expect(http.StatusOK, "GET", "/v1/leads?workflow=deals&limit=2", nil).json(t)
@@ -520,12 +524,15 @@ func TestAPIContract(t *testing.T) {
 			`lead_steps_total{cause="update",workflow="deals"}`,
 			`lead_steps_total{cause="override",workflow="deals"}`,
 			`lead_steps_total{cause="timer",workflow="quick"}`,
-			`lead_transitions_total{from="inbox",to="working",workflow="deals"}`,
-			`lead_sla_total{outcome="met",sla="touch",workflow="deals"}`,
-			`lead_sla_total{outcome="breached",sla="fast",workflow="quick"}`,
+			`lead_transitions_total{from="inbox",lifecycle="sql",to="working",workflow="deals"}`,
+			`lead_lifecycle_reached_total{lifecycle="mql",workflow="deals"}`,
+			`lead_sla_total{lifecycle="mql",outcome="met",sla="touch",workflow="deals"}`,
+			`lead_sla_total{lifecycle="",outcome="breached",sla="fast",workflow="quick"}`,
+			`lead_open_leads{lifecycle="mql",stage="inbox",workflow="deals"}`,
 			`lead_exceptions_total{handler="stuck",kind="eval_error",workflow="deals"}`,
 			`lead_exceptions_total{handler="override",kind="override",workflow="deals"}`,
-			"lead_stuck_leads ",
+			`lead_stuck_leads{workflow="deals"} `,
+			`lead_stuck_leads{workflow="quick"} 0`,
 			"lead_step_duration_seconds_bucket",
 			"lead_commit_batch_steps_bucket",
 			"lead_commit_duration_seconds_bucket",
@@ -536,7 +543,7 @@ func TestAPIContract(t *testing.T) {
 			"process_resident_memory_bytes",
 		} {
 			if !strings.Contains(body, want) {
-				t.Errorf("/metrics has no %s", want)
+				t.Errorf("/metrics has no %s\n%s", want, grepLines(body, "lead_stuck"))
 			}
 		}
 		if !strings.Contains(body, "# TYPE lead_step_duration_seconds histogram") {
@@ -598,4 +605,15 @@ func listAll(t *testing.T, s *server, q url.Values, limit int) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,9 +117,16 @@ func TestReportCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "GROUP") || !strings.Contains(out, "enterprise") || !strings.Contains(out, "captured") {
 		t.Fatalf("lead report funnel: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "enterprise") && !strings.Contains(line, "  captured  ") {
-			t.Errorf("the table is not aligned: %q", line)
+	lines := strings.Split(out, "\n")
+	header := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "GROUP") })
+	col := strings.Index(lines[header], "LABEL")
+	for _, line := range lines[header+1:] {
+		if line == "" {
+			break
+		}
+		if len(line) <= col || line[col-1] != ' ' || line[col] == ' ' {
+			t.Errorf("the table is not aligned: the LABEL column starts at %d in\n%s", col, out)
+			break
 		}
 	}
 	code, out, _ = cli(t, nil, append([]string{"report"}, append(srv, "sla", "--format", "csv")...)...)

@@ -481,3 +481,23 @@ func Owners(ctx context.Context, src Source, q Query, machines []*engine.Machine
 	})
 	return r, nil
 }
+
+// OpenLeads counts the leads now in each non-terminal stage, by workflow
+// and stage, from the aging counters (for the Prometheus gauges).
+func OpenLeads(ctx context.Context, src Source) (map[[2]string]int64, error) {
+	all := Query{To: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cs, err := scan(ctx, src, "a", all, 3, 4)
+	if err != nil {
+		return nil, err
+	}
+	out := map[[2]string]int64{}
+	for _, c := range cs {
+		out[[2]string{c.workflow, c.parts[2]}] += c.n
+	}
+	for k, n := range out {
+		if n == 0 {
+			delete(out, k)
+		}
+	}
+	return out, nil
+}

@@ -7,15 +7,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/report"
 	"github.com/leadlang/lead/runtime/store"
 )
 
 // metrics are the service's Prometheus metrics. Labels are workflow names,
-// stage names, exception kinds and outcomes: bounded by the workflows.
+// stage names, lifecycle labels, exception kinds and outcomes: bounded by
+// the workflows. The lifecycle label is the common vocabulary of
+// standards (a stage's lifecycle, "" for a stage without one), so one
+// query spans every workflow that conforms to a standard.
 type metrics struct {
 	events        *prometheus.CounterVec
 	steps         *prometheus.CounterVec
 	transitions   *prometheus.CounterVec
+	reached       *prometheus.CounterVec
 	slas          *prometheus.CounterVec
 	exceptions    *prometheus.CounterVec
 	stepSeconds   prometheus.Histogram
@@ -36,11 +41,14 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Name: "lead_steps_total", Help: "Engine steps committed, by workflow and cause (capture, event, update, timer, override).",
 		}, []string{"workflow", "cause"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lead_transitions_total", Help: "Stage changes, by workflow and from/to stage.",
-		}, []string{"workflow", "from", "to"}),
+			Name: "lead_transitions_total", Help: "Stage changes, by workflow, from/to stage and the lifecycle label of the stage entered.",
+		}, []string{"workflow", "from", "to", "lifecycle"}),
+		reached: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lead_lifecycle_reached_total", Help: "Leads that reached a lifecycle label for the first time, by workflow and label: the funnel, each lead counted once per label.",
+		}, []string{"workflow", "lifecycle"}),
 		slas: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lead_sla_total", Help: "SLA outcomes, by workflow, SLA and outcome (met, breached).",
-		}, []string{"workflow", "sla", "outcome"}),
+			Name: "lead_sla_total", Help: "SLA outcomes, by workflow, SLA, lifecycle label of its stage and outcome (met; exempt: met by a step that moved the lead through an override or an exception; breached).",
+		}, []string{"workflow", "sla", "lifecycle", "outcome"}),
 		exceptions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lead_exceptions_total", Help: "Exceptions raised, by workflow and kind, and whether a handler took them or the lead got stuck.",
 		}, []string{"workflow", "kind", "handler"}),
@@ -71,56 +79,109 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 		}, []string{"result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.steps, m.transitions, m.slas, m.exceptions, m.stepSeconds,
-			m.commitBatch, m.commitSeconds, m.timerLag, m.reloads, m.migrations, m.webhook,
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "lead_stuck_leads", Help: "Leads stuck in place until an operator moves them.",
-			}, s.stuckCount),
-		)
+		reg.MustRegister(m.events, m.steps, m.transitions, m.reached, m.slas, m.exceptions, m.stepSeconds,
+			m.commitBatch, m.commitSeconds, m.timerLag, m.reloads, m.migrations, m.webhook, gauges{s})
 	}
 	return m
 }
 
-// observe records a committed step.
-func (s *Service) observe(m *engine.Machine, r *engine.Result, in engine.Input, took time.Duration) {
+// observe records a committed step; prev is the lead before it (nil for
+// a capture).
+func (s *Service) observe(m *engine.Machine, r *engine.Result, prev *engine.Lead, took time.Duration) {
 	wf := m.W.Name
 	s.met.events.WithLabelValues(wf, "applied").Inc()
 	s.met.steps.WithLabelValues(wf, r.Entry.Cause).Inc()
 	s.met.stepSeconds.Observe(took.Seconds())
 	for _, mv := range r.Entry.Moves {
 		if mv.From != "" {
-			s.met.transitions.WithLabelValues(wf, mv.From, mv.To).Inc()
+			s.met.transitions.WithLabelValues(wf, mv.From, mv.To, lifecycle(m, mv.To)).Inc()
 		}
 	}
-	for _, o := range r.Entry.SLAs {
-		if o.State == engine.SLAMet || o.State == engine.SLABreached {
-			s.met.slas.WithLabelValues(wf, o.Name, o.State).Inc()
+	for label := range r.Lead.Reached {
+		if prev != nil {
+			if _, before := prev.Reached[label]; before {
+				continue
+			}
 		}
+		s.met.reached.WithLabelValues(wf, label).Inc()
+	}
+	exempt := r.Entry.Override != nil || len(r.Entry.Exceptions) > 0
+	for _, o := range r.Entry.SLAs {
+		out := o.State
+		switch {
+		case out == engine.SLAMet && exempt:
+			out = report.Exempt
+		case out != engine.SLAMet && out != engine.SLABreached:
+			continue
+		}
+		s.met.slas.WithLabelValues(wf, o.Name, lifecycle(m, o.Stage), out).Inc()
 	}
 	for _, x := range r.Entry.Exceptions {
 		s.met.exceptions.WithLabelValues(wf, x.Kind, x.Handler).Inc()
 	}
 }
 
-// stuckCount counts stuck leads through the stuck index.
-func (s *Service) stuckCount() float64 {
-	yes := true
-	n, cursor := 0, ""
-	for {
-		page, next, err := s.st.Leads(contextBackground(), storeQuery(&yes, cursor))
-		if err != nil {
-			return float64(n)
-		}
-		n += len(page)
-		if next == "" {
-			return float64(n)
-		}
-		cursor = next
+// lifecycle is a stage's lifecycle label, "" if it has none.
+func lifecycle(m *engine.Machine, stage string) string {
+	if st := m.Stage(stage); st != nil {
+		return st.Lifecycle
 	}
+	return ""
 }
 
-func contextBackground() context.Context { return context.Background() }
+// gauges are the metrics read from the store when Prometheus scrapes:
+// stuck leads per workflow (the stuck index) and open leads per stage
+// (the aging counters: O(stages × days), not O(leads)).
+type gauges struct{ s *Service }
 
-func storeQuery(stuck *bool, cursor string) store.Query {
-	return store.Query{Stuck: stuck, Limit: 1000, Cursor: cursor}
+var (
+	stuckDesc = prometheus.NewDesc("lead_stuck_leads", "Leads stuck in place until an operator moves them, by workflow.", []string{"workflow"}, nil)
+	openDesc  = prometheus.NewDesc("lead_open_leads", "Leads now in each non-terminal stage, by workflow, stage and its lifecycle label (from the reports' counters; absent with --no-reports).", []string{"workflow", "stage", "lifecycle"}, nil)
+)
+
+func (g gauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- stuckDesc
+	ch <- openDesc
+}
+
+func (g gauges) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	stuck := map[string]int{}
+	for _, w := range g.s.reg.infos() {
+		stuck[w.Name] = 0
+	}
+	yes := true
+	q := store.Query{Stuck: &yes, Limit: 1000}
+	for {
+		page, next, err := g.s.st.Leads(ctx, q)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(stuckDesc, err)
+			break
+		}
+		for _, l := range page {
+			stuck[l.Workflow]++
+		}
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	for wf, n := range stuck {
+		ch <- prometheus.MustNewConstMetric(stuckDesc, prometheus.GaugeValue, float64(n), wf)
+	}
+	if g.s.cfg.NoReports {
+		return
+	}
+	open, err := report.OpenLeads(ctx, g.s.st)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(openDesc, err)
+		return
+	}
+	for k, n := range open {
+		lc := ""
+		if m := g.s.reg.active(k[0]); m != nil {
+			lc = lifecycle(m, k[1])
+		}
+		ch <- prometheus.MustNewConstMetric(openDesc, prometheus.GaugeValue, float64(n), k[0], k[1], lc)
+	}
 }

@@ -674,7 +674,7 @@ func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
 			s.log.Info("lead moved to the active version", "lead", r.Lead.ID, "from_version", r.Entry.Extra["from_version"], "to_version", r.Entry.Extra["to_version"], "stage", r.Lead.Stage)
 		}
 	}
-	s.observe(pl.m, pl.res, pl.in, time.Since(pl.start))
+	s.observe(pl.m, pl.res, pl.p.prev, time.Since(pl.start))
 	return outcome{view: v, raw: raw, created: pl.in.Kind == engine.Capture}, nil
 }
 
