@@ -63,7 +63,7 @@ func runReindex(env *cmdEnv, args []string) int {
 	if err := svc.Close(context.Background()); err != nil {
 		return ioError(env, "reindex", err)
 	}
-	n, err := st.Counters(ctx, "")
+	n, err := store.CounterMap(ctx, st, "", "")
 	if err != nil {
 		return ioError(env, "reindex", err)
 	}

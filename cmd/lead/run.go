@@ -59,6 +59,7 @@ func runRun(env *cmdEnv, args []string) int {
 	fl.Var(&hosts, "allowed-host", "also answer to requests for `HOST` (repeatable)")
 	minFree := fl.String("min-free-space", "", "refuse writes while the store's disk has less than `SIZE` free (e.g. 512MiB, 2GiB; default max(512MiB, 4 memtables))")
 	webhook := fl.String("webhook", "", "POST notifications to `URL`")
+	stepsWebhook := fl.String("steps-webhook", "", "POST every committed step to `URL` as NDJSON batches, at least once and in order (the step stream for BI)")
 	noWatch := fl.Bool("no-watch", false, "do not reload workflows when their files change")
 	noReports := fl.Bool("no-reports", false, "keep no report counters (the reports answer from stale counters; they are rebuilt from history at the next start without this flag)")
 	var standards stringList
@@ -111,7 +112,7 @@ func runRun(env *cmdEnv, args []string) int {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc := service.New(service.Config{
-		Paths: paths, Store: st, Logger: log, Watch: !*noWatch, Webhook: *webhook, NoReports: *noReports,
+		Paths: paths, Store: st, Logger: log, Watch: !*noWatch, Webhook: *webhook, StepsWebhook: *stepsWebhook, NoReports: *noReports,
 		Registerer: reg, StandardsPath: standardsPath(env, standards),
 	})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadlang/lead/runtime/report"
+	"github.com/leadlang/lead/runtime/service"
 )
 
 // reportParams are the query parameters every report takes.
@@ -131,14 +132,11 @@ func (a *api) steps(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	var body []byte
+	for _, st := range steps {
+		body = service.AppendStepLine(body, st)
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
-	for _, st := range steps {
-		fmt.Fprintf(w, `{"seq":%d,"lead":%s,"step":%s}`+"\n", st.Seq, jsonString(st.LeadID), st.Entry)
-	}
-}
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	w.Write(body)
 }

@@ -94,7 +94,7 @@ func TestWebhook(t *testing.T) {
 	}
 	h.mu.Unlock()
 	body := string(s.expect(http.StatusOK, "GET", "/metrics", nil).body)
-	for _, want := range []string{`lead_webhook_deliveries_total{result="delivered"}`, `lead_webhook_deliveries_total{result="retry"}`} {
+	for _, want := range []string{`lead_webhook_deliveries_total{result="delivered",stream="notifications"}`, `lead_webhook_deliveries_total{result="retry",stream="notifications"}`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics has no %s", want)
 		}
@@ -133,5 +133,96 @@ func waitDelivered(t *testing.T, s *server, h *hook) {
 	})
 	if got := h.delivered(); !slices.Equal(got[:len(want)], want) {
 		t.Errorf("delivered in order\n%v\nwant the outbox order\n%v", got, want)
+	}
+}
+
+// stepHook receives the step stream: NDJSON batches, failing the first
+// failFirst POSTs.
+type stepHook struct {
+	mu        sync.Mutex
+	seqs      []float64 // each accepted line's seq, in order of delivery
+	lines     map[float64]string
+	failFirst int
+	posts     int
+	bad       []string
+}
+
+func (h *stepHook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.posts++; h.posts <= h.failFirst {
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		h.bad = append(h.bad, "Content-Type "+ct)
+	}
+	var first, last float64
+	for i, line := range strings.Split(strings.TrimSuffix(string(body), "\n"), "\n") {
+		var l struct {
+			Seq  float64        `json:"seq"`
+			Lead string         `json:"lead"`
+			Step map[string]any `json:"step"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil || l.Lead == "" || l.Step["cause"] == nil {
+			h.bad = append(h.bad, fmt.Sprintf("line %q: %v", line, err))
+			continue
+		}
+		if i == 0 {
+			first = l.Seq
+		}
+		last = l.Seq
+		h.seqs = append(h.seqs, l.Seq)
+		h.lines[l.Seq] = line
+	}
+	if got, want := r.Header.Get("Lead-Steps"), fmt.Sprintf("%v-%v", first, last); got != want {
+		h.bad = append(h.bad, fmt.Sprintf("Lead-Steps %q for lines %s", got, want))
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestStepsWebhook: every committed step reaches --steps-webhook at least
+// once, in commit order, as the lines GET /v1/steps answers, through
+// failures and a kill.
+func TestStepsWebhook(t *testing.T) {
+	t.Parallel()
+	h := &stepHook{failFirst: 2, lines: map[float64]string{}}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	s := newServer(t, serverOpts{args: []string{"--steps-webhook", ts.URL}})
+	for round := range 2 {
+		for i := range 6 {
+			id := fmt.Sprintf("s%d-%d", round, i)
+			s.capture("deals", id, map[string]any{"email": id + "@x.example"})
+			s.send(id, "accepted", "", nil)
+		}
+		if round == 0 {
+			s.kill()
+			s.restart()
+		}
+	}
+	stream := strings.Split(strings.TrimSuffix(string(s.expect(http.StatusOK, "GET", "/v1/steps?limit=10000", nil).body), "\n"), "\n")
+	eventually(t, 30*time.Second, "every step at the webhook", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.lines) >= len(stream)
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, line := range stream {
+		if h.lines[float64(i+1)] != line {
+			t.Errorf("step %d: webhook got %q, GET /v1/steps %q", i+1, h.lines[float64(i+1)], line)
+		}
+	}
+	// In order: a step is delivered again only from where a delivery
+	// failed, never out of order.
+	for i := 1; i < len(h.seqs); i++ {
+		if h.seqs[i] != h.seqs[i-1]+1 && h.seqs[i] > h.seqs[i-1] {
+			t.Errorf("delivery skipped from %v to %v", h.seqs[i-1], h.seqs[i])
+		}
+	}
+	for _, b := range h.bad {
+		t.Error(b)
 	}
 }

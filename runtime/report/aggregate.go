@@ -9,19 +9,22 @@
 // string fields up to MaxValues distinct values each of at most
 // MaxValueBytes; beyond, "(other)"):
 //
-//	f/WF/DAY/DIM/LABEL           leads captured on DAY that reached lifecycle LABEL, once per
+//	f/WF/DIM/DAY/LABEL           leads captured on DAY that reached lifecycle LABEL, once per
 //	                             lead however often it came back; LABEL "_captured" counts them all
-//	v/WF/DAY/DIM/LABEL/BUCKET    of those, how long from capture to LABEL (log-scale buckets)
-//	t/WF/STAGE/DAY/DIM/BUCKET    stays in STAGE that ended on DAY, by their length
-//	s/WF/SLA/STAGE/DAY/DIM/OUT   SLA outcomes on DAY: met, warned, breached, or exempt (met in
+//	v/WF/DIM/DAY/LABEL/BUCKET    of those, how long from capture to LABEL (log-scale buckets)
+//	t/WF/DIM/DAY/STAGE/BUCKET    stays in STAGE that ended on DAY, by their length
+//	s/WF/DIM/DAY/SLA/STAGE/OUT   SLA outcomes on DAY: met, warned, breached, or exempt (met in
 //	                             a step that moved the lead by an override or an exception);
 //	                             DIM also takes owner=… and team=…
-//	a/WF/STAGE/DAY/DIM           leads now in a non-terminal STAGE that entered it on DAY (a
+//	a/WF/DIM/STAGE/DAY           leads now in a non-terminal STAGE that entered it on DAY (a
 //	                             gauge: each step adds its new state and removes its old one)
-//	o/WF/OWNER/DAY/WHAT          assignments to OWNER (assigned) and events of their leads
+//	o/WF/DAY/OWNER/WHAT          assignments to OWNER (assigned) and events of their leads
 //	                             (event:NAME) on DAY
-//	d/WF/FIELD/VALUE             the values of a string field counted as dimensions
+//	d/WF/FIELD/VALUE             each value of a dimension field counted (1)
 //
+// The dimension and the day lead the names, so a report over a window
+// reads one range of names per dimension value: O(days × what a day
+// holds), however long the store's history.
 // Days are UTC dates; the funnel and velocity count by capture day (a
 // cohort: of the leads captured in a window, how many got how far, how
 // fast), the rest by the day the thing happened. A dimension takes the
@@ -123,9 +126,22 @@ func NewDims(counters map[string]int64) *Dims {
 }
 
 // split is the inverse of name.
-func split(k string) []string {
-	parts := strings.Split(k, "/")
+func split(k string) []string { return splitInto(nil, k) }
+
+// splitInto is split appending to parts.
+func splitInto(parts []string, k string) []string {
+	for {
+		p, rest, more := strings.Cut(k, "/")
+		parts = append(parts, p)
+		if !more {
+			break
+		}
+		k = rest
+	}
 	for i, p := range parts {
+		if strings.IndexByte(p, '%') < 0 {
+			continue
+		}
 		if u, err := url.PathUnescape(p); err == nil {
 			parts[i] = u
 		}
@@ -134,8 +150,9 @@ func split(k string) []string {
 }
 
 // segments returns the dimension segments of a lead: "*", and FIELD=VALUE
-// for each dimension field with a value; a string value seen for the
-// first time is counted in counts (d/), or taken as Other past MaxValues.
+// for each dimension field with a value. A value seen for the first time
+// is recorded in counts (d/, so that a report can list a field's values);
+// a string field's values past MaxValues are taken as Other.
 func (d *Dims) segments(m *engine.Machine, l *engine.Lead, counts map[string]int64) []string {
 	segs := []string{"*"}
 	for _, f := range m.W.Lead {
@@ -147,16 +164,16 @@ func (d *Dims) segments(m *engine.Machine, l *engine.Lead, counts map[string]int
 		if !ok || !isString {
 			continue
 		}
-		if f.Type.Kind == ir.String {
-			s = d.admit(l.Workflow, f.Name, s, counts)
-		}
-		segs = append(segs, f.Name+"="+s)
+		segs = append(segs, f.Name+"="+d.admit(l.Workflow, f.Name, s, f.Type.Kind == ir.String, counts))
 	}
 	return segs
 }
 
-// admit returns the value a string field's value is counted as.
-func (d *Dims) admit(wf, field, v string, counts map[string]int64) string {
+// admit returns the value a field's value is counted as, recording it
+// in counts (d/) the first time: a string field's (capped) past
+// MaxValues values or beyond MaxValueBytes count as Other; an enum's, and
+// owners and teams, as they are (the workflow bounds them).
+func (d *Dims) admit(wf, field, v string, capped bool, counts map[string]int64) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	key := [2]string{wf, field}
@@ -164,8 +181,11 @@ func (d *Dims) admit(wf, field, v string, counts map[string]int64) string {
 	if seen[v] {
 		return v
 	}
-	if len(seen) >= MaxValues || len(v) > MaxValueBytes {
-		return Other
+	if capped && (len(seen) >= MaxValues || len(v) > MaxValueBytes) {
+		v = Other
+		if seen[v] {
+			return v
+		}
 	}
 	if seen == nil {
 		seen = map[string]bool{}
@@ -191,7 +211,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 	// Funnel and velocity: the labels first reached in this step.
 	if prev == nil {
 		for _, s := range segs {
-			counts[name("f", wf, created, s, Captured)]++
+			counts[name("f", wf, s, created, Captured)]++
 		}
 	}
 	for label, at := range l.Reached {
@@ -202,8 +222,8 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		}
 		b := strconv.Itoa(Bucket(at.Sub(l.CreatedAt)))
 		for _, s := range segs {
-			counts[name("f", wf, created, s, label)]++
-			counts[name("v", wf, created, s, label, b)]++
+			counts[name("f", wf, s, created, label)]++
+			counts[name("v", wf, s, created, label, b)]++
 		}
 	}
 
@@ -219,7 +239,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		}
 		b := strconv.Itoa(Bucket(stay))
 		for _, s := range segs {
-			counts[name("t", wf, mv.From, day(e.At), s, b)]++
+			counts[name("t", wf, s, day(e.At), mv.From, b)]++
 		}
 	}
 
@@ -235,13 +255,13 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		}
 		ss := segs
 		if l.Owner != "" {
-			ss = append(ss[:len(ss):len(ss)], "owner="+l.Owner)
+			ss = append(ss[:len(ss):len(ss)], "owner="+d.admit(wf, "owner", l.Owner, false, counts))
 		}
 		if team := stageTeam(m, o.Stage); team != "" {
-			ss = append(ss[:len(ss):len(ss)], "team="+team)
+			ss = append(ss[:len(ss):len(ss)], "team="+d.admit(wf, "team", team, false, counts))
 		}
 		for _, s := range ss {
-			counts[name("s", wf, o.Name, o.Stage, day(e.At), s, out)]++
+			counts[name("s", wf, s, day(e.At), o.Name, o.Stage, out)]++
 		}
 	}
 
@@ -251,7 +271,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 			return
 		}
 		for _, s := range segs {
-			counts[name("a", wf, l.Stage, day(l.EnteredAt), s)] += delta
+			counts[name("a", wf, s, l.Stage, day(l.EnteredAt))] += delta
 		}
 	}
 	gauge(m, l, segs, 1)
@@ -261,10 +281,10 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 
 	// Owners: assignments, and the events their leads received.
 	if l.Owner != "" && (prev == nil || prev.Owner != l.Owner) {
-		counts[name("o", wf, l.Owner, day(e.At), "assigned")]++
+		counts[name("o", wf, day(e.At), l.Owner, "assigned")]++
 	}
 	if prev != nil && prev.Owner != "" && e.Cause == engine.Event.String() && e.Event != "" {
-		counts[name("o", wf, prev.Owner, day(e.At), "event:"+e.Event)]++
+		counts[name("o", wf, day(e.At), prev.Owner, "event:"+e.Event)]++
 	}
 	for k, v := range counts {
 		if v == 0 {

@@ -13,7 +13,7 @@ import (
 	"github.com/leadlang/lead/runtime/report"
 )
 
-func machine(t *testing.T, src string) *engine.Machine {
+func machine(t testing.TB, src string) *engine.Machine {
 	t.Helper()
 	f, diags := lang.Parse("w.lead", src)
 	r := compiler.Compile(f, diags, compiler.Options{ReadFile: func(string) ([]byte, error) { return nil, fs.ErrNotExist }})
@@ -59,7 +59,7 @@ func TestCountsAcrossVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := d.Counts(m1, capt, nil, nil)
-	if c["a/w/inbox/2026-09-01/region=emea"] != 1 || c["a/w/inbox/2026-09-01/source=fair"] != 1 {
+	if c["a/w/region=emea/inbox/2026-09-01"] != 1 || c["a/w/source=fair/inbox/2026-09-01"] != 1 {
 		t.Fatalf("capture counts: %v", c)
 	}
 	mig := engine.Migrate(m1, m2, capt.Lead, now.Add(time.Hour))
@@ -82,7 +82,7 @@ func TestLongValuesAreOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := report.NewDims(nil).Counts(m, res, nil, nil)
-	if c["a/w/inbox/2026-09-01/"+url.PathEscape("source="+report.Other)] != 1 {
+	if c["a/w/"+url.PathEscape("source="+report.Other)+"/inbox/2026-09-01"] != 1 {
 		t.Errorf("long value not counted as %s: %v", report.Other, c)
 	}
 	for k := range c {

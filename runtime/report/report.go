@@ -16,14 +16,16 @@ import (
 
 // Source is where reports read their counters (a store).
 type Source interface {
-	Counters(ctx context.Context, prefix string) (map[string]int64, error)
+	// Counters calls fn with each counter whose name is in [from, to).
+	Counters(ctx context.Context, from, to string, fn func(name string, n int64)) error
 }
 
 // Query selects what a report covers.
 type Query struct {
-	// Workflow limits the report to one workflow; "" sums every workflow,
+	// Workflow limits the report to one workflow; "" sums Workflows,
 	// which the lifecycle labels make comparable.
-	Workflow string
+	Workflow  string
+	Workflows []string
 	// From and To are the first and last day covered (UTC dates).
 	From, To time.Time
 	// By breaks the report down by a dimension: an enum or string field
@@ -61,61 +63,112 @@ func period(d time.Time, interval string) string {
 	return ""
 }
 
-// counter is a parsed counter of a kind, with the day, group and the
-// rest of its name, if the query covers it.
+// counter is a parsed counter of a kind in a report's window.
 type counter struct {
-	parts        []string
-	day          time.Time
-	period       string
-	group        string
-	workflow     string
-	n            int64
-	afterSegment []string // the name's parts after the dimension segment
+	day      time.Time
+	period   string
+	group    string
+	workflow string
+	n        int64
+	rest     []string // the parts after the day
 }
 
-// scan reads the counters of kind k (its prefix) that q covers. dayAt and
-// segAt are the positions of the day and the dimension segment in a name
-// (segAt < 0: a kind without dimensions).
-func scan(ctx context.Context, src Source, k string, q Query, dayAt, segAt int) ([]counter, error) {
-	prefix := k + "/"
+// workflows are the workflows a query covers.
+func (q Query) workflows() []string {
 	if q.Workflow != "" {
-		prefix += name(q.Workflow) + "/"
+		return []string{q.Workflow}
 	}
-	raw, err := src.Counters(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	var out []counter
-	for key, n := range raw {
-		parts := split(key)
-		if len(parts) <= max(dayAt, segAt) {
-			continue
-		}
-		d, err := time.Parse(time.DateOnly, parts[dayAt])
-		if err != nil || d.Before(q.From) || d.After(q.To) {
-			continue
-		}
-		c := counter{parts: parts, day: d, period: period(d, q.Interval), workflow: parts[1], n: n}
-		if segAt >= 0 {
-			group, ok := groupOf(parts[segAt], q.By)
-			if !ok {
-				continue
-			}
-			c.group, c.afterSegment = group, parts[segAt+1:]
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return q.Workflows
 }
 
-// groupOf returns the group a dimension segment counts in for a
-// breakdown by field by ("" for none), and whether it counts at all.
-func groupOf(seg, by string) (string, bool) {
+// prefixEnd is the end of the range of names that start with p.
+func prefixEnd(p string) string { return p[:len(p)-1] + string(p[len(p)-1]+1) }
+
+// counters calls fn with each counter whose name starts with p.
+func counters(ctx context.Context, src Source, p string, fn func(string, int64)) error {
+	return src.Counters(ctx, p, prefixEnd(p), fn)
+}
+
+// segmentsFor lists the dimension segments a breakdown by field by reads
+// in a workflow: "*" for none, else by=VALUE for each value counted (d/).
+func segmentsFor(ctx context.Context, src Source, wf, by string) ([]string, error) {
 	if by == "" {
-		return "all", seg == "*"
+		return []string{"*"}, nil
 	}
-	v, ok := strings.CutPrefix(seg, by+"=")
-	return v, ok
+	var out []string
+	err := counters(ctx, src, name("d", wf, by)+"/", func(k string, _ int64) {
+		if parts := split(k); len(parts) == 4 {
+			out = append(out, by+"="+parts[3])
+		}
+	})
+	return out, err
+}
+
+// groupOf is the group a dimension segment counts in.
+func groupOf(seg string) string {
+	if seg == "*" {
+		return "all"
+	}
+	_, v, _ := strings.Cut(seg, "=")
+	return v
+}
+
+// days parses day names, each once, and names their periods.
+type days map[string]time.Time
+
+// period is d's period under an interval; a day's name is its own.
+func (ds days) period(name string, d time.Time, interval string) string {
+	if interval == "day" {
+		return name
+	}
+	return period(d, interval)
+}
+
+func (ds days) parse(s string) (time.Time, bool) {
+	if d, ok := ds[s]; ok {
+		return d, !d.IsZero()
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		d = time.Time{}
+	}
+	ds[s] = d
+	return d, err == nil
+}
+
+// scan calls fn with each counter of kind k (named KIND/WF/DIM/DAY/...:
+// f, v, t, s) in q's window, for q's workflows and breakdown: one range
+// of names per workflow and dimension value. fn must not keep c.
+func scan(ctx context.Context, src Source, k string, q Query, fn func(c *counter)) error {
+	ds := days{}
+	var c counter
+	for _, wf := range q.workflows() {
+		segs, err := segmentsFor(ctx, src, wf, q.By)
+		if err != nil {
+			return err
+		}
+		for _, seg := range segs {
+			base := name(k, wf, seg) + "/"
+			group := groupOf(seg)
+			err := src.Counters(ctx, base+day(q.From), base+day(q.To)+"0", func(key string, n int64) {
+				// KIND/WF/DIM/ is base: the day, then the rest.
+				dayStr, rest, ok := strings.Cut(key[len(base):], "/")
+				if !ok {
+					return
+				}
+				d, ok := ds.parse(dayStr)
+				if !ok {
+					return
+				}
+				c = counter{day: d, period: ds.period(dayStr, d, q.Interval), group: group, workflow: wf, n: n, rest: splitInto(c.rest[:0], rest)}
+				fn(&c)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // key of a row: group, period and more.
@@ -170,17 +223,16 @@ func Dimensions(machines []*engine.Machine) []string {
 // Funnel counts, per group and period, the leads captured that reached
 // each lifecycle label (labels in order: the machines').
 func Funnel(ctx context.Context, src Source, q Query, labels []string) (*Report, error) {
-	cs, err := scan(ctx, src, "f", q, 2, 3)
-	if err != nil {
-		return nil, err
-	}
 	r := header("funnel", q, "Leads captured in the window (by capture day) that reached each lifecycle label, each lead counted once per label however often it came back; conversion is the share of the previous label's leads and of all captured.",
 		"group", "period", "label", "leads", "conversion_from_previous", "conversion_from_captured")
 	sums := map[rowKey]int64{}
 	groups := map[[2]string]bool{}
-	for _, c := range cs {
-		sums[rowKey{c.group, c.period, c.afterSegment[0]}] += c.n
+	err := scan(ctx, src, "f", q, func(c *counter) {
+		sums[rowKey{c.group, c.period, c.rest[0]}] += c.n
 		groups[[2]string{c.group, c.period}] = true
+	})
+	if err != nil {
+		return nil, err
 	}
 	order := append([]string{Captured}, labels...)
 	for gp := range groups {
@@ -271,38 +323,30 @@ func Velocity(ctx context.Context, src Source, q Query, labels []string) (*Repor
 	r := header("velocity", q, "Time from capture to first reaching each lifecycle label, for leads captured in the window; and the length of stays in each stage that ended in the window. p50 and p90 in seconds (and as text), within 19% (log-scale buckets).",
 		"group", "period", "kind", "name", "count", "p50_seconds", "p90_seconds", "p50", "p90")
 	hists := map[[4]string]histogram{}
-	add := func(cs []counter, kind string) {
-		for _, c := range cs {
-			if len(c.afterSegment) == 0 {
-				continue
+	add := func(kind string) func(c *counter) {
+		return func(c *counter) {
+			if len(c.rest) != 2 {
+				return
 			}
-			nm, b := "", c.afterSegment[len(c.afterSegment)-1]
-			if kind == "label" {
-				nm = c.afterSegment[0]
-			} else {
-				nm = c.parts[2]
-			}
-			bucket, err := strconv.Atoi(b)
+			bucket, err := strconv.Atoi(c.rest[1])
 			if err != nil {
-				continue
+				return
 			}
-			k := [4]string{c.group, c.period, kind, nm}
-			if hists[k] == nil {
-				hists[k] = histogram{}
+			k := [4]string{c.group, c.period, kind, c.rest[0]}
+			h := hists[k]
+			if h == nil {
+				h = histogram{}
+				hists[k] = h
 			}
-			hists[k][bucket] += c.n
+			h[bucket] += c.n
 		}
 	}
-	vs, err := scan(ctx, src, "v", q, 2, 3)
-	if err != nil {
+	if err := scan(ctx, src, "v", q, add("label")); err != nil {
 		return nil, err
 	}
-	add(vs, "label")
-	ts, err := scan(ctx, src, "t", q, 3, 4)
-	if err != nil {
+	if err := scan(ctx, src, "t", q, add("stage")); err != nil {
 		return nil, err
 	}
-	add(ts, "stage")
 	for k, h := range hists {
 		p50, p90 := h.quantile(0.5), h.quantile(0.9)
 		r.Rows = append(r.Rows, map[string]any{
@@ -348,24 +392,26 @@ func Human(d time.Duration) string {
 // met / (met + breached): exempt ones left through an override or an
 // exception and count for neither.
 func SLA(ctx context.Context, src Source, q Query) (*Report, error) {
-	cs, err := scan(ctx, src, "s", q, 4, 5)
-	if err != nil {
-		return nil, err
-	}
 	r := header("sla", q, "SLA outcomes in the window: met, warned (a warning fired), breached, and exempt (closed as met by a step that moved the lead through an override or an exception). Attainment is met / (met + breached). by also takes owner and team.",
 		"group", "period", "sla", "stage", "met", "warned", "breached", "exempt", "attainment")
 	rows := map[rowKey]map[string]any{}
-	for _, c := range cs {
-		k := rowKey{c.group, c.period, c.parts[2] + "\x00" + c.parts[3]}
+	err := scan(ctx, src, "s", q, func(c *counter) {
+		if len(c.rest) != 3 {
+			return
+		}
+		k := rowKey{c.group, c.period, c.rest[0] + "\x00" + c.rest[1]}
 		row := rows[k]
 		if row == nil {
-			row = map[string]any{"group": c.group, "period": c.period, "sla": c.parts[2], "stage": c.parts[3],
+			row = map[string]any{"group": c.group, "period": c.period, "sla": c.rest[0], "stage": c.rest[1],
 				"met": int64(0), "warned": int64(0), "breached": int64(0), Exempt: int64(0)}
 			rows[k] = row
 		}
-		if out := c.afterSegment[0]; row[out] != nil {
+		if out := c.rest[2]; row[out] != nil {
 			row[out] = row[out].(int64) + c.n
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, row := range rows {
 		row["attainment"] = ratio(row["met"].(int64), row["met"].(int64)+row["breached"].(int64))
@@ -389,9 +435,7 @@ var AgeBuckets = []struct {
 // how long they have been there (the days since they entered it, on
 // now's date). The window does not apply: it is the present.
 func Aging(ctx context.Context, src Source, q Query, now time.Time) (*Report, error) {
-	all := q
-	all.From, all.To, all.Interval = time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ""
-	cs, err := scan(ctx, src, "a", all, 3, 4)
+	cs, err := aging(ctx, src, q)
 	if err != nil {
 		return nil, err
 	}
@@ -404,10 +448,10 @@ func Aging(ctx context.Context, src Source, q Query, now time.Time) (*Report, er
 	today, _ := time.Parse(time.DateOnly, day(now))
 	rows := map[[2]string]map[string]any{}
 	for _, c := range cs {
-		k := [2]string{c.group, c.parts[2]}
+		k := [2]string{c.group, c.rest[0]}
 		row := rows[k]
 		if row == nil {
-			row = map[string]any{"group": c.group, "stage": c.parts[2], "leads": int64(0)}
+			row = map[string]any{"group": c.group, "stage": c.rest[0], "leads": int64(0)}
 			for _, b := range AgeBuckets {
 				row[b.Name] = int64(0)
 			}
@@ -430,15 +474,51 @@ func Aging(ctx context.Context, src Source, q Query, now time.Time) (*Report, er
 	return r, nil
 }
 
+// aging reads the aging counters (a/WF/DIM/STAGE/DAY, every day: they
+// are the present) of q's workflows and breakdown; rest is [STAGE].
+func aging(ctx context.Context, src Source, q Query) ([]counter, error) {
+	var out []counter
+	ds := days{}
+	for _, wf := range q.workflows() {
+		segs, err := segmentsFor(ctx, src, wf, q.By)
+		if err != nil {
+			return nil, err
+		}
+		for _, seg := range segs {
+			err := counters(ctx, src, name("a", wf, seg)+"/", func(key string, n int64) {
+				parts := split(key)
+				if len(parts) != 5 {
+					return
+				}
+				if d, ok := ds.parse(parts[4]); ok {
+					out = append(out, counter{day: d, group: groupOf(seg), workflow: wf, n: n, rest: parts[3:4]})
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
 // Owners reports each team member's load and activity: open leads now
 // (rotation's counts), their team's strategy, weight and capacity, and
 // in the window the leads assigned to them and the events their leads
 // received, with accepted / (accepted + rejected) where both events
 // exist. open holds the open leads per owner (routing state).
 func Owners(ctx context.Context, src Source, q Query, machines []*engine.Machine, open map[string]int) (*Report, error) {
-	cs, err := scan(ctx, src, "o", q, 3, -1)
-	if err != nil {
-		return nil, err
+	var cs []counter
+	for _, wf := range q.workflows() {
+		base := name("o", wf) + "/"
+		err := src.Counters(ctx, base+day(q.From), base+day(q.To)+"0", func(key string, n int64) {
+			if parts := split(key); len(parts) == 5 {
+				cs = append(cs, counter{workflow: wf, n: n, rest: parts[3:]})
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	r := header("owners", q, "Per team member: open leads now, weight and capacity from the workflow, and in the window the leads assigned to them and the events their leads received; accept_rate is accepted / (accepted + rejected).",
 		"owner", "team", "strategy", "weight", "capacity", "open", "assigned", "events", "accept_rate")
@@ -462,8 +542,7 @@ func Owners(ctx context.Context, src Source, q Query, machines []*engine.Machine
 		}
 	}
 	for _, c := range cs {
-		owner := c.parts[2]
-		what := c.parts[len(c.parts)-1]
+		owner, what := c.rest[0], c.rest[1]
 		rw := row(owner)
 		if what == "assigned" {
 			rw["assigned"] = rw["assigned"].(int64) + c.n
@@ -482,17 +561,17 @@ func Owners(ctx context.Context, src Source, q Query, machines []*engine.Machine
 	return r, nil
 }
 
-// OpenLeads counts the leads now in each non-terminal stage, by workflow
-// and stage, from the aging counters (for the Prometheus gauges).
-func OpenLeads(ctx context.Context, src Source) (map[[2]string]int64, error) {
-	all := Query{To: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cs, err := scan(ctx, src, "a", all, 3, 4)
+// OpenLeads counts the leads now in each non-terminal stage of the
+// workflows, by workflow and stage, from the aging counters (for the
+// Prometheus gauges).
+func OpenLeads(ctx context.Context, src Source, workflows []string) (map[[2]string]int64, error) {
+	cs, err := aging(ctx, src, Query{Workflows: workflows})
 	if err != nil {
 		return nil, err
 	}
 	out := map[[2]string]int64{}
 	for _, c := range cs {
-		out[[2]string{c.workflow, c.parts[2]}] += c.n
+		out[[2]string{c.workflow, c.rest[0]}] += c.n
 	}
 	for k, n := range out {
 		if n == 0 {

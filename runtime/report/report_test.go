@@ -412,7 +412,7 @@ func checkOwners(t *testing.T, w *world, q report.Query, tr *truth) {
 // kept step by step.
 func TestRebuildMatchesLiveCounters(t *testing.T) {
 	w := newWorld(t, 7)
-	live, err := w.st.Counters(ctx, "")
+	live, err := store.CounterMap(ctx, w.st, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ func TestRebuildMatchesLiveCounters(t *testing.T) {
 	if err := w.svc.Reindex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rebuilt, err := w.st.Counters(ctx, "")
+	rebuilt, err := store.CounterMap(ctx, w.st, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,6 +130,7 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 		if notes > 0 {
 			signal(s.kick)
 		}
+		signal(s.stepKick)
 	}
 }
 

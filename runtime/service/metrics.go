@@ -75,8 +75,8 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Name: "lead_migrations_total", Help: "Leads moved to a newer version of their workflow.",
 		}),
 		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lead_webhook_deliveries_total", Help: "Webhook POSTs, by result (delivered, retry).",
-		}, []string{"result"}),
+			Name: "lead_webhook_deliveries_total", Help: "Webhook POSTs, by stream (notifications, steps) and result (delivered, retry).",
+		}, []string{"stream", "result"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.steps, m.transitions, m.reached, m.slas, m.exceptions, m.stepSeconds,
@@ -172,7 +172,11 @@ func (g gauges) Collect(ch chan<- prometheus.Metric) {
 	if g.s.cfg.NoReports {
 		return
 	}
-	open, err := report.OpenLeads(ctx, g.s.st)
+	var workflows []string
+	for _, w := range g.s.reg.infos() {
+		workflows = append(workflows, w.Name)
+	}
+	open, err := report.OpenLeads(ctx, g.s.st, workflows)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(openDesc, err)
 		return

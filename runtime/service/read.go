@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -238,77 +236,6 @@ func (s *Service) migrate(ctx context.Context, id string) (*pending, error) {
 	return p, nil
 }
 
-// dispatchLoop POSTs every notification to the webhook, at least once and
-// in order, retrying with exponential backoff. Each carries a stable id
-// (also in the Lead-Notification-Id header) for de-duplication. The cursor
-// of the last delivered one is stored, so a restart resumes where it was.
-func (s *Service) dispatchLoop(ctx context.Context) {
-	const cursorKey = "webhook_cursor"
-	client := &http.Client{Timeout: 10 * time.Second}
-	after := uint64(0)
-	if raw, ok, err := s.st.Meta(ctx, cursorKey); err == nil && ok {
-		after, _ = strconv.ParseUint(string(raw), 10, 64)
-	}
-	for ctx.Err() == nil {
-		items, err := s.st.Outbox(ctx, after, 100)
-		if err != nil {
-			s.log.Error("read outbox", "err", err)
-		}
-		for _, it := range items {
-			if !s.deliver(ctx, client, it) {
-				return
-			}
-			after = it.Seq
-			if err := s.st.PutMeta(ctx, cursorKey, []byte(strconv.FormatUint(after, 10))); err != nil {
-				s.log.Error("store webhook cursor", "err", err)
-			}
-		}
-		if len(items) == 0 {
-			select {
-			case <-ctx.Done():
-			case <-s.kick:
-			case <-time.After(time.Second):
-			}
-		}
-	}
-}
-
-// deliver POSTs one notification until it is accepted (2xx) or the
-// service stops; it reports false on stop.
-func (s *Service) deliver(ctx context.Context, client *http.Client, it store.OutboxItem) bool {
-	var n struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(it.Data, &n)
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Webhook, bytes.NewReader(it.Data))
-		if err != nil {
-			s.log.Error("webhook", "err", err)
-			return false
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Lead-Notification-Id", n.ID)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				s.met.webhook.WithLabelValues("delivered").Inc()
-				return true
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		s.met.webhook.WithLabelValues("retry").Inc()
-		s.log.Warn("webhook delivery failed; retrying", "notification", n.ID, "attempt", attempt, "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 30*time.Second)
-	}
-}
-
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.clock() }
 
@@ -330,6 +257,10 @@ func (s *Service) Report(ctx context.Context, kind string, q report.Query) (*rep
 	}
 	if q.Workflow != "" && len(machines) == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownWorkflow, q.Workflow)
+	}
+	q.Workflows = nil
+	for _, m := range machines {
+		q.Workflows = append(q.Workflows, m.W.Name)
 	}
 	if q.By != "" && kind != "owners" {
 		dims := report.Dimensions(machines)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leadlang/lead/runtime/report"
+	"github.com/leadlang/lead/runtime/store"
 )
 
 // TestReindexAcrossVersions: leads captured on one version, moved to a
@@ -67,14 +68,14 @@ func TestReindexAcrossVersions(t *testing.T) {
 			}
 		}
 	}
-	live, err := svc.st.Counters(ctx, "")
+	live, err := store.CounterMap(ctx, svc.st, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Reindex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rebuilt, err := svc.st.Counters(ctx, "")
+	rebuilt, err := store.CounterMap(ctx, svc.st, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestReindexAcrossVersions(t *testing.T) {
 	stop()
 	svc, stop = start(t, dir, path)
 	defer stop()
-	again, err := svc.st.Counters(ctx, "")
+	again, err := store.CounterMap(ctx, svc.st, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

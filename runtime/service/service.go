@@ -58,6 +58,9 @@ type Config struct {
 	Debounce time.Duration
 	// Webhook, if set, receives every notification by POST, at least once.
 	Webhook string
+	// StepsWebhook, if set, receives the step stream by POST, in batches
+	// of NDJSON lines, at least once and in order.
+	StepsWebhook string
 	// Registerer receives the service's Prometheus metrics (nil: none).
 	Registerer prometheus.Registerer
 	// CacheSize bounds the number of idle leads kept in memory (default 100,000).
@@ -113,7 +116,8 @@ type Service struct {
 	// away) cost two scans of the timer index: 7% of the CPU at 10,000
 	// events a second.
 	sleepUntil atomic.Int64
-	kick       chan struct{} // a commit added notifications: the dispatcher looks
+	kick       chan struct{} // a commit added notifications: their push looks
+	stepKick   chan struct{} // a commit added steps: the step push looks
 
 	runCtx context.Context // cancelled by Close: background work stops
 	cancel context.CancelFunc
@@ -154,11 +158,12 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, clock: cfg.Clock,
-		reg:   newRegistry(compiler.Options{StandardsPath: cfg.StandardsPath}),
-		cache: map[string]*cacheEntry{},
-		tm:    newTimers(),
-		wake:  make(chan struct{}, 1),
-		kick:  make(chan struct{}, 1),
+		reg:      newRegistry(compiler.Options{StandardsPath: cfg.StandardsPath}),
+		cache:    map[string]*cacheEntry{},
+		tm:       newTimers(),
+		wake:     make(chan struct{}, 1),
+		kick:     make(chan struct{}, 1),
+		stepKick: make(chan struct{}, 1),
 	}
 	s.queue.cond = sync.NewCond(&s.queue.mu)
 	s.met = newMetrics(cfg.Registerer, s)
@@ -179,7 +184,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.checkCounters(ctx); err != nil {
 		return err
 	}
-	seen, err := s.st.Counters(ctx, "d/")
+	seen, err := store.CounterMap(ctx, s.st, "d/", store.PrefixEnd("d/"))
 	if err != nil {
 		return fmt.Errorf("read the reports' dimensions: %w", err)
 	}
@@ -236,9 +241,11 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 		}
 	}
-	if s.cfg.Webhook != "" {
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.dispatchLoop(runCtx) }()
+	for _, p := range []push{s.notificationPush(), s.stepPush()} {
+		if p.url != "" {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); s.pushLoop(runCtx, p) }()
+		}
 	}
 	return nil
 }

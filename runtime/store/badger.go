@@ -786,19 +786,22 @@ func (s *Badger) Steps(ctx context.Context, afterSeq uint64, limit int) ([]Step,
 	return steps, err
 }
 
-// Counters returns every counter whose name starts with prefix.
-func (s *Badger) Counters(ctx context.Context, prefix string) (map[string]int64, error) {
-	counts := map[string]int64{}
-	err := s.view(ctx, func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: append([]byte(pCounter), prefix...), PrefetchValues: true, PrefetchSize: 100})
+// Counters calls fn with every counter whose name is in [from, to).
+func (s *Badger) Counters(ctx context.Context, from, to string, fn func(string, int64)) error {
+	end := []byte(pCounter + to)
+	return s.view(ctx, func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pCounter)}) // values are 8 bytes, in the LSM tree: read inline
 		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
+		for it.Seek([]byte(pCounter + from)); it.Valid(); it.Next() {
 			item := it.Item()
+			if to != "" && bytes.Compare(item.Key(), end) >= 0 {
+				break
+			}
 			err := item.Value(func(v []byte) error {
 				if len(v) != 8 {
 					return fmt.Errorf("counter %q: %w", item.Key(), errCorrupt)
 				}
-				counts[string(item.Key()[len(pCounter):])] = int64(binary.BigEndian.Uint64(v))
+				fn(string(item.Key()[len(pCounter):]), int64(binary.BigEndian.Uint64(v)))
 				return nil
 			})
 			if err != nil {
@@ -807,7 +810,6 @@ func (s *Badger) Counters(ctx context.Context, prefix string) (map[string]int64,
 		}
 		return nil
 	})
-	return counts, err
 }
 
 // Routing returns every stored routing state row.

@@ -389,18 +389,26 @@ func (m *Memory) Steps(ctx context.Context, afterSeq uint64, limit int) ([]Step,
 }
 
 // Counters returns every counter whose name starts with prefix.
-func (m *Memory) Counters(ctx context.Context, prefix string) (map[string]int64, error) {
+func (m *Memory) Counters(ctx context.Context, from, to string, fn func(string, int64)) error {
 	if err := m.lock(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	defer m.mu.Unlock()
-	out := map[string]int64{}
-	for k, v := range m.counters {
-		if strings.HasPrefix(k, prefix) {
-			out[k] = v
+	var names []string
+	for k := range m.counters {
+		if k >= from && (to == "" || k < to) {
+			names = append(names, k)
 		}
 	}
-	return out, nil
+	slices.Sort(names)
+	counts := make([]int64, len(names))
+	for i, k := range names {
+		counts[i] = m.counters[k]
+	}
+	m.mu.Unlock() // fn may call the store
+	for i, k := range names {
+		fn(k, counts[i])
+	}
+	return nil
 }
 
 // ReplaceCounters replaces every counter under prefix with counts.

@@ -171,8 +171,10 @@ type Store interface {
 	// afterSeq, in commit order (limit <= 0: all), as far as every step
 	// before them is committed, as Outbox does.
 	Steps(ctx context.Context, afterSeq uint64, limit int) ([]Step, error)
-	// Counters returns every counter whose name starts with prefix.
-	Counters(ctx context.Context, prefix string) (map[string]int64, error)
+	// Counters calls fn with every counter whose name is in [from, to)
+	// (to "" for no end), in name order: a report reads a window of days
+	// as one range.
+	Counters(ctx context.Context, from, to string, fn func(name string, n int64)) error
 	// ReplaceCounters replaces every counter under prefix with counts,
 	// durably (rebuilding the aggregates from history). It is not
 	// atomic against concurrent commits: run it on a store no one is
@@ -206,4 +208,24 @@ type Store interface {
 // (the Badger store; a database server has its own tools).
 type Backuper interface {
 	Backup(ctx context.Context, w io.Writer) error
+}
+
+// CounterMap reads the counters in [from, to) into a map.
+func CounterMap(ctx context.Context, s Store, from, to string) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := s.Counters(ctx, from, to, func(name string, n int64) { out[name] = n })
+	return out, err
+}
+
+// PrefixEnd returns the end of the range of names that start with p (""
+// for none): Counters(ctx, p, PrefixEnd(p)) reads the counters under p.
+func PrefixEnd(p string) string {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
 }

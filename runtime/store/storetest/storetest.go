@@ -165,7 +165,7 @@ func snapshot(t testing.TB, s store.Store) string {
 	for _, k := range slices.Sorted(maps.Keys(rows)) {
 		fmt.Fprintf(&b, "routing %s=%s\n", k, rows[k])
 	}
-	counts, _ := s.Counters(ctx, "")
+	counts, _ := store.CounterMap(ctx, s, "", "")
 	for _, k := range slices.Sorted(maps.Keys(counts)) {
 		fmt.Fprintf(&b, "counter %s=%d\n", k, counts[k])
 	}
@@ -917,14 +917,21 @@ func testCounters(t *testing.T, c Config) {
 	Commit(t, s, a2)
 	check := func(prefix string, want map[string]int64) {
 		t.Helper()
-		got, err := s.Counters(ctx, prefix)
+		got, err := store.CounterMap(ctx, s, prefix, store.PrefixEnd(prefix))
 		if err != nil || !maps.Equal(got, want) {
-			t.Errorf("Counters(%q) = %v %v, want %v", prefix, got, err, want)
+			t.Errorf("Counters(%q, %q) = %v %v, want %v", prefix, store.PrefixEnd(prefix), got, err, want)
 		}
 	}
 	check("f/", map[string]int64{"f/w/new": 1, "f/w/all": 2, "f/w/won": 1})
 	check("", map[string]int64{"f/w/new": 1, "f/w/all": 2, "f/w/won": 1, "g/x": 5})
 	check("nothing", map[string]int64{})
+	// A range: from included, to excluded.
+	if got, err := store.CounterMap(ctx, s, "f/w/b", "f/w/won"); err != nil || !maps.Equal(got, map[string]int64{"f/w/new": 1}) {
+		t.Errorf(`Counters("f/w/b", "f/w/won") = %v %v, want f/w/new only`, got, err)
+	}
+	if got, err := store.CounterMap(ctx, s, "f/w/new", ""); err != nil || !maps.Equal(got, map[string]int64{"f/w/new": 1, "f/w/won": 1, "g/x": 5}) {
+		t.Errorf(`Counters("f/w/new", "") = %v %v, want every counter from f/w/new on`, got, err)
+	}
 	// A conflicting Commit counts nothing.
 	bad := Next(Lead("a", "w", "s", ""), 9)
 	bad.Counts = map[string]int64{"f/w/won": 100}
