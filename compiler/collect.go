@@ -7,10 +7,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/stdlib"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // at is a declaration with the file it is in and, for std modules, the

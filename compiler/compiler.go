@@ -18,9 +18,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // Options configure a compilation.

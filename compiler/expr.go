@@ -14,10 +14,10 @@ import (
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/stdlib"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // want is what an expression must produce.

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // raciSlots are the owners a `notify` can name instead of a role.

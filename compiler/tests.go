@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // DefaultTestTime is a test's virtual clock when it has no `at`.

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/stdlib/calendar"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 var scalarTypes = []string{ir.String, ir.Int, ir.Float, ir.Bool, ir.Timestamp, ir.DurationK}

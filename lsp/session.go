@@ -155,15 +155,6 @@ func (s *session) indexWorkspace() {
 	s.flush()
 }
 
-// kind classifies a file by its declarations.
-type fileKind int
-
-const (
-	kindWorkflow  fileKind = iota // a workflow, or a file that is nothing else
-	kindTest                      // NAME_test.lead
-	kindStandards                 // only standard declarations
-)
-
 // parse parses a file as the editor sees it.
 func (s *session) parse(path string) (*lang.File, lang.Diagnostics, error) {
 	src, err := s.read(path)
@@ -174,36 +165,10 @@ func (s *session) parse(path string) (*lang.File, lang.Diagnostics, error) {
 	return f, ds, nil
 }
 
-func classify(path string, f *lang.File) fileKind {
-	if strings.HasSuffix(path, "_test.lead") {
-		return kindTest
-	}
-	standards := len(f.Decls) > 0
-	for _, d := range f.Decls {
-		if _, ok := d.(*lang.Standard); !ok {
-			standards = false
-		}
-	}
-	if standards {
-		return kindStandards
-	}
-	return kindWorkflow
-}
-
-// header returns the name in a file's leading `workflow NAME`.
-func header(f *lang.File) string {
-	if len(f.Decls) > 0 {
-		if w, ok := f.Decls[0].(*lang.Workflow); ok {
-			return w.Name.Name
-		}
-	}
-	return ""
-}
-
 // testedWorkflow finds the workflow file beside a test file whose header
 // names the same workflow.
 func (s *session) testedWorkflow(path string, f *lang.File) string {
-	name := header(f)
+	name := compiler.DeclaredWorkflow(f)
 	if name == "" {
 		return ""
 	}
@@ -223,10 +188,10 @@ func (s *session) testedWorkflow(path string, f *lang.File) string {
 	}
 	slices.Sort(cands)
 	for _, c := range slices.Compact(cands) {
-		if c == path || !strings.HasSuffix(c, ".lead") || strings.HasSuffix(c, "_test.lead") {
+		if c == path || !strings.HasSuffix(c, ".lead") || compiler.IsTestFile(c) {
 			continue
 		}
-		if cf, _, err := s.parse(c); err == nil && header(cf) == name {
+		if cf, _, err := s.parse(c); err == nil && compiler.DeclaredWorkflow(cf) == name {
 			return c
 		}
 	}
@@ -247,14 +212,14 @@ func (s *session) invalidate(path string) {
 	}
 	f, syntax, err := s.parse(path)
 	if err == nil {
-		switch classify(path, f) {
-		case kindWorkflow:
+		switch compiler.Classify(path, f) {
+		case compiler.KindWorkflow:
 			units = append(units, path)
-		case kindTest:
+		case compiler.KindTest:
 			if wf := s.testedWorkflow(path, f); wf != "" {
 				units = append(units, wf)
 			}
-		case kindStandards:
+		case compiler.KindStandards:
 			// A new or renamed standard may be the one a workflow could
 			// not find: recompile those that conform to something.
 			for p, u := range s.units {
@@ -269,7 +234,7 @@ func (s *session) invalidate(path string) {
 	delete(s.loose, path)
 	if len(units) == 0 && err == nil {
 		s.loose[path] = syntax
-		if classify(path, f) == kindTest && !syntax.HasErrors() {
+		if compiler.Classify(path, f) == compiler.KindTest && !syntax.HasErrors() {
 			s.loose[path] = append(syntax, orphanTest(f))
 		}
 		s.publish(path)
@@ -385,7 +350,7 @@ func (s *session) unitOf(path string) *unit {
 		}
 	}
 	if best == nil {
-		if f, _, err := s.parse(path); err == nil && classify(path, f) == kindTest {
+		if f, _, err := s.parse(path); err == nil && compiler.Classify(path, f) == compiler.KindTest {
 			if wf := s.testedWorkflow(path, f); wf != "" {
 				best = &unit{path: wf, stale: true}
 				s.units[wf] = best

@@ -64,8 +64,8 @@ func runTest(env *cmdEnv, args []string) int {
 	for _, err := range errs {
 		status = ioError(env, "test", err)
 	}
-	ws := &workspace{opts: compiler.Options{StandardsPath: standardsPath(env, standards)}, parsed: map[string]*parsed{}}
-	ds, errs := ws.check(files)
+	ws := compiler.NewWorkspace(compiler.Options{StandardsPath: standardsPath(env, standards)})
+	ds, errs := ws.Check(files)
 	for _, err := range errs {
 		status = ioError(env, "test", err)
 	}
@@ -75,7 +75,7 @@ func runTest(env *cmdEnv, args []string) int {
 		return exitFail
 	}
 	var suites []*leadtest.Suite
-	for _, r := range ws.results {
+	for _, r := range ws.Results {
 		s, err := leadtest.NewSuite(r)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "lead test: %v\n", err)

@@ -9,7 +9,8 @@
 #
 # WARMUP=S sends load for S seconds before the measured run (a store past
 # its first memtables and compactions); LEAD_BIN=path measures another
-# build, for A/B runs.
+# build, for A/B runs; LEAD_ARGS adds flags to lead run (LEAD_ARGS=--no-reports
+# measures the cost of the reports' counters).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
@@ -19,7 +20,7 @@ command -v wrk >/dev/null || { echo "http.sh: needs wrk (apt-get install wrk)" >
 go build -o bin/lead ./cmd/lead
 bin=${LEAD_BIN:-bin/lead}
 tmp=$(mktemp -d)
-"$bin" run --addr "$addr" --data "$tmp/data" runtime/bench/testdata/bench.lead 2>"$tmp/log" &
+"$bin" run --addr "$addr" --data "$tmp/data" ${LEAD_ARGS:-} runtime/bench/testdata/bench.lead 2>"$tmp/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do

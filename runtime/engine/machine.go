@@ -10,9 +10,9 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/stdlib/calendar"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // Machine is a loaded workflow version: the IR plus everything Step needs

@@ -57,7 +57,7 @@ import (
 	"unicode"
 
 	"github.com/leadlang/lead/compiler/ir"
-	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/internal/suggest"
 )
 
 // MaxChain is the most moves one step may make; the next raises the
@@ -679,7 +679,7 @@ func (m *Machine) unknownStage(name string) string {
 		names[i] = m.W.Stages[i].Name
 	}
 	msg := fmt.Sprintf("workflow %s has no stage %q", m.W.Name, name)
-	if near := lang.Suggest(name, names); near != "" {
+	if near := suggest.Nearest(name, names); near != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return msg + "; its stages are " + strings.Join(names, ", ")

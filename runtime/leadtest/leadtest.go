@@ -24,11 +24,11 @@ import (
 	"cel.dev/cel-go/common/types"
 
 	"github.com/leadlang/lead/compiler"
-	"github.com/leadlang/lead/compiler/celenv"
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/service"
 	"github.com/leadlang/lead/runtime/store"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // Status of a test.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/internal/suggest"
 	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/store"
 )
@@ -74,7 +74,7 @@ func (s *Service) check(f Filter) error {
 			}
 			slices.Sort(known)
 			near := ""
-			if n := lang.Suggest(f.Lifecycle, known); n != "" {
+			if n := suggest.Nearest(f.Lifecycle, known); n != "" {
 				near = fmt.Sprintf(" (did you mean %q?)", n)
 			}
 			return fmt.Errorf("%w: no stage has the lifecycle %q%s; the lifecycles are %s", ErrBadRequest, f.Lifecycle, near, strings.Join(known, ", "))
@@ -99,7 +99,7 @@ func (s *Service) checkStage(workflow, stage string) error {
 	}
 	slices.Sort(names)
 	near := ""
-	if n := lang.Suggest(stage, names); n != "" {
+	if n := suggest.Nearest(stage, names); n != "" {
 		near = fmt.Sprintf(" (did you mean %q?)", n)
 	}
 	if workflow == "" {
@@ -345,7 +345,7 @@ func (s *Service) noWorkflow(name string) error {
 		}
 	}
 	msg := fmt.Sprintf("%q", name)
-	if near := lang.Suggest(name, served); near != "" {
+	if near := suggest.Nearest(name, served); near != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	switch len(served) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/leadlang/lead/compiler"
 	"github.com/leadlang/lead/compiler/ir"
-	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/store"
 )
@@ -45,14 +44,7 @@ type ReloadStatus struct {
 }
 
 // DiagnosticView is a compiler diagnostic in API form.
-type DiagnosticView struct {
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Column   int    `json:"column"`
-	Severity string `json:"severity"`
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-}
+type DiagnosticView = compiler.Located
 
 func newRegistry(opts compiler.Options) *registry {
 	opts.SkipTests = true
@@ -154,7 +146,7 @@ func activeKey(workflow string) string { return "active/" + workflow }
 // version keeps serving and the diagnostics are kept for GET /v1/workflows.
 func (r *registry) compileFile(ctx context.Context, st store.Store, path string, now time.Time) (name string, activated bool, err error) {
 	res := compiler.CompileFile(path, r.opts)
-	status := ReloadStatus{At: now, Diagnostics: diagViews(res.Diags)}
+	status := ReloadStatus{At: now, Diagnostics: compiler.Locate(res.Diags)}
 	r.mu.RLock()
 	known := r.byFile[path]
 	r.mu.RUnlock()
@@ -166,16 +158,8 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 	w := res.Workflow
 	// Two files declaring one workflow: the one served first goes on
 	// serving, and the clash shows in its status whichever file changed.
-	twice := func(other string) DiagnosticView {
-		d := &lang.Diagnostic{Severity: lang.Error, Code: compiler.CodeWorkflowTwice, File: res.Files[0],
-			Summary: fmt.Sprintf("workflow %s is declared in %s too; lead run serves one workflow per name: rename one of the workflows, or remove one file", w.Name, other)}
-		if h := header(res.Files[0]); h != nil {
-			d.Subject = h.Name.Span()
-		}
-		return diagViews(lang.Diagnostics{d})[0]
-	}
 	if other := r.servedFrom(w.Name); other != "" && other != path && declares(other, w.Name) {
-		status.Diagnostics = append(status.Diagnostics, twice(other))
+		status.Diagnostics = append(status.Diagnostics, res.DeclaredTwice(other))
 		r.mu.Lock()
 		r.workflows[w.Name].reload = status // the file that serves it goes on
 		r.byFile[path] = w.Name
@@ -184,7 +168,7 @@ func (r *registry) compileFile(ctx context.Context, st store.Store, path string,
 	}
 	for _, other := range r.filesOf(w.Name) {
 		if other != path && declares(other, w.Name) {
-			status.Diagnostics = append(status.Diagnostics, twice(other))
+			status.Diagnostics = append(status.Diagnostics, res.DeclaredTwice(other))
 		}
 	}
 	m := r.machine(w.Version)
@@ -286,34 +270,16 @@ func declares(path, name string) bool {
 	if err != nil {
 		return false
 	}
-	f, _ := lang.Parse(path, string(src))
-	h := header(f)
-	return h != nil && h.Name != nil && h.Name.Name == name
-}
-
-// header returns a file's `workflow NAME` when that is its first
-// declaration.
-func header(f *lang.File) *lang.Workflow {
-	if len(f.Decls) == 0 {
-		return nil
-	}
-	h, _ := f.Decls[0].(*lang.Workflow)
-	return h
+	got, ok := compiler.WorkflowHeader(path, src)
+	return ok && got == name
 }
 
 // workflowName names a compile result's workflow even when it failed: the
 // header's name, else the workflow the file served before (known), else
 // the file's base name.
 func workflowName(res *compiler.Result, path, known string) string {
-	if res.Workflow != nil {
-		return res.Workflow.Name
-	}
-	if len(res.Files) > 0 {
-		for _, d := range res.Files[0].Decls {
-			if w, ok := d.(*lang.Workflow); ok && w.Name != nil && w.Name.Name != "" {
-				return w.Name.Name
-			}
-		}
+	if n := res.DeclaredName(); n != "" {
+		return n
 	}
 	if known != "" {
 		return known
@@ -330,16 +296,6 @@ func (r *registry) files(dir string) []string {
 		if filepath.Dir(f) == dir {
 			out = append(out, f)
 		}
-	}
-	return out
-}
-
-func diagViews(ds lang.Diagnostics) []DiagnosticView {
-	out := []DiagnosticView{}
-	for _, d := range ds {
-		p := d.File.Position(d.Subject.Start)
-		out = append(out, DiagnosticView{File: d.File.Name, Line: p.Line, Column: p.Column,
-			Severity: d.Severity.String(), Code: d.Code, Message: d.Summary})
 	}
 	return out
 }
@@ -371,34 +327,12 @@ func (r *registry) infos() []WorkflowInfo {
 	return out
 }
 
-// discover lists the workflow files under paths, found as every command
-// finds .lead files (compiler.FindFiles): those whose first declaration
-// is `workflow NAME` and that are not NAME_test.lead files.
+// discover lists the workflow files under paths (compiler.WorkflowFiles).
 func discover(paths []string) ([]string, error) {
-	found, errs := compiler.FindFiles(paths)
+	files, errs := compiler.WorkflowFiles(paths, compiler.Options{})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	var files []string
-	for _, p := range found {
-		if strings.HasSuffix(p, "_test.lead") {
-			continue
-		}
-		if src, err := os.ReadFile(p); err == nil && isWorkflowSource(string(src)) {
-			files = append(files, p)
-		}
-	}
 	sort.Strings(files)
 	return files, nil
-}
-
-// isWorkflowSource reports whether a source's first declaration is a
-// workflow header.
-func isWorkflowSource(src string) bool {
-	f, _ := lang.Parse("", src)
-	if len(f.Decls) == 0 {
-		return false
-	}
-	_, ok := f.Decls[0].(*lang.Workflow)
-	return ok
 }
