@@ -141,7 +141,7 @@ func writeLeads(env *cmdEnv, leads []service.LeadView, stuck bool) {
 		if stuck {
 			s := v.Stuck
 			if s == nil {
-				s = &engine.Stuck{At: now}
+				s = &service.Stuck{At: now}
 			}
 			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Workflow, v.Stage, orDash(v.Owner), s.Kind, relative(s.At, now), s.Reason)
 			continue

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/service"
 )
 
@@ -86,7 +85,7 @@ func checkPath(next http.Handler) http.Handler {
 			id, _, _ := strings.Cut(rest, "/")
 			if id == "." || id == ".." {
 				writeError(w, http.StatusUnprocessableEntity, "invalid", "invalid request",
-					[]engine.Problem{{Field: "id", Message: fmt.Sprintf("%q is not a lead id: use 1 to %d characters: letters, digits and . _ - : @, not . or .. alone", id, service.MaxIDLength)}})
+					[]service.Problem{{Field: "id", Message: fmt.Sprintf("%q is not a lead id: use 1 to %d characters: letters, digits and . _ - : @, not . or .. alone", id, service.MaxIDLength)}})
 				return
 			}
 		}

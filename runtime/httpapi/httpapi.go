@@ -29,11 +29,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/docs"
-	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/service"
-	"github.com/leadlang/lead/runtime/store"
 )
 
 // MaxBody is the largest request body accepted.
@@ -229,7 +226,11 @@ func (a *api) capture(w http.ResponseWriter, r *http.Request) {
 	if !ok || b.invalid(w, "fields") {
 		return
 	}
-	v, created, err := a.svc.Capture(r.Context(), r.PathValue("workflow"), b.str("id"), b.obj("fields"), b.problems...)
+	req := service.Request{Op: service.OpCapture, Workflow: r.PathValue("workflow"), ID: b.str("id"), Fields: b.obj("fields")}
+	if a.rejected(w, r, req, b) {
+		return
+	}
+	v, created, err := a.svc.Capture(r.Context(), req.Workflow, req.ID, req.Fields)
 	if err != nil {
 		fail(w, err)
 		return
@@ -241,18 +242,33 @@ func (a *api) capture(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, v)
 }
 
+// rejected answers a request whose body has problems of its own (a key
+// of the wrong type, say) with a 422 that names them and every other
+// problem the service finds in the request; it reports whether it did.
+func (a *api) rejected(w http.ResponseWriter, r *http.Request, req service.Request, b *body) bool {
+	if len(b.problems) == 0 {
+		return false
+	}
+	fail(w, a.svc.Reject(r.Context(), req, b.problems))
+	return true
+}
+
 func (a *api) event(w http.ResponseWriter, r *http.Request) {
 	b, ok := decode(w, r, eventKeys)
 	if !ok {
 		return
 	}
 	if _, given := b.vals["type"]; !given && !b.bad("type") {
-		b.problems = append(b.problems, engine.Problem{Field: "type", Message: "is required: name the event"})
+		b.problems = append(b.problems, service.Problem{Field: "type", Message: "is required: name the event"})
 	}
 	if b.invalid(w, "type", "data") {
 		return
 	}
-	raw, err := a.svc.Send(r.Context(), r.PathValue("id"), b.str("type"), b.str("id"), b.obj("data"), b.problems...)
+	req := service.Request{Op: service.OpEvent, ID: r.PathValue("id"), Type: b.str("type"), EventID: b.str("id"), Fields: b.obj("data")}
+	if a.rejected(w, r, req, b) {
+		return
+	}
+	raw, err := a.svc.Send(r.Context(), req.ID, req.Type, req.EventID, req.Fields)
 	if err != nil {
 		fail(w, err)
 		return
@@ -268,7 +284,11 @@ func (a *api) update(w http.ResponseWriter, r *http.Request) {
 	if !ok || b.invalid(w, "fields") {
 		return
 	}
-	v, err := a.svc.Update(r.Context(), r.PathValue("id"), b.obj("fields"), b.problems...)
+	req := service.Request{Op: service.OpUpdate, ID: r.PathValue("id"), Fields: b.obj("fields")}
+	if a.rejected(w, r, req, b) {
+		return
+	}
+	v, err := a.svc.Update(r.Context(), req.ID, req.Fields)
 	if err != nil {
 		fail(w, err)
 		return
@@ -281,10 +301,11 @@ func (a *api) override(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if strings.TrimSpace(b.str("reason")) == "" && !b.bad("reason") {
-		b.problems = append(b.problems, engine.Problem{Field: "reason", Message: "is required: say why the lead is moved"})
+	req := service.Request{Op: service.OpOverride, ID: r.PathValue("id"), Stage: b.str("stage"), Reason: b.str("reason"), Actor: b.str("actor")}
+	if a.rejected(w, r, req, b) {
+		return
 	}
-	v, err := a.svc.Override(r.Context(), r.PathValue("id"), b.str("stage"), b.str("reason"), b.str("actor"), b.problems...)
+	v, err := a.svc.Override(r.Context(), req.ID, req.Stage, req.Reason, req.Actor)
 	if err != nil {
 		fail(w, err)
 		return
@@ -297,7 +318,11 @@ func (a *api) assign(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v, err := a.svc.Assign(r.Context(), r.PathValue("id"), b.str("owner"), b.str("reason"), b.str("actor"), b.problems...)
+	req := service.Request{Op: service.OpAssign, ID: r.PathValue("id"), Owner: b.str("owner"), Reason: b.str("reason"), Actor: b.str("actor")}
+	if a.rejected(w, r, req, b) {
+		return
+	}
+	v, err := a.svc.Assign(r.Context(), req.ID, req.Owner, req.Reason, req.Actor)
 	if err != nil {
 		fail(w, err)
 		return
@@ -355,34 +380,34 @@ func filter(b *body) service.Filter {
 		case "workflow", "stage", "owner", "lifecycle":
 			s, ok := v.(string)
 			if !ok {
-				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be a string, not " + jsonType(v)})
+				b.problems = append(b.problems, service.Problem{Field: field, Message: "must be a string, not " + jsonType(v)})
 				continue
 			}
 			*map[string]*string{"workflow": &f.Workflow, "stage": &f.Stage, "owner": &f.Owner, "lifecycle": &f.Lifecycle}[k] = s
 		case "sla":
 			s, ok := v.(string)
 			if !ok {
-				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be a string, not " + jsonType(v)})
+				b.problems = append(b.problems, service.Problem{Field: field, Message: "must be a string, not " + jsonType(v)})
 				continue
 			}
 			f.SLA = s
 		case "min_age":
 			s, ok := v.(string)
-			d, err := ir.ParseDuration(s)
+			d, err := service.ParseAge(s)
 			if !ok || err != nil {
-				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be a duration such as \"4h\" or \"2d\""})
+				b.problems = append(b.problems, service.Problem{Field: field, Message: "must be a duration such as \"4h\" or \"2d\""})
 				continue
 			}
 			f.MinAge = d
 		case "stuck":
 			t, ok := v.(bool)
 			if !ok {
-				b.problems = append(b.problems, engine.Problem{Field: field, Message: "must be true or false, not " + jsonType(v)})
+				b.problems = append(b.problems, service.Problem{Field: field, Message: "must be true or false, not " + jsonType(v)})
 				continue
 			}
 			f.Stuck = &t
 		default:
-			b.problems = append(b.problems, engine.Problem{Field: field, Message: "is not a filter: the filters are workflow, stage, owner, lifecycle, stuck, sla and min_age"})
+			b.problems = append(b.problems, service.Problem{Field: field, Message: "is not a filter: the filters are workflow, stage, owner, lifecycle, stuck, sla and min_age"})
 		}
 	}
 	sort.Slice(b.problems, func(i, j int) bool { return b.problems[i].Field < b.problems[j].Field })
@@ -454,7 +479,7 @@ func (a *api) leads(w http.ResponseWriter, r *http.Request) {
 	}
 	f := service.Filter{Workflow: q.Get("workflow"), Stage: q.Get("stage"), Owner: q.Get("owner"), Lifecycle: q.Get("lifecycle"), Stuck: stuck, SLA: q.Get("sla")}
 	if s := q.Get("min_age"); s != "" {
-		d, err := ir.ParseDuration(s)
+		d, err := service.ParseAge(s)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "bad_request", "min_age must be a duration such as 4h or 2d: "+err.Error(), nil)
 			return
@@ -516,7 +541,7 @@ const (
 // and objects with numbers as int64 or float64) and the problems with them.
 type body struct {
 	vals     map[string]any
-	problems []engine.Problem
+	problems []service.Problem
 }
 
 func (b *body) str(k string) string {
@@ -617,19 +642,19 @@ func parse(r io.Reader, keys map[string]kind) (*body, error) {
 			// null: as if the key were absent
 		case string:
 			if want != kString {
-				b.problems = append(b.problems, engine.Problem{Field: key, Message: "must be an object, not a string"})
+				b.problems = append(b.problems, service.Problem{Field: key, Message: "must be an object, not a string"})
 				continue
 			}
 			b.vals[key] = x
 		case map[string]any:
 			if want != kObject {
-				b.problems = append(b.problems, engine.Problem{Field: key, Message: "must be a string, not an object"})
+				b.problems = append(b.problems, service.Problem{Field: key, Message: "must be a string, not an object"})
 				continue
 			}
 			b.problems = append(b.problems, numbers(key, x)...)
 			b.vals[key] = x
 		default:
-			b.problems = append(b.problems, engine.Problem{Field: key, Message: fmt.Sprintf("must be %s, not %s", kindName(want), jsonType(x))})
+			b.problems = append(b.problems, service.Problem{Field: key, Message: fmt.Sprintf("must be %s, not %s", kindName(want), jsonType(x))})
 		}
 	}
 	if _, err := j.dec.Token(); err != nil { // the closing brace
@@ -647,8 +672,8 @@ func parse(r io.Reader, keys map[string]kind) (*body, error) {
 // numbers turns the json.Numbers in an object into int64 when integral
 // and in range, else float64, the forms ir.Coerce accepts; a number beyond
 // float64 is a problem named by its path.
-func numbers(path string, obj map[string]any) []engine.Problem {
-	var problems []engine.Problem
+func numbers(path string, obj map[string]any) []service.Problem {
+	var problems []service.Problem
 	var fix func(path string, x any) any
 	fix = func(path string, x any) any {
 		switch t := x.(type) {
@@ -658,7 +683,7 @@ func numbers(path string, obj map[string]any) []engine.Problem {
 			}
 			f, err := t.Float64()
 			if err != nil || math.IsInf(f, 0) {
-				problems = append(problems, engine.Problem{Field: path, Message: fmt.Sprintf("the number %s is out of range", t)})
+				problems = append(problems, service.Problem{Field: path, Message: fmt.Sprintf("the number %s is out of range", t)})
 				return nil
 			}
 			return f
@@ -785,12 +810,12 @@ func uintParam(w http.ResponseWriter, q url.Values, name string, def uint64) (ui
 
 // fail maps service errors to status codes.
 func fail(w http.ResponseWriter, err error) {
-	var ie *engine.InputError
+	var ie *service.InputError
 	switch {
 	case errors.As(err, &ie):
 		details := ie.Problems
 		if details == nil {
-			details = []engine.Problem{}
+			details = []service.Problem{}
 		}
 		writeError(w, http.StatusUnprocessableEntity, "invalid", ie.Message, details)
 	case errors.Is(err, service.ErrNotFound), errors.Is(err, service.ErrUnknownWorkflow):
@@ -799,7 +824,7 @@ func fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, "conflict", err.Error(), nil)
 	case errors.Is(err, service.ErrBadRequest):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error(), nil)
-	case errors.Is(err, store.ErrNoSpace):
+	case errors.Is(err, service.ErrNoSpace):
 		writeError(w, http.StatusInsufficientStorage, "insufficient_storage", err.Error(), nil)
 	case errors.Is(err, service.ErrUnavailable):
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error(), nil)
@@ -815,9 +840,9 @@ type errorBody struct {
 }
 
 type errorDetail struct {
-	Code    string           `json:"code"`
-	Message string           `json:"message"`
-	Details []engine.Problem `json:"details"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Details []service.Problem `json:"details"`
 	// Omitted counts the problems left out of Details beyond the first
 	// maxDetails.
 	Omitted int `json:"omitted,omitempty"`
@@ -827,7 +852,7 @@ type errorDetail struct {
 // unknown fields must not get an answer many times its size.
 const maxDetails = 100
 
-func writeError(w http.ResponseWriter, status int, code, msg string, details []engine.Problem) {
+func writeError(w http.ResponseWriter, status int, code, msg string, details []service.Problem) {
 	if status == http.StatusInsufficientStorage || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "10")
 	}
@@ -837,10 +862,10 @@ func writeError(w http.ResponseWriter, status int, code, msg string, details []e
 }
 
 // errorJSON is the API's error body.
-func errorJSON(code, msg string, details []engine.Problem) []byte {
+func errorJSON(code, msg string, details []service.Problem) []byte {
 	d := errorDetail{Code: code, Message: msg, Details: details}
 	if d.Details == nil {
-		d.Details = []engine.Problem{}
+		d.Details = []service.Problem{}
 	}
 	if n := len(d.Details); n > maxDetails {
 		d.Details, d.Omitted = d.Details[:maxDetails], n-maxDetails

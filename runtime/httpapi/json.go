@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/service"
 )
 
 // jsonReader reads a request body's JSON strictly, below the top level
@@ -19,7 +19,7 @@ import (
 type jsonReader struct {
 	raw      []byte
 	dec      *json.Decoder
-	problems []engine.Problem
+	problems []service.Problem
 	named    map[string]bool // fields with a string problem already
 }
 
@@ -119,7 +119,7 @@ func (j *jsonReader) checkString(path string, start int64, s string) {
 		j.named = map[string]bool{}
 	}
 	j.named[path] = true
-	j.problems = append(j.problems, engine.Problem{Field: path, Message: msg})
+	j.problems = append(j.problems, service.Problem{Field: path, Message: msg})
 }
 
 func join(path, k string) string {

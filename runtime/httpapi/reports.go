@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadlang/lead/runtime/report"
 	"github.com/leadlang/lead/runtime/service"
 )
 
@@ -48,8 +47,8 @@ func (a *api) report(w http.ResponseWriter, r *http.Request) {
 // reportQuery reads a report's parameters: from and to are dates
 // (YYYY-MM-DD, the last 30 days by default), interval is day, week or
 // nothing; it returns what is wrong, if anything.
-func reportQuery(get func(string) string, now time.Time) (report.Query, string) {
-	q := report.Query{Workflow: get("workflow"), By: get("by"), Interval: get("interval")}
+func reportQuery(get func(string) string, now time.Time) (service.ReportQuery, string) {
+	q := service.ReportQuery{Workflow: get("workflow"), By: get("by"), Interval: get("interval")}
 	today, _ := time.Parse(time.DateOnly, now.UTC().Format(time.DateOnly))
 	q.To, q.From = today, today.AddDate(0, 0, -29)
 	for _, p := range []struct {
@@ -90,7 +89,7 @@ func wantsCSV(r *http.Request) bool {
 
 // writeCSV writes a report's rows under its columns; a value that is not
 // text or a number (a map of events) is written as JSON.
-func writeCSV(w http.ResponseWriter, rep *report.Report) {
+func writeCSV(w http.ResponseWriter, rep *service.Report) {
 	cw := csv.NewWriter(w)
 	cw.Write(rep.Columns)
 	for _, row := range rep.Rows {

@@ -286,11 +286,11 @@ func (w *world) do(st compiler.TestStep) *failure {
 // testError words a rejected step for a test's author: the fields as the
 // test names them, not by their place in an API request.
 func testError(err error) string {
-	var ie *engine.InputError
+	var ie *service.InputError
 	if !errors.As(err, &ie) {
 		return err.Error()
 	}
-	c := &engine.InputError{Message: ie.Message}
+	c := &service.InputError{Message: ie.Message}
 	for _, p := range ie.Problems {
 		if _, name, ok := strings.Cut(p.Field, "."); ok && (strings.HasPrefix(p.Field, "fields.") || strings.HasPrefix(p.Field, "data.")) {
 			p.Field = name

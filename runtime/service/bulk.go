@@ -74,13 +74,13 @@ type BulkResult struct {
 // BulkLead is one lead of a bulk action: where it was, where it is (or
 // would be), and the outcome.
 type BulkLead struct {
-	ID       string           `json:"id"`
-	Workflow string           `json:"workflow"`
-	Outcome  string           `json:"outcome"`
-	Note     string           `json:"note,omitempty"`
-	From     BulkState        `json:"from"`
-	To       *BulkState       `json:"to,omitempty"`
-	Problems []engine.Problem `json:"problems,omitempty"`
+	ID       string     `json:"id"`
+	Workflow string     `json:"workflow"`
+	Outcome  string     `json:"outcome"`
+	Note     string     `json:"note,omitempty"`
+	From     BulkState  `json:"from"`
+	To       *BulkState `json:"to,omitempty"`
+	Problems []Problem  `json:"problems,omitempty"`
 }
 
 // BulkState is a lead's stage and owner.
@@ -91,7 +91,7 @@ type BulkState struct {
 
 // Bulk runs one page of a bulk action. A request that is wrong as a whole
 // (no filter, an unknown workflow or stage, no reason) is an
-// *engine.InputError or ErrBadRequest and changes nothing. If the service
+// *InputError or ErrBadRequest and changes nothing. If the service
 // stops taking writes half way (disk space, shutdown), the error is
 // returned: run the same request again to finish the page.
 func (s *Service) Bulk(ctx context.Context, r BulkRequest) (BulkResult, error) {
@@ -132,7 +132,7 @@ func (s *Service) Bulk(ctx context.Context, r BulkRequest) (BulkResult, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			o, err := s.finish(ctx, pl)
-			var ie *engine.InputError
+			var ie *InputError
 			switch {
 			case errors.As(err, &ie):
 				bl.Outcome, bl.Note, bl.Problems = BulkFailed, ie.Message, ie.Problems
@@ -176,41 +176,41 @@ func (s *Service) checkBulk(r *BulkRequest) error {
 	if err := s.check(r.Filter); err != nil {
 		return err
 	}
-	var ps []engine.Problem
+	var ps []Problem
 	if r.ID != "" && !ValidLeadID(r.ID) {
-		ps = append(ps, engine.Problem{Field: "id", Message: fmt.Sprintf("use 1 to %d characters: letters, digits and . _ - : @", MaxIDLength-len("bulk:"))})
+		ps = append(ps, Problem{Field: "id", Message: fmt.Sprintf("use 1 to %d characters: letters, digits and . _ - : @", MaxIDLength-len("bulk:"))})
 	} else if len(r.ID) > MaxIDLength-len("bulk:") {
-		ps = append(ps, engine.Problem{Field: "id", Message: fmt.Sprintf("use at most %d characters", MaxIDLength-len("bulk:"))})
+		ps = append(ps, Problem{Field: "id", Message: fmt.Sprintf("use at most %d characters", MaxIDLength-len("bulk:"))})
 	}
 	switch r.Action {
 	case BulkOverride:
 		switch {
 		case r.Stage == "":
-			ps = append(ps, engine.Problem{Field: "stage", Message: "is required: name the stage to move the leads to"})
+			ps = append(ps, Problem{Field: "stage", Message: "is required: name the stage to move the leads to"})
 		case r.Filter.Workflow == "":
-			ps = append(ps, engine.Problem{Field: "filter.workflow", Message: "is required for an override: stages belong to a workflow"})
+			ps = append(ps, Problem{Field: "filter.workflow", Message: "is required for an override: stages belong to a workflow"})
 		default:
 			if m := s.reg.active(r.Filter.Workflow); m != nil {
 				if msg := m.StageProblem(r.Stage); msg != "" {
-					ps = append(ps, engine.Problem{Field: "stage", Message: msg})
+					ps = append(ps, Problem{Field: "stage", Message: msg})
 				}
 			}
 		}
 	case BulkAssign:
 		if msg := engine.OwnerProblem(r.Owner); msg != "" {
-			ps = append(ps, engine.Problem{Field: "owner", Message: msg})
+			ps = append(ps, Problem{Field: "owner", Message: msg})
 		}
 	default:
 		return fmt.Errorf("%w: unknown bulk action %q: want override or assign", ErrBadRequest, r.Action)
 	}
 	if strings.TrimSpace(r.Reason) == "" {
-		ps = append(ps, engine.Problem{Field: "reason", Message: "is required: say why the leads change"})
+		ps = append(ps, Problem{Field: "reason", Message: "is required: say why the leads change"})
 	}
 	if msg := checkName(r.Actor); msg != "" {
-		ps = append(ps, engine.Problem{Field: "actor", Message: msg})
+		ps = append(ps, Problem{Field: "actor", Message: msg})
 	}
 	if len(ps) > 0 {
-		return &engine.InputError{Message: "invalid bulk " + r.Action, Problems: ps}
+		return &InputError{Message: "invalid bulk " + r.Action, Problems: ps}
 	}
 	if r.ID == "" && !r.DryRun {
 		r.ID = newID()[len("ld_"):]

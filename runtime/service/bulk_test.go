@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/leadlang/lead/runtime/engine"
 )
 
 const opsWorkflow = `workflow ops
@@ -89,7 +87,7 @@ func TestAssign(t *testing.T) {
 	}
 
 	_, err = svc.Assign(ctx, "l1", "zoe@x.example", "", "")
-	var ie *engine.InputError
+	var ie *InputError
 	if !errors.As(err, &ie) || len(ie.Problems) != 2 {
 		t.Fatalf("assign to the owner without a reason: %v", err)
 	}

@@ -86,9 +86,9 @@ const MaxStepBytes = 1536 << 10
 // the store: a float field that is not finite (JSON cannot hold it), an
 // owner the store cannot index, a lead or step too large. Called with s.mu
 // held; for the usual small lead it is a short walk over the fields.
-func storable(m *engine.Machine, res *engine.Result) []engine.Problem {
+func storable(m *engine.Machine, res *engine.Result) []Problem {
 	l := res.Lead
-	var problems []engine.Problem
+	var problems []Problem
 	size := 0
 	for i, f := range m.W.Lead {
 		if i >= len(l.Fields) || l.Fields[i] == nil {
@@ -97,7 +97,7 @@ func storable(m *engine.Machine, res *engine.Result) []engine.Problem {
 		n, bad := jsonSize(l.Fields[i])
 		size += len(f.Name) + 4 + n
 		if bad != "" {
-			problems = append(problems, engine.Problem{Field: "fields." + f.Name,
+			problems = append(problems, Problem{Field: "fields." + f.Name,
 				Message: fmt.Sprintf("the workflow computed %s, which cannot be stored", bad)})
 		}
 	}
@@ -107,14 +107,14 @@ func storable(m *engine.Machine, res *engine.Result) []engine.Problem {
 	}
 	switch {
 	case size > MaxLeadBytes:
-		problems = append(problems, engine.Problem{Field: "fields",
+		problems = append(problems, Problem{Field: "fields",
 			Message: fmt.Sprintf("the lead's fields would take about %d KiB; the limit is %d KiB", size>>10, MaxLeadBytes>>10)})
 	case 3*(size+1024)+notes > MaxStepBytes:
-		problems = append(problems, engine.Problem{Field: "notifications",
+		problems = append(problems, Problem{Field: "notifications",
 			Message: fmt.Sprintf("the step's notifications would take about %d KiB; the limit for a step is %d KiB", notes>>10, MaxStepBytes>>10)})
 	}
 	if msg := checkName(l.Owner); msg != "" {
-		problems = append(problems, engine.Problem{Field: "owner", Message: "the routed owner " + msg})
+		problems = append(problems, Problem{Field: "owner", Message: "the routed owner " + msg})
 	}
 	return problems
 }
@@ -180,7 +180,7 @@ func stringSize(s string) int {
 // requestProblems names an engine's problems by their place in the
 // request body (docs/api/openapi.json: details name every bad field): lead fields
 // as fields.NAME, event payload fields as data.NAME.
-func requestProblems(m *engine.Machine, in engine.Input, ps []engine.Problem) []engine.Problem {
+func requestProblems(m *engine.Machine, in engine.Input, ps []Problem) []Problem {
 	prefix := ""
 	switch in.Kind {
 	case engine.Capture:
@@ -197,9 +197,9 @@ func requestProblems(m *engine.Machine, in engine.Input, ps []engine.Problem) []
 	if prefix == "" {
 		return ps
 	}
-	out := make([]engine.Problem, len(ps))
+	out := make([]Problem, len(ps))
 	for i, p := range ps {
-		out[i] = engine.Problem{Field: prefix + p.Field, Message: p.Message}
+		out[i] = Problem{Field: prefix + p.Field, Message: p.Message}
 	}
 	return out
 }
@@ -217,8 +217,8 @@ func declaredEvent(m *engine.Machine, name string) bool {
 
 // mergeProblems joins problem lists, one problem per field (the first),
 // sorted by field.
-func mergeProblems(lists ...[]engine.Problem) []engine.Problem {
-	var out []engine.Problem
+func mergeProblems(lists ...[]Problem) []Problem {
+	var out []Problem
 	seen := map[string]bool{}
 	for _, l := range lists {
 		for _, p := range l {
@@ -228,6 +228,6 @@ func mergeProblems(lists ...[]engine.Problem) []engine.Problem {
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b engine.Problem) int { return strings.Compare(a.Field, b.Field) })
+	slices.SortStableFunc(out, func(a, b Problem) int { return strings.Compare(a.Field, b.Field) })
 	return out
 }

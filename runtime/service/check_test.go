@@ -67,7 +67,7 @@ func TestStorable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := func(ps []engine.Problem) []string {
+	fields := func(ps []Problem) []string {
 		var out []string
 		for _, p := range ps {
 			out = append(out, p.Field)
@@ -107,10 +107,10 @@ func TestStorable(t *testing.T) {
 
 func TestMergeProblems(t *testing.T) {
 	got := mergeProblems(
-		[]engine.Problem{{Field: "stage", Message: "is required"}, {Field: "id", Message: "bad"}},
-		[]engine.Problem{{Field: "stage", Message: "no such stage"}, {Field: "fields.a", Message: "x"}},
+		[]Problem{{Field: "stage", Message: "is required"}, {Field: "id", Message: "bad"}},
+		[]Problem{{Field: "stage", Message: "no such stage"}, {Field: "fields.a", Message: "x"}},
 	)
-	want := []engine.Problem{{Field: "fields.a", Message: "x"}, {Field: "id", Message: "bad"}, {Field: "stage", Message: "is required"}}
+	want := []Problem{{Field: "fields.a", Message: "x"}, {Field: "id", Message: "bad"}, {Field: "stage", Message: "is required"}}
 	if len(got) != len(want) {
 		t.Fatalf("merge = %v", got)
 	}

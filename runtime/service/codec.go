@@ -82,8 +82,16 @@ type LeadView struct {
 	Fields    map[string]any `json:"fields"`
 	CreatedAt time.Time      `json:"created_at"`
 	EnteredAt time.Time      `json:"entered_at"`
-	Stuck     *engine.Stuck  `json:"stuck"`
+	Stuck     *Stuck         `json:"stuck"`
 	SLAs      []SLAView      `json:"slas"`
+}
+
+// Stuck says why a lead is stuck until an operator moves it, and since
+// when.
+type Stuck struct {
+	Kind   string    `json:"kind"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // SLAView is an SLA of the lead's current stage.
@@ -98,7 +106,11 @@ func View(m *engine.Machine, l *engine.Lead) LeadView {
 	v := LeadView{
 		ID: l.ID, Workflow: l.Workflow, Version: l.Version, Stage: l.Stage, Owner: l.Owner,
 		Fields: map[string]any{}, CreatedAt: l.CreatedAt.UTC(), EnteredAt: l.EnteredAt.UTC(),
-		Stuck: l.Stuck, SLAs: []SLAView{},
+		SLAs: []SLAView{},
+	}
+	if l.Stuck != nil {
+		st := Stuck(*l.Stuck)
+		v.Stuck = &st
 	}
 	if st := m.Stage(l.Stage); st != nil {
 		v.Lifecycle = st.Lifecycle

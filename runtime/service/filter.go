@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/internal/suggest"
 	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/store"
@@ -30,6 +31,10 @@ type Filter struct {
 	// MinAge keeps leads that have been in their stage at least this long.
 	MinAge time.Duration `json:"-"`
 }
+
+// ParseAge reads a minimum age (Filter.MinAge) written as a Lead
+// duration: 90m, 4h, 2d, 1w.
+func ParseAge(s string) (time.Duration, error) { return ir.ParseDuration(s) }
 
 // SLAStates are the states Filter.SLA takes.
 var SLAStates = []string{engine.SLARunning, engine.SLAWarned, engine.SLABreached, engine.SLAMet}
@@ -332,13 +337,13 @@ func (s *Service) noWorkflow(name string) error {
 	var served []string
 	for _, w := range s.reg.infos() {
 		if w.Name == name {
-			var ps []engine.Problem
+			var ps []Problem
 			for _, d := range w.LastReload.Diagnostics {
 				if d.Severity == "error" {
-					ps = append(ps, engine.Problem{Field: "workflow", Message: fmt.Sprintf("%s:%d:%d: %s[%s]: %s", d.File, d.Line, d.Column, d.Severity, d.Code, d.Message)})
+					ps = append(ps, Problem{Field: "workflow", Message: fmt.Sprintf("%s:%d:%d: %s[%s]: %s", d.File, d.Line, d.Column, d.Severity, d.Code, d.Message)})
 				}
 			}
-			return &engine.InputError{Message: fmt.Sprintf("workflow %s has errors; no version was ever active: fix them and save the file", name), Problems: ps}
+			return &InputError{Message: fmt.Sprintf("workflow %s has errors; no version was ever active: fix them and save the file", name), Problems: ps}
 		}
 		if w.Active != "" {
 			served = append(served, w.Name)

@@ -223,7 +223,7 @@ func (v LeadView) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = appendTime(append(b, `,"created_at":`...), v.CreatedAt)
 	b = appendTime(append(b, `,"entered_at":`...), v.EnteredAt)
-	b = appendStuck(append(b, `,"stuck":`...), v.Stuck)
+	b = appendStuck(append(b, `,"stuck":`...), (*engine.Stuck)(v.Stuck))
 	b = appendList(append(b, `,"slas":`...), v.SLAs, func(b []byte, s SLAView) []byte {
 		b = appendStr(b, `{"name":`, s.Name)
 		b = appendTime(append(b, `,"deadline":`...), s.Deadline)

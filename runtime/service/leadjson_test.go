@@ -94,7 +94,7 @@ func TestLeadViewJSON(t *testing.T) {
 		{ID: "a", Fields: map[string]any{}, SLAs: []SLAView{}},
 		{ID: "b\"<x>", Workflow: "w", Version: "v", Stage: "s", Lifecycle: "mql", Owner: "é",
 			Fields:    map[string]any{"n": int64(3), "f": 0.5, "t": "x\n", "l": []any{"a"}, "ok": true},
-			CreatedAt: at, EnteredAt: at, Stuck: &engine.Stuck{Kind: "loop", Reason: "r", At: at},
+			CreatedAt: at, EnteredAt: at, Stuck: &Stuck{Kind: "loop", Reason: "r", At: at},
 			SLAs: []SLAView{{Name: "s", Deadline: at, State: "running"}}},
 	} {
 		got, err := json.Marshal(v)

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/leadlang/lead/runtime/store"
 )
 
 // A push delivers a stream the store keeps in order (the outbox, the
@@ -124,7 +122,7 @@ func (s *Service) stepPush() push {
 			}
 			var body []byte
 			for _, st := range steps {
-				body = AppendStepLine(body, st)
+				body = AppendStepLine(body, Step(st))
 			}
 			first, last := steps[0].Seq, steps[len(steps)-1].Seq
 			h := http.Header{"Content-Type": {"application/x-ndjson"}, "Lead-Steps": {fmt.Sprintf("%d-%d", first, last)}}
@@ -134,7 +132,7 @@ func (s *Service) stepPush() push {
 
 // AppendStepLine appends a step as one line of the step stream:
 // {"seq": N, "lead": ID, "step": ENTRY} and a newline.
-func AppendStepLine(b []byte, st store.Step) []byte {
+func AppendStepLine(b []byte, st Step) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, st.Seq, 10)
 	b = append(b, `,"lead":`...)

@@ -241,14 +241,33 @@ func (s *Service) Now() time.Time { return s.clock() }
 
 // Steps returns up to limit committed steps after seq after, in commit
 // order (the step stream for BI).
-func (s *Service) Steps(ctx context.Context, after uint64, limit int) ([]store.Step, error) {
-	return s.st.Steps(ctx, after, limit)
+func (s *Service) Steps(ctx context.Context, after uint64, limit int) ([]Step, error) {
+	steps, err := s.st.Steps(ctx, after, limit)
+	out := make([]Step, len(steps))
+	for i, st := range steps {
+		out[i] = Step(st)
+	}
+	return out, err
 }
+
+// Step is a committed step in the step stream: its place in commit
+// order, its lead, and the lead's history entry as JSON.
+type Step struct {
+	Seq    uint64
+	LeadID string
+	Entry  []byte
+}
+
+// ReportQuery selects what a report covers (report.Query).
+type ReportQuery = report.Query
+
+// Report is a report's rows and definitions (report.Report).
+type Report = report.Report
 
 // Report computes a report (report.Funnel, Velocity, SLA, Aging, Owners)
 // from the aggregates the store keeps with every step. The machines of
 // the workflows served give the lifecycle labels' order and the teams.
-func (s *Service) Report(ctx context.Context, kind string, q report.Query) (*report.Report, error) {
+func (s *Service) Report(ctx context.Context, kind string, q ReportQuery) (*Report, error) {
 	var machines []*engine.Machine
 	for _, w := range s.reg.infos() {
 		if m := s.reg.active(w.Name); m != nil && (q.Workflow == "" || q.Workflow == w.Name) {

@@ -40,6 +40,9 @@ var (
 	ErrUnknownWorkflow = errors.New("unknown workflow")
 	ErrConflict        = errors.New("conflict")
 	ErrUnavailable     = errors.New("service unavailable")
+	// ErrNoSpace: the store's disk is short of space; writes wait for it
+	// (the store's own error, which the API maps to 507).
+	ErrNoSpace = store.ErrNoSpace
 )
 
 // Config configures a Service.
@@ -301,24 +304,16 @@ func (s *Service) reload(ctx context.Context, path string) {
 }
 
 // ---------------------------------------------------------------------------
-// Requests
-//
-// Each request method takes, after its own arguments, the problems the
-// caller already found in the request (say, a top-level key of the wrong
-// type): they are reported together with the step's own in one
-// *engine.InputError, so that a 422 names every bad field, and the step is
-// not applied.
+// Requests (request.go has the Request form of each, for Reject)
 
 // Capture creates a lead in a workflow. An existing id returns the
 // existing lead unchanged (created false).
-func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[string]any, pre ...engine.Problem) (LeadView, bool, error) {
+func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[string]any) (LeadView, bool, error) {
 	given := id != ""
 	if !given {
 		id = newID()
-	} else if !ValidLeadID(id) {
-		pre = append(pre, engine.Problem{Field: "id", Message: fmt.Sprintf("use 1 to %d characters: letters, digits and . _ - : @, not . or .. alone", MaxIDLength)})
 	}
-	o, err := s.do(ctx, id, workflow, engine.Input{Kind: engine.Capture, LeadID: id, Data: fields}, pre)
+	o, err := s.apply(ctx, Request{Op: OpCapture, Workflow: workflow, ID: id, Fields: fields}, false)
 	if errors.Is(err, errUnknownOutcome) && !given {
 		// The client cannot retry this capture safely without the id
 		// the lead may have been created with.
@@ -333,11 +328,8 @@ func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[s
 // Send delivers an event to a lead and returns the lead after it as JSON.
 // A repeated eventID returns the original answer without applying the
 // event again.
-func (s *Service) Send(ctx context.Context, id, typ, eventID string, data map[string]any, pre ...engine.Problem) (json.RawMessage, error) {
-	if msg := checkEventID(eventID); msg != "" {
-		pre = append(pre, engine.Problem{Field: "id", Message: msg})
-	}
-	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Event, Event: typ, EventID: eventID, Data: data}, pre)
+func (s *Service) Send(ctx context.Context, id, typ, eventID string, data map[string]any) (json.RawMessage, error) {
+	o, err := s.apply(ctx, Request{Op: OpEvent, ID: id, Type: typ, EventID: eventID, Fields: data}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -345,30 +337,21 @@ func (s *Service) Send(ctx context.Context, id, typ, eventID string, data map[st
 }
 
 // Update changes lead fields and runs the `updated` event.
-func (s *Service) Update(ctx context.Context, id string, fields map[string]any, pre ...engine.Problem) (LeadView, error) {
-	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Update, Data: fields}, pre)
+func (s *Service) Update(ctx context.Context, id string, fields map[string]any) (LeadView, error) {
+	o, err := s.apply(ctx, Request{Op: OpUpdate, ID: id, Fields: fields}, false)
 	return o.view, err
 }
 
 // Override moves a lead to a stage by an operator's decision.
-func (s *Service) Override(ctx context.Context, id, stage, reason, actor string, pre ...engine.Problem) (LeadView, error) {
-	if stage == "" {
-		pre = append(pre, engine.Problem{Field: "stage", Message: "is required: name the stage to move the lead to"})
-	}
-	if msg := checkName(actor); msg != "" {
-		pre = append(pre, engine.Problem{Field: "actor", Message: msg})
-	}
-	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Override, Stage: stage, Reason: reason, Actor: actor}, pre)
+func (s *Service) Override(ctx context.Context, id, stage, reason, actor string) (LeadView, error) {
+	o, err := s.apply(ctx, Request{Op: OpOverride, ID: id, Stage: stage, Reason: reason, Actor: actor}, false)
 	return o.view, err
 }
 
 // Assign gives a lead to an owner by an operator's decision; the stage's
 // SLAs that are not met start again for the new owner.
-func (s *Service) Assign(ctx context.Context, id, owner, reason, actor string, pre ...engine.Problem) (LeadView, error) {
-	if msg := checkName(actor); msg != "" {
-		pre = append(pre, engine.Problem{Field: "actor", Message: msg})
-	}
-	o, err := s.do(ctx, id, "", engine.Input{Kind: engine.Assign, Owner: owner, Reason: reason, Actor: actor}, pre)
+func (s *Service) Assign(ctx context.Context, id, owner, reason, actor string) (LeadView, error) {
+	o, err := s.apply(ctx, Request{Op: OpAssign, ID: id, Owner: owner, Reason: reason, Actor: actor}, false)
 	return o.view, err
 }
 
@@ -463,14 +446,6 @@ func (s *Service) Live() error {
 	return nil
 }
 
-// do runs one input for a lead: the heart of the runtime. pre are problems
-// the caller found in the request; with any, nothing is applied. It plans
-// the step under the service's lock (plan), then encodes it and waits for
-// it to be durable without the lock (finish).
-func (s *Service) do(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem) (outcome, error) {
-	return s.finish(ctx, s.plan(ctx, id, workflow, in, pre, false))
-}
-
 // planned is what plan decided for an input: an answer (out, err) given
 // without a step of its own, possibly once an earlier step is durable
 // (wait), or a step queued for commit.
@@ -489,11 +464,15 @@ type planned struct {
 	p, migP, postP *pending
 }
 
-// plan runs the engine step for an input under the service's lock and
-// queues its writes, in the order steps are planned: the lock's order is
-// the steps' order. With dry set, it stops short of queuing the step and
-// answers what the lead would be after it (a bulk action's dry run).
-func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input, pre []engine.Problem, dry bool) *planned {
+// plan and finish are the heart of the runtime: plan runs the engine
+// step for an input under the service's lock and queues its writes; pre
+// are problems already found in the request (with any, nothing is
+// applied). finish encodes the step and waits for it to be durable,
+// without the lock. Steps are queued in the order they are planned: the
+// lock's order is the steps' order. With dry set, plan stops short of
+// queuing the step and answers what the lead would be after it (a bulk
+// action's dry run, Reject).
+func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input, pre []Problem, dry bool) *planned {
 	pl := &planned{start: time.Now(), in: in}
 	// An event id is looked up in the store before the lock is taken: a
 	// store read may wait for the sync in progress, and every other lead's
@@ -571,22 +550,22 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 		}
 	}
 	res, err := engine.Step(m, prev, in, now, s.rot)
-	var ie *engine.InputError
-	if errors.As(err, &ie) {
-		ie = &engine.InputError{Message: ie.Message, Problems: requestProblems(m, in, ie.Problems)}
+	var ie *InputError
+	if eie := (*engine.InputError)(nil); errors.As(err, &eie) {
+		ie = &InputError{Message: eie.Message, Problems: requestProblems(m, in, fromEngine(eie.Problems))}
 	} else if err == nil && !res.Stale {
 		if ps := storable(m, res); len(ps) > 0 {
-			ie = &engine.InputError{Message: "the step's result cannot be stored", Problems: ps}
+			ie = &InputError{Message: "the step's result cannot be stored", Problems: ps}
 		}
 	}
 	switch {
 	case ie != nil || (err == nil && len(pre) > 0):
-		msg, ps := "invalid request", []engine.Problem(nil)
+		msg, ps := "invalid request", []Problem(nil)
 		if ie != nil {
 			msg, ps = ie.Message, ie.Problems
 		}
 		s.met.events.WithLabelValues(m.W.Name, "rejected").Inc()
-		pl.err = &engine.InputError{Message: msg, Problems: mergeProblems(pre, ps)}
+		pl.err = &InputError{Message: msg, Problems: mergeProblems(pre, ps)}
 		return pl
 	case err != nil:
 		pl.err = err

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/store"
 )
 
@@ -208,7 +207,7 @@ func TestRejectedChangesNothing(t *testing.T) {
 	defer stop()
 	ctx := context.Background()
 	_, _, err := svc.Capture(ctx, "w", "bad id", map[string]any{"n": "x"})
-	var ie *engine.InputError
+	var ie *InputError
 	if !errors.As(err, &ie) {
 		t.Fatalf("capture: %v", err)
 	}
@@ -222,9 +221,9 @@ func TestRejectedChangesNothing(t *testing.T) {
 	if _, _, err := svc.Capture(ctx, "w", "ok", map[string]any{"email": "a"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.Send(ctx, "ok", "ping", "e1", map[string]any{"by": int64(1)}, engine.Problem{Field: "extra", Message: "from the caller"})
-	if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Field != "extra" {
-		t.Fatalf("send with a caller's problem: %v", err)
+	err = svc.Reject(ctx, Request{Op: OpEvent, ID: "ok", Type: "ping", EventID: "e1", Fields: map[string]any{"by": "x"}}, []Problem{{Field: "extra", Message: "from the caller"}})
+	if !errors.As(err, &ie) || len(ie.Problems) != 2 || ie.Problems[0].Field != "data.by" || ie.Problems[1].Field != "extra" {
+		t.Fatalf("a rejected send names the caller's problem and the payload's: %v", err)
 	}
 	// The event id was not used up.
 	raw, err := svc.Send(ctx, "ok", "ping", "e1", map[string]any{"by": int64(2)})
