@@ -350,8 +350,8 @@ func chainWorkflow(n int, extra string) string {
 	return b.String()
 }
 
-// TestChainsAndLoop: a step may move the lead 64 times; the 65th move
-// raises `loop` in the stage it would leave.
+// TestChainsAndLoop: a step may move the lead 64 times; a chain that would
+// make a 65th is undone whole and raises `loop` where it began.
 func TestChainsAndLoop(t *testing.T) {
 	m := compile(t, chainWorkflow(65, ""))
 	w := newWorld(t, m, "2026-03-02T09:00:00Z")
@@ -363,9 +363,10 @@ func TestChainsAndLoop(t *testing.T) {
 	m = compile(t, chainWorkflow(66, ""))
 	w = newWorld(t, m, "2026-03-02T09:00:00Z")
 	r = w.capture("L", map[string]any{"email": "a@x"})
-	eq(t, "stuck where the 65th move would start", r.Lead.Stage, "s64")
+	eq(t, "stuck where the chain began", r.Lead.Stage, "s0")
 	eq(t, "loop", r.Lead.Stuck != nil && r.Lead.Stuck.Kind == "loop", true)
-	eq(t, "timers of s64 run", r.Lead.Timers["after:0"], w.now.Add(24*time.Hour))
+	eq(t, "only the capture's move", len(r.Entry.Moves), 1)
+	eq(t, "timers of s0 run", r.Lead.Timers["after:0"], w.now.Add(24*time.Hour))
 }
 
 func cycleWorkflow(handler string) string {
@@ -412,8 +413,9 @@ func TestLoopResolution(t *testing.T) {
 		{"no handler", "", "p", []string{"loop/stuck"}, true},
 		{"a handler that moves", "on exception loop -> parked", "parked", []string{"loop/workflow"}, false},
 		{"a handler that does not move", `on exception loop { notify ops "looping" }`, "p", []string{"loop/workflow"}, false},
-		// The handler's move starts a fresh chain of 64: q -> p -> ... ends
-		// in p, where the second loop is not handled again.
+		// The handler's move starts a fresh chain, p -> q -> p ..., which
+		// loops too: it is undone, its first move (the handler's)
+		// included, and the second loop, raised in p, is not handled.
 		{"a handler that moves back into the loop", "on exception loop -> q", "p", []string{"loop/workflow", "loop/stuck"}, true},
 	}
 	for _, tc := range cases {
@@ -588,4 +590,38 @@ stage done terminal
 	r = w2.send("L", "route_bad", nil)
 	eq(t, "stage", r.Lead.Stage, "triage")
 	eqs(t, "exceptions", w2.exceptions("L"), []string{"no_owner/workflow"})
+}
+
+// TestLoopUndoesItsChain: a chain of moves that loops leaves nothing of
+// itself: no moves, notifications, actions or SLA outcomes, whether an
+// event, a capture or an override started it; only the exception.
+func TestLoopUndoesItsChain(t *testing.T) {
+	src := strings.Replace(cycleWorkflow(""), "stage p {\n  owner { responsible role ops }\n",
+		"stage p {\n  owner { responsible role ops }\n  enter { notify ops \"in p\" }\n  sla touch within 1h\n", 1)
+	src = strings.Replace(src, "stage q {\n  owner { responsible role ops }\n",
+		"stage q {\n  owner { responsible role ops }\n  enter { set lead.n = lead.n + 1 }\n", 1)
+	m := compile(t, src)
+	w := newWorld(t, m, "2026-03-02T09:00:00Z")
+	r := w.capture("L", map[string]any{"email": "a@x"})
+	eq(t, "captured into p, the chain undone", r.Lead.Stage, "p")
+	eq(t, "the capture's move only", len(r.Entry.Moves), 1)
+	eq(t, "p's enter ran once (the capture)", len(r.Notifications), 1)
+	eq(t, "q's enter never ran", w.field("L", "n"), any(int64(0)))
+	eqs(t, "exceptions", w.exceptions("L"), []string{"loop/stuck"})
+
+	// An override into the loop: the override's move stays, the chain
+	// after it goes.
+	m2 := compile(t, strings.Replace(src, "stage parked {\n  owner { responsible role ops }\n  on go -> p\n", "stage parked {\n  owner { responsible role ops }\n", 1))
+	w = newWorld(t, m2, "2026-03-02T09:00:00Z")
+	w.capture("L", map[string]any{"email": "a@x"})
+	r = w.must("L", Input{Kind: Override, Stage: "q", Reason: "test", Actor: "ops"})
+	eq(t, "overridden into q, the chain after it undone", r.Lead.Stage, "q")
+	eq(t, "the override's move only", len(r.Entry.Moves), 1)
+	eq(t, "q's enter ran once", w.field("L", "n"), any(int64(1)))
+	eq(t, "no notification from p", len(r.Notifications), 0)
+	for _, o := range r.Entry.SLAs {
+		if o.State == "started" {
+			t.Errorf("an SLA started by the undone chain: %+v", o)
+		}
+	}
 }

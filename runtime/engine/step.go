@@ -31,9 +31,12 @@ package engine
 //   - An exception raised while an exception handler runs (including in
 //     the stage that handler moves to) is not handled again: the lead is
 //     stuck. A second `loop` in one step is stuck too.
-//   - A lead may move at most MaxChain (64) times in one step; the next move
-//     raises `loop` in the stage it would leave. A `loop` handler that moves
-//     the lead starts a fresh chain; one that does not stops the chain.
+//   - A lead may move at most MaxChain (64) times in one chain of moves;
+//     the chain that would make one more is undone whole (its moves, their
+//     actions, notifications, SLA outcomes and routing: all-or-nothing, as
+//     an action block) and `loop` is raised in the stage where the chain
+//     began, instead of its first move. A `loop` handler that moves the
+//     lead starts a fresh chain; one that does not stops the chain.
 //   - Stuck is a mark, not a freeze: a stuck lead still handles events and
 //     timers (its SLAs still breach and escalate). Any move clears it, and
 //     an override always does.
@@ -161,8 +164,9 @@ type stepper struct {
 	// each is copied on its first write.
 	ownFields, ownSLAs, ownTimers, ownScores, ownReached bool
 
-	moves   int    // moves in this step, for the loop limit
+	moves   int    // moves in the current chain, for the loop limit
 	loops   int    // loop exceptions raised in this step
+	cut     int    // the first cut chains raise loop at their first move (see Step)
 	entered int    // stages entered in this step: "has the lead moved since"
 	leaving string // the stage the lead is leaving (its exit has run)
 	halted  bool   // an unhandled exception stopped the step
@@ -181,8 +185,32 @@ func Step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation) (*Resu
 	if rot == nil {
 		rot = emptyRotation
 	}
+	// A chain of moves that loops is undone whole: the step runs again
+	// from the start, that chain cut at its first move. The step is pure,
+	// so running it again is the simplest exact undo; it happens only in
+	// a step that loops.
+	for cut := 0; ; cut++ {
+		res, loops, err := step(m, lead, in, now, rot, cut)
+		if err != nil || loops <= cut {
+			return res, err
+		}
+	}
+}
+
+// step is Step with the first cut chains of moves cut; it returns the
+// loops raised, so that Step can run it again cutting a chain that
+// looped after its first move.
+func step(m *Machine, lead *Lead, in Input, now time.Time, rot *Rotation, cut int) (*Result, int, error) {
 	s := newStepper(m, lead, now, rot)
+	s.cut = cut
 	defer s.release()
+	res, err := s.run1(lead, in)
+	return res, s.loops, err
+}
+
+// run1 applies the input.
+func (s *stepper) run1(lead *Lead, in Input) (*Result, error) {
+	m := s.m
 	switch in.Kind {
 	case Capture:
 		if lead != nil {
@@ -604,6 +632,7 @@ func (s *stepper) onOverride(in Input) {
 	}
 	s.entry.Exceptions = append(s.entry.Exceptions, rec)
 	s.lead.Stuck = nil
+	s.moves = -1 // the operator's move always happens: the chain starts after it
 	s.move(in.Stage, EdgeOverride, nil)
 	s.settle()
 }
@@ -743,7 +772,7 @@ func (s *stepper) move(target, edge string, actions []ir.Action) {
 	if s.halted {
 		return
 	}
-	if s.moves >= MaxChain {
+	if s.moves >= MaxChain || (s.moves == 0 && s.loops < s.cut) {
 		s.loop(target)
 		return
 	}
@@ -767,7 +796,7 @@ func (s *stepper) loop(target string) {
 	s.loops++
 	s.moves = 0 // a handler that moves the lead starts a fresh chain
 	ep := s.entered
-	reason := fmt.Sprintf("more than %d moves in one step (the next was %s -> %s)", MaxChain, s.lead.Stage, target)
+	reason := fmt.Sprintf("more than %d moves in one step (from %s, the first was -> %s)", MaxChain, s.lead.Stage, target)
 	if s.raise(ir.ExcLoop, reason) && !s.moved(ep) {
 		s.noAuto = true
 	}
