@@ -383,7 +383,7 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 		extra[celenv.VarStuck] = l.Stuck != nil
 		var steps []any
 		for _, e := range w.steps(l.ID) {
-			steps = append(steps, stepObj{e})
+			steps = append(steps, celenv.Value(stepObj{e}, celenv.StepType))
 		}
 		if steps == nil {
 			steps = []any{}

@@ -111,6 +111,10 @@ test "helpers" {
   expect lead.stage == "working" && lead.n == 1
   expect history.size() == 5 && history[4].to == "working" && history[4].event == "go"
   expect history[0].cause == "capture" && history[2].cause == "timer"
+  expect history.filter(s, s.cause == "timer").size() == 2
+  expect history.filter(s, s.cause == "event")[0].event == "poke"
+  expect history.map(s, s.to).exists(t, t == "working")
+  expect history.exists_one(s, s.event == "go") && history.all(s, s.at <= now)
 }
 
 test "fails" {

@@ -12,6 +12,7 @@ package celenv
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -424,3 +425,42 @@ func macros(w *ir.Workflow) []cel.Macro {
 	}
 	return ms
 }
+
+// Value wraps an Object as a CEL value of the object type typeName, for
+// objects that travel inside lists (history steps): CEL's macros build
+// new lists of their elements (`history.filter(...)`), which must be
+// values. Fields are read through the type's getters as for any object.
+func Value(o Object, typeName string) ref.Val {
+	return objectVal{o, types.NewObjectType(typeName)}
+}
+
+type objectVal struct {
+	obj Object
+	typ *types.Type
+}
+
+func (v objectVal) ConvertToNative(t reflect.Type) (any, error) {
+	if reflect.TypeOf(v.obj).AssignableTo(t) {
+		return v.obj, nil
+	}
+	return nil, fmt.Errorf("%s cannot be converted to %v", v.typ.TypeName(), t)
+}
+
+func (v objectVal) ConvertToType(t ref.Type) ref.Val {
+	switch t.TypeName() {
+	case v.typ.TypeName():
+		return v
+	case types.TypeType.TypeName():
+		return v.typ
+	}
+	return types.NewErr("type conversion error from %s to %s", v.typ.TypeName(), t.TypeName())
+}
+
+func (v objectVal) Equal(o ref.Val) ref.Val {
+	other, ok := o.(objectVal)
+	return types.Bool(ok && other.typ.TypeName() == v.typ.TypeName() && reflect.DeepEqual(other.obj, v.obj))
+}
+
+func (v objectVal) Type() ref.Type { return v.typ }
+
+func (v objectVal) Value() any { return v.obj }
