@@ -51,12 +51,16 @@ export function id(prefix) {
 
 // table makes a table with a caption and column headers. columns are
 // {label, num (right-aligned numbers), hidden (visually hidden label)}.
-export function table(caption, columns, attrs = {}) {
-  const tbody = h('tbody');
-  const el = h('table', attrs,
+// A "stack" table becomes a list of cards on a narrow screen, each cell
+// labelled with its column (the stylesheet shows data-label); its ARIA
+// roles keep it a table for screen readers, which a change of CSS
+// display would otherwise take away.
+export function table(caption, columns, attrs = {}, {stack = false} = {}) {
+  const tbody = h('tbody', stack ? {role: 'rowgroup'} : {});
+  const el = h('table', {...attrs, class: stack ? 'stack' : null, role: stack ? 'table' : null},
     h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, columns.map((c) =>
-      h('th', {scope: 'col', class: c.num ? 'num' : null},
+    h('thead', stack ? {role: 'rowgroup'} : {}, h('tr', stack ? {role: 'row'} : {}, columns.map((c) =>
+      h('th', {scope: 'col', class: c.num ? 'num' : null, role: stack ? 'columnheader' : null, dataset: {label: c.hidden ? '' : c.label}},
         c.hidden ? h('span', {class: 'visually-hidden'}, c.label) : c.label)))),
     tbody);
   return {el, tbody, caption: el.caption};
@@ -75,34 +79,46 @@ export function fillRows(tbody, items, keyOf, cellsOf, empty) {
   const old = new Map();
   for (const tr of Array.from(tbody.rows)) old.set(tr.dataset.key, tr);
   const focused = document.activeElement;
-  let prev = null;
   const list = items.length || !empty ? items : [null];
-  for (const item of list) {
-    const key = item === null ? '\u0000empty' : keyOf(item);
+  const keyed = list.map((item) => [item === null ? '\u0000empty' : keyOf(item), item]);
+  // Rows that go are removed first, so that the rows that stay are not
+  // moved past them: moving a row takes focus from a button in it.
+  const keep = new Set(keyed.map(([key]) => key));
+  let lostFocus = false;
+  for (const [key, tr] of old) {
+    if (keep.has(key)) continue;
+    if (tr.contains(focused)) lostFocus = true;
+    tr.remove();
+    old.delete(key);
+  }
+  let prev = null;
+  for (const [key, item] of keyed) {
     let tr = old.get(key);
-    if (tr) old.delete(key);
-    else tr = h('tr', {dataset: {key}});
-    const cells = item === null ? [{text: empty, colspan: tbody.parentElement.tHead.rows[0].cells.length, cls: 'empty'}] : cellsOf(item);
-    updateCells(tr, cells);
+    if (!tr) tr = h('tr', {dataset: {key}});
+    const head = tbody.parentElement.tHead.rows[0];
+    const cells = item === null ? [{text: empty, colspan: head.cells.length, cls: 'empty'}] : cellsOf(item);
+    updateCells(tr, cells, head);
     const want = prev ? prev.nextSibling : tbody.firstChild;
     if (want !== tr) tbody.insertBefore(tr, want);
     prev = tr;
   }
-  let lostFocus = false;
-  for (const tr of old.values()) {
-    if (tr.contains(focused)) lostFocus = true;
-    tr.remove();
-  }
   return lostFocus;
 }
 
-function updateCells(tr, cells) {
+function updateCells(tr, cells, head) {
+  const stack = head.closest('table').classList.contains('stack');
+  if (stack) tr.setAttribute('role', 'row');
   cells.forEach((spec, i) => {
     const c = typeof spec === 'object' && spec !== null ? spec : {text: spec};
     const tag = i === 0 && !c.colspan ? 'th' : 'td';
     let cell = tr.cells[i];
     if (!cell || cell.tagName.toLowerCase() !== tag) {
-      const fresh = h(tag, tag === 'th' ? {scope: 'row'} : {});
+      const label = head.cells[i] && !c.colspan ? head.cells[i].dataset.label : '';
+      const fresh = h(tag, {
+        scope: tag === 'th' ? 'row' : null,
+        role: stack ? (tag === 'th' ? 'rowheader' : 'cell') : null,
+        dataset: label ? {label} : {},
+      });
       if (cell) cell.replaceWith(fresh); else tr.append(fresh);
       cell = fresh;
     }
@@ -156,6 +172,13 @@ export function describe(err) {
     return msg;
   }
   return err && err.message ? err.message : String(err);
+}
+
+// ready marks, once per page load, when a view's data is first on the
+// page (the Performance API's user timing, as the first-paint benchmark
+// and a browser's developer tools read it).
+export function ready(name) {
+  if (!performance.getEntriesByName(name).length) performance.mark(name);
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // (GET /v1/reports/...); docs/dashboards.md says how each is defined.
 
 import {api} from './api.js';
-import {h, table, fillRows, section, problem, fmt, ratio, setText, wrap} from './dom.js';
+import {h, table, fillRows, section, problem, fmt, ratio, setText, wrap, ready} from './dom.js';
 import {responsive, hbars, line} from './charts.js';
 import {Filters, dimensions} from './filters.js';
 
@@ -76,15 +76,20 @@ class Executive {
   async update(params) {
     this.params = params;
     this.seen = {};
-    const dims = await dimensions(this.ctx, params.workflow);
-    this.filters.options('by', [{value: 'none', label: 'Nothing'},
-      ...(dims.enums.length ? [{group: 'Choice fields', options: dims.enums.map((f) => ({value: f, label: f}))}] : []),
-      ...(dims.strings.length ? [{group: 'Text fields', options: dims.strings.map((f) => ({value: f, label: f}))}] : [])]);
-    // By default the first choice (enum) field: region, segment, source.
-    this.by = params.by === 'none' ? '' : params.by || dims.enums[0] || '';
-    this.filters.set({workflow: params.workflow || '', by: this.by || 'none', interval: params.interval || 'day',
+    this.filters.set({workflow: params.workflow || '', interval: params.interval || 'day',
       from: params.from || '', to: params.to || ''});
     this.ctx.title(params.workflow ? `Executive: ${params.workflow}` : 'Executive: all workflows');
+    // The fields to break down by come from the workflows' graphs; the
+    // reports that do not need them are asked for meanwhile.
+    this.byChoice = dimensions(this.ctx, params.workflow).then((dims) => {
+      this.filters.options('by', [{value: 'none', label: 'Nothing'},
+        ...(dims.enums.length ? [{group: 'Choice fields', options: dims.enums.map((f) => ({value: f, label: f}))}] : []),
+        ...(dims.strings.length ? [{group: 'Text fields', options: dims.strings.map((f) => ({value: f, label: f}))}] : [])]);
+      // By default the first choice (enum) field: a region, a segment, a source.
+      const by = params.by === 'none' ? '' : params.by || dims.enums[0] || '';
+      this.filters.set({by: by || 'none'});
+      return by;
+    });
     await this.refresh();
   }
 
@@ -92,19 +97,22 @@ class Executive {
     const p = this.params;
     const q = {workflow: p.workflow, from: p.from, to: p.to};
     const interval = p.interval || 'day';
-    const by = this.by;
+    const breakdown = this.byChoice.then((by) => Promise.all([
+      by,
+      by ? api('v1/reports/funnel', {query: {...q, by}}) : null,
+      by ? api('v1/reports/sla', {query: {...q, by}}) : null,
+    ]));
     const calls = [
       api('v1/reports/funnel', {query: q}),
       api('v1/reports/velocity', {query: q}),
       api('v1/reports/sla', {query: {...q, interval}}),
       api('v1/reports/aging', {query: {workflow: p.workflow}}),
       api('v1/leads', {query: {workflow: p.workflow, stuck: 'true', limit: 1}}),
-      by ? api('v1/reports/funnel', {query: {...q, by}}) : null,
-      by ? api('v1/reports/sla', {query: {...q, by}}) : null,
+      breakdown,
     ];
-    let funnel; let velocity; let sla; let aging; let stuck; let funnelBy; let slaBy;
+    let funnel; let velocity; let sla; let aging; let stuck; let by; let funnelBy; let slaBy;
     try {
-      [funnel, velocity, sla, aging, stuck, funnelBy, slaBy] = await Promise.all(calls);
+      [funnel, velocity, sla, aging, stuck, [by, funnelBy, slaBy]] = await Promise.all(calls);
     } catch (err) {
       this.status.replaceChildren(problem(err));
       throw err;
@@ -168,7 +176,7 @@ class Executive {
       desc: rows.map((x) => `${label(x.label)}: ${x.leads} leads, ${fmt.pct(x.conversion_from_captured)} of captured`).join('; ') || 'No leads.',
       rows: rows.map((x) => ({label: label(x.label), bars: [{value: x.leads, text: `${fmt.int(x.leads)} · ${fmt.pct(x.conversion_from_captured)}`}]})),
     }));
-    performance.mark('lead:funnel');
+    ready('lead:funnel');
   }
 
   renderVelocity(r) {

@@ -43,9 +43,10 @@ export class Filters {
     }
     if (this.controls.sla) {
       this.options('sla', [
-        {value: '', label: 'Open (running or warned)'},
+        {value: '', label: 'All open'},
         {value: 'warned', label: 'Warned'},
         {value: 'running', label: 'Running'},
+        {value: 'breached', label: 'Breached'},
       ]);
     }
   }

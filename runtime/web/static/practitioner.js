@@ -5,7 +5,7 @@
 // Lists come from GET /v1/leads (sort=deadline, stuck=true, sort=age).
 
 import {api} from './api.js';
-import {h, table, fillRows, section, problem, fmt, setText, wrap} from './dom.js';
+import {h, table, fillRows, section, problem, fmt, setText, wrap, ready} from './dom.js';
 import {Filters} from './filters.js';
 import {openLead} from './actions.js';
 
@@ -30,24 +30,24 @@ class Practitioner {
 
     this.risk = section('SLAs at risk', {id: 'at-risk'});
     this.riskNote = h('p', {class: 'definition'});
-    this.riskTable = table('Leads with an open SLA, nearest deadline first', [
+    this.riskTable = table('Leads whose SLA is at risk', [
       {label: 'Lead'}, {label: 'SLA'}, {label: 'State'}, {label: 'Deadline'}, {label: 'Time left', num: true},
       {label: 'Stage'}, {label: 'Owner'}, {label: 'Actions', hidden: true},
-    ], {id: 'at-risk-table'});
+    ], {id: 'at-risk-table'}, {stack: true});
     this.risk.body.append(this.riskNote, wrap(this.riskTable.el));
 
     this.stuck = section('Stuck leads', {id: 'stuck'});
     this.stuckNote = h('p', {class: 'definition'}, 'A lead is stuck when an exception had no handler (an expression that failed, no owner to route to, too many moves). It stays in its stage, with its SLAs running, until someone moves it by hand: an override clears the mark.');
     this.stuckTable = table('Stuck leads, longest in their stage first', [
       {label: 'Lead'}, {label: 'Stage'}, {label: 'Why it is stuck'}, {label: 'Stuck since'}, {label: 'Owner'}, {label: 'Actions', hidden: true},
-    ], {id: 'stuck-table'});
+    ], {id: 'stuck-table'}, {stack: true});
     this.stuck.body.append(this.stuckNote, wrap(this.stuckTable.el));
 
     this.mine = section('Leads', {id: 'leads'});
     this.mineTable = table('Leads, longest in their stage first', [
       {label: 'Lead'}, {label: 'Workflow'}, {label: 'Stage'}, {label: 'Lifecycle'}, {label: 'In stage for', num: true},
       {label: 'Next SLA'}, {label: 'Owner'}, {label: 'Actions', hidden: true},
-    ], {id: 'leads-table'});
+    ], {id: 'leads-table'}, {stack: true});
     this.more = h('button', {type: 'button', class: 'secondary', hidden: true, onclick: () => this.showMore()}, 'Show more leads');
     this.mineCount = h('p', {class: 'count', 'aria-live': 'polite'});
     this.mine.body.append(wrap(this.mineTable.el), h('div', {class: 'more-row'}, this.mineCount, this.more));
@@ -80,7 +80,9 @@ class Practitioner {
     let risk; let stuck; let mine;
     try {
       [risk, stuck, mine] = await Promise.all([
-        api('v1/leads', {query: {...base, sort: 'deadline', sla: p.sla, limit: PAGE}}),
+        // A breached SLA is no longer open, so it has no place in the
+        // deadline order: breached ones come longest in their stage first.
+        api('v1/leads', {query: {...base, sort: p.sla === 'breached' ? 'age' : 'deadline', sla: p.sla, limit: PAGE}}),
         api('v1/leads', {query: {...base, stuck: 'true', sort: 'age', limit: 100}}),
         api('v1/leads', {query: {...base, sort: 'age', limit: this.limit}}),
       ]);
@@ -96,6 +98,7 @@ class Practitioner {
       this.renderStuck(stuck, now),
       this.renderMine(mine, now),
     ];
+    ready('lead:lists');
     // A row that had focus went away (the lead left the list): focus its
     // section's heading rather than leaving it nowhere.
     const heads = [this.risk.heading, this.stuck.heading, this.mine.heading];
@@ -184,6 +187,7 @@ function p(state) {
   switch (state) {
     case 'warned': return 'Leads whose SLA in their current stage has passed its warning, nearest deadline first.';
     case 'running': return 'Leads with an SLA running in their current stage (not yet warned), nearest deadline first.';
+    case 'breached': return 'Leads with a breached SLA in their current stage (its breach actions have run), longest in their stage first.';
     default: return 'Leads with an open SLA (running or warned) in their current stage, nearest deadline first. A breached SLA is no longer open: its breach actions have run.';
   }
 }

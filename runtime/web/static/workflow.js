@@ -7,7 +7,7 @@
 // aging report's list of stuck leads.
 
 import {api, graph} from './api.js';
-import {h, s, table, fillRows, section, problem, fmt, setText, wrap} from './dom.js';
+import {h, s, table, fillRows, section, problem, fmt, setText, wrap, ready} from './dom.js';
 import {Filters} from './filters.js';
 import {edges, layout, draw, kinds, duration} from './graph.js';
 
@@ -85,6 +85,7 @@ class WorkflowView {
         at(st.name).leads = totals[i].total ?? totals[i].leads.length;
       });
       this.show(counts, info);
+      ready('lead:counts');
       this.status.replaceChildren();
     } catch (err) {
       this.status.replaceChildren(problem(err));
