@@ -32,7 +32,7 @@ export async function openLead(lead, owners, ctx, done) {
   for (const f of ['override', 'assign']) {
     clearError(f);
     $(`${f}-reason`).value = '';
-    $(`${f}-actor`).value = localStorage.getItem(ACTOR) || '';
+    $(`${f}-actor`).value = remembered();
   }
   const stage = $('override-stage');
   const owner = $('assign-owner');
@@ -41,15 +41,19 @@ export async function openLead(lead, owners, ctx, done) {
   if (!dialog.open) dialog.showModal();
   try {
     const g = await graph(lead.workflow, lead.version);
-    if (current.lead !== lead) return;
+    if (!current || current.lead !== lead) return; // closed, or another lead's
     stage.replaceChildren(h('option', {value: ''}, 'Choose a stage'),
       ...g.stages.map((st) => h('option', {value: st.name},
         st.name + (st.lifecycle ? ` (${st.lifecycle})` : '') + (st.terminal ? ', terminal' : '') + (st.name === lead.stage ? ', current' : ''))));
-    const people = [];
-    for (const t of g.teams || []) for (const m of t.members || []) people.push({value: m.email, label: `${m.email} (${t.name})`});
-    const seen = new Set(people.map((p) => p.value));
-    const others = owners.filter((o) => o && !seen.has(o)).map((o) => ({value: o, label: o}));
-    const roles = (g.roles || []).filter((r) => !seen.has(r.name)).map((r) => ({value: r.name, label: `${r.name} (role)`}));
+    // Each owner once: team members (under their first team), the other
+    // owners the owners report knows, then roles (a role owns a lead as a
+    // queue).
+    const seen = new Set();
+    const once = (value, label) => (value && !seen.has(value) && seen.add(value) ? [{value, label}] : []);
+    const people = (g.teams || []).flatMap((t) => (t.members || []).flatMap((m) => once(m.email, `${m.email} (${t.name})`)));
+    const roleNames = new Set((g.roles || []).map((r) => r.name));
+    const others = owners.filter((o) => !roleNames.has(o)).flatMap((o) => once(o, o));
+    const roles = (g.roles || []).flatMap((r) => once(r.name, `${r.name} (role)`));
     const opt = (o) => h('option', {value: o.value, disabled: o.value === lead.owner},
       o.value === lead.owner ? `${o.label}, current owner` : o.label);
     owner.replaceChildren(h('option', {value: ''}, 'Choose an owner'),
@@ -59,6 +63,21 @@ export async function openLead(lead, owners, ctx, done) {
   } catch (err) {
     showError('override', err);
   }
+}
+
+// The actor's name is remembered in this browser for the next form.
+function remembered() {
+  try {
+    return localStorage.getItem(ACTOR) || '';
+  } catch {
+    return '';
+  }
+}
+
+function remember(actor) {
+  try {
+    localStorage.setItem(ACTOR, actor);
+  } catch { /* not kept */ }
 }
 
 function wire() {
@@ -88,15 +107,17 @@ async function submit(ev, kind) {
     showError(kind, {local: true, details: missing});
     return;
   }
+  // Not disabled while sending: a disabled button loses focus. A second
+  // press meanwhile does nothing.
   const button = ev.target.querySelector('button[type=submit]');
-  button.disabled = true;
+  if (button.getAttribute('aria-busy') === 'true') return;
   button.setAttribute('aria-busy', 'true');
   try {
     const body = kind === 'override'
       ? {stage: target.value, reason: reason.value.trim(), actor}
       : {owner: target.value, reason: reason.value.trim(), actor};
     const after = await api(`v1/leads/${encodeURIComponent(lead.id)}/${kind}`, {method: 'POST', body});
-    if (actor) localStorage.setItem(ACTOR, actor);
+    if (actor) remember(actor);
     const msg = kind === 'override'
       ? `Lead ${lead.id} moved from ${lead.stage} to ${after.stage}.`
       : `Lead ${lead.id} is now owned by ${after.owner}.`;
@@ -106,7 +127,6 @@ async function submit(ev, kind) {
   } catch (err) {
     showError(kind, err);
   } finally {
-    button.disabled = false;
     button.removeAttribute('aria-busy');
   }
 }

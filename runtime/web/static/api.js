@@ -147,8 +147,11 @@ function askToken(why, refused) {
         input.focus();
         return;
       }
+      // Not disabled while checking (a disabled button loses focus); a
+      // second press meanwhile does nothing.
       const button = form.querySelector('button[type=submit]');
-      button.disabled = true;
+      if (button.getAttribute('aria-busy') === 'true') return;
+      button.setAttribute('aria-busy', 'true');
       try {
         const resp = await send(url('v1/workflows'), 'GET', undefined, candidate);
         if (resp.status === 401) {
@@ -165,7 +168,7 @@ function askToken(why, refused) {
       } catch (err) {
         showError(error, input, `The server did not answer: ${err.message}`);
       } finally {
-        button.disabled = false;
+        button.removeAttribute('aria-busy');
       }
     };
     // Nothing works without the token: Escape does not close the prompt.

@@ -87,7 +87,8 @@ async function route() {
     } else {
       if (current) current.view.stop();
       current = null;
-      const mod = await views[name].load();
+      // A workflow saved since the last view is offered in the next one.
+      const [mod] = await Promise.all([views[name].load(), routed > 0 ? loadWorkflows() : null]);
       box.replaceChildren();
       ctx.title(views[name].title);
       current = {name, view: await mod.mount(box, params, ctx)};

@@ -137,7 +137,7 @@ class Executive {
 
   stop() {
     for (const c of Object.values(this.charts)) c.stop();
-    if (this.byChart) this.byChart.stop();
+    for (const c of this.byCharts || []) c.stop();
   }
 
   renderCards(funnel, sla, aging, stuck) {
@@ -259,12 +259,16 @@ class Executive {
       this.byTable = table(`Leads captured from ${funnel.from} to ${funnel.to} by ${by}: how many reached each lifecycle label (share of captured), and SLA attainment`, cols, {id: 'breakdown-table'});
       this.byTable.by = by;
       this.byTable.labels = labels;
-      if (this.byChart) this.byChart.stop();
-      const chartBox = h('div', {class: 'chart-box'});
+      for (const c of this.byCharts || []) c.stop();
+      const capturedBox = h('div', {class: 'chart-box'});
+      const attainmentBox = h('div', {class: 'chart-box'});
       body.replaceChildren(h('p', {class: 'definition'}, `Each group is the leads whose ${by} had that value. The funnel counts them by capture day; SLA outcomes by the day they happened.`),
-        chartBox, wrap(this.byTable.el));
-      this.byChart = responsive(chartBox, () => hbars(300, {title: '', desc: '', rows: []}));
+        h('h3', {}, `Leads captured by ${by}`), capturedBox,
+        h('h3', {}, `SLA attainment by ${by}`), attainmentBox, wrap(this.byTable.el));
+      const empty = () => hbars(300, {title: '', desc: '', rows: []});
+      this.byCharts = [responsive(capturedBox, empty), responsive(attainmentBox, empty)];
     }
+    setText(this.byTable.caption, `Leads captured from ${funnel.from} to ${funnel.to} by ${by}: how many reached each lifecycle label (share of captured), and SLA attainment`);
     fillRows(this.byTable.tbody, list, (g) => g.name, (g) => [
       g.name,
       ...labels.map((l) => {
@@ -275,20 +279,17 @@ class Executive {
       {text: fmt.pct(ratio(g.met, g.met + g.breached)), num: true},
     ], `No lead was captured from ${funnel.from} to ${funnel.to}.`);
     const captured = (g) => (g.labels.get('captured') || {leads: 0}).leads;
-    this.byChart.update((w) => hbars(w, {
-      title: `Leads captured by ${by}, and SLA attainment`,
-      desc: list.map((g) => `${g.name}: ${captured(g)} captured, SLA attainment ${fmt.pct(ratio(g.met, g.met + g.breached))}`).join('; ') || 'No data.',
-      legend: [{label: 'captured'}, {label: 'SLA attainment (of 100%)', cls: 'alt'}],
-      rows: list.map((g) => {
-        const att = ratio(g.met, g.met + g.breached);
-        const max = Math.max(1, ...list.map(captured));
-        return {label: g.name, bars: [
-          {value: captured(g), text: `${fmt.int(captured(g))} captured`},
-          // Drawn on the captured scale: a full bar is 100%.
-          {value: (att ?? 0) * max, text: `SLA ${fmt.pct(att)}`, cls: 'alt'},
-        ]};
-      }),
-      max: Math.max(1, ...list.map(captured)),
+    const attainment = (g) => ratio(g.met, g.met + g.breached);
+    this.byCharts[0].update((w) => hbars(w, {
+      title: `Leads captured by ${by}`,
+      desc: list.map((g) => `${g.name}: ${captured(g)}`).join('; ') || 'No data.',
+      rows: list.map((g) => ({label: g.name, bars: [{value: captured(g), text: `${fmt.int(captured(g))} captured`}]})),
+    }));
+    this.byCharts[1].update((w) => hbars(w, {
+      title: `SLA attainment by ${by}`,
+      desc: list.map((g) => `${g.name}: ${fmt.pct(attainment(g))}`).join('; ') || 'No data.',
+      max: 1,
+      rows: list.map((g) => ({label: g.name, bars: [{value: attainment(g) ?? 0, text: `SLA ${fmt.pct(attainment(g))}`, cls: 'alt'}]})),
     }));
   }
 }

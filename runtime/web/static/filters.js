@@ -61,10 +61,11 @@ export class Filters {
     if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
   }
 
-  // set shows values without announcing a change.
+  // set shows values without announcing a change; a control being used
+  // (it has focus) keeps what it shows.
   set(values) {
     for (const [name, control] of Object.entries(this.controls)) {
-      if (values[name] === undefined) continue;
+      if (values[name] === undefined || control === document.activeElement) continue;
       if (control.tagName === 'SELECT' && ![...control.options].some((o) => o.value === values[name])) {
         control.append(h('option', {value: values[name]}, values[name]));
       }

@@ -58,15 +58,18 @@ class Practitioner {
   async update(params) {
     this.params = params;
     this.limit = PAGE;
-    const owners = await api('v1/reports/owners', {query: {workflow: params.workflow}});
-    this.owners = owners.rows.map((r) => r.owner);
-    this.filters.options('owner', [{value: '', label: 'Everyone'},
-      ...owners.rows.map((r) => ({value: r.owner, label: `${r.owner}${r.team ? ` (${r.team})` : ''}, ${r.open} open`}))]);
     this.filters.set({workflow: params.workflow || '', owner: params.owner || '', sla: params.sla || ''});
-    const who = params.owner || 'everyone';
-    this.ctx.title(`Practitioner: ${who}`);
+    this.ctx.title(`Practitioner: ${params.owner || 'everyone'}`);
     setText(this.mine.heading, params.owner ? `Leads of ${params.owner}` : 'All leads');
-    await this.refresh();
+    // The owners to choose from: the owners report (team members and
+    // everyone with activity in the last 30 days).
+    const owners = api('v1/reports/owners', {query: {workflow: params.workflow}}).then((r) => {
+      this.owners = r.rows.map((x) => x.owner);
+      this.filters.options('owner', [{value: '', label: 'Everyone'},
+        ...r.rows.map((x) => ({value: x.owner, label: `${x.owner}${x.team ? ` (${x.team})` : ''}, ${x.open} open`}))]);
+      this.filters.set({owner: params.owner || ''});
+    });
+    await Promise.all([owners, this.refresh()]);
   }
 
   showMore() {
@@ -91,7 +94,7 @@ class Practitioner {
       throw err;
     }
     this.status.replaceChildren();
-    for (const l of [...risk.leads, ...stuck.leads, ...mine.leads]) this.leads.set(l.id, l);
+    this.leads = new Map([...risk.leads, ...stuck.leads, ...mine.leads].map((l) => [l.id, l]));
     const now = Date.now();
     const focusLost = [
       this.renderRisk(risk, now),
@@ -109,23 +112,19 @@ class Practitioner {
 
   act(id) {
     return {
-      node: h('button', {type: 'button', class: 'act', 'aria-haspopup': 'dialog', onclick: (ev) => this.open(id, ev.currentTarget)},
+      node: h('button', {type: 'button', class: 'act', 'aria-haspopup': 'dialog', onclick: () => this.open(id)},
         'Act', h('span', {class: 'visually-hidden'}, ` on lead ${id}`)),
       sig: id,
     };
   }
 
-  open(id, opener) {
+  // open shows the lead dialog. Closing it gives focus back to the
+  // button that opened it; after a change, the refresh moves focus to the
+  // list's heading if the lead left the list (and took its button along).
+  open(id) {
     const lead = this.leads.get(id);
     if (!lead) return;
-    openLead(lead, this.owners, this.ctx, () => {
-      this.refresh().catch(() => {});
-      // The dialog gives focus back to the button that opened it; if the
-      // lead left its list, the button is gone.
-      requestAnimationFrame(() => {
-        if (!opener.isConnected) (opener.closest('section') || document.getElementById('main')).querySelector('h2').focus();
-      });
-    });
+    openLead(lead, this.owners, this.ctx, () => this.refresh().catch(() => {}));
   }
 
   renderRisk(r, now) {
