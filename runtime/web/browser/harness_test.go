@@ -97,7 +97,10 @@ func needBrowser(t testing.TB) {
 	if chromium != "" {
 		return
 	}
-	msg := "no Chromium found (looked for $LEAD_CHROMIUM, chromium, chromium-browser, google-chrome, headless-shell on $PATH): install Debian's chromium"
+	msg := "no Chromium found (chromium, chromium-browser, google-chrome or headless-shell on $PATH, or $LEAD_CHROMIUM): install Debian's chromium"
+	if p := os.Getenv("LEAD_CHROMIUM"); p != "" {
+		msg = fmt.Sprintf("LEAD_CHROMIUM=%s names no browser found", p)
+	}
 	if required() {
 		t.Fatal(msg + "; LEAD_BROWSER_TESTS=require makes this a failure")
 	}
