@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/chromedp"
 )
 
@@ -364,6 +365,25 @@ func TestDashboards(t *testing.T) {
 		}
 	})
 
+	t.Run("accessible names", func(t *testing.T) {
+		b.t = t
+		for _, v := range []struct{ url, ready string }{
+			{home + "#/executive?workflow=dash", `document.querySelector('#breakdown-table tbody th')`},
+			{home + "#/practitioner?workflow=dash", `document.querySelector('#stuck-table tbody tr button.act')`},
+			{home + "#/workflow/dash", `document.querySelector('svg.graph g.node')`},
+		} {
+			b.open(v.url, v.url, v.ready)
+			checkNames(t, b, v.url)
+		}
+		// The lead dialog's forms too.
+		b.open(home+"#/practitioner?workflow=dash", "the stuck list", `document.querySelector('#stuck-table tbody tr button.act')`)
+		b.do("open a lead", chromedp.Click(chromedp.CSS(`#stuck-table tbody tr button.act`)))
+		b.wait("the dialog", `document.getElementById('lead-dialog').open && document.querySelector('#assign-owner optgroup')`, 10*time.Second)
+		checkNames(t, b, "the lead dialog")
+		b.do("close", chromedp.Click(chromedp.ID("lead-close")))
+		b.wait("the dialog to close", `!document.getElementById('lead-dialog').open && document.activeElement.classList.contains('act')`, 5*time.Second)
+	})
+
 	t.Run("keyboard", func(t *testing.T) {
 		b.t = t
 		// The navigation works from the keyboard and moves focus to the
@@ -529,5 +549,38 @@ func TestExamples(t *testing.T) {
 			}
 		}
 		b.screenshot("workflow-" + w.Name + "-1280x800")
+	}
+}
+
+// checkNames fails for every control, image, table, dialog or region in
+// the page's accessibility tree (as Chromium computes it for screen
+// readers) that has no name.
+func checkNames(t *testing.T, b *browser, where string) {
+	t.Helper()
+	tree, err := chromedp.Call(b.ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := []string{"button", "link", "combobox", "textbox", "searchbox", "checkbox", "radio", "spinbutton", "slider", "image", "img", "table", "dialog", "region", "navigation", "option", "Date", "date", "InputTime"}
+	checked := 0
+	for _, n := range tree.Nodes {
+		if n.Ignored || n.Role == nil {
+			continue
+		}
+		var role, name string
+		json.Unmarshal(n.Role.Value, &role)
+		if n.Name != nil {
+			json.Unmarshal(n.Name.Value, &name)
+		}
+		if !slices.Contains(named, role) {
+			continue
+		}
+		checked++
+		if strings.TrimSpace(name) == "" {
+			t.Errorf("%s: a %s without an accessible name (DOM node %d)", where, role, n.BackendDOMNodeID)
+		}
+	}
+	if checked < 5 {
+		t.Errorf("%s: only %d named nodes checked", where, checked)
 	}
 }
