@@ -25,7 +25,8 @@ var rules = []struct {
 	{"runtime/engine", []string{"compiler/ir", "stdlib/", "internal/"}, "the engine runs the IR: it needs neither the parser nor the compiler"},
 	{"runtime/store", []string{"internal/"}, "the store keeps bytes; it knows no engine"},
 	{"runtime/service", []string{"compiler", "compiler/ir", "runtime/engine", "runtime/store", "runtime/report", "internal/"}, "the service never parses .lead text: it asks the compiler"},
-	{"runtime/httpapi", []string{"runtime/service", "docs"}, "the HTTP API speaks to the service only"},
+	{"runtime/httpapi", []string{"runtime/service", "runtime/web", "docs"}, "the HTTP API speaks to the service only (and serves the dashboards' files)"},
+	{"runtime/web", nil, "the dashboards' files read the API like any client"},
 }
 
 // TestLayers: every module package imports only what its layer allows.

@@ -31,6 +31,7 @@ import (
 
 	"github.com/leadlang/lead/docs"
 	"github.com/leadlang/lead/runtime/service"
+	"github.com/leadlang/lead/runtime/web"
 )
 
 // MaxBody is the largest request body accepted.
@@ -63,7 +64,10 @@ func New(svc *service.Service, opts Options) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), nil)
 	})
-	return identify(checkHost(opts.Hosts, authenticate(opts.Token, requireJSON(checkPath(limitBody(mux))))))
+	// The dashboards (runtime/web) are pages without data: served without
+	// the token, but behind the Host check like everything else.
+	guarded := authenticate(opts.Token, requireJSON(checkPath(limitBody(mux))))
+	return identify(checkHost(opts.Hosts, web.Handler(guarded)))
 }
 
 // route is an endpoint: "METHOD /path/{param}" and its handler.

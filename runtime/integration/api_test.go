@@ -230,7 +230,11 @@ func TestAPIContract(t *testing.T) {
 		checkError(t, s.must("POST", "/v1/leads/nobody/override", `{"stage":"lost","reason":"x"}`), http.StatusNotFound, "not_found")
 		checkError(t, s.must("POST", "/v1/workflows/nope/leads", `{"fields":{}}`), http.StatusNotFound, "not_found")
 		checkError(t, s.must("GET", "/v1/nothing", nil), http.StatusNotFound, "not_found")
-		checkError(t, s.must("GET", "/", nil), http.StatusNotFound, "not_found")
+		checkError(t, s.must("GET", "/index.html", nil), http.StatusNotFound, "not_found")
+		// GET / is the dashboards' page (runtime/web), not an endpoint.
+		if r := s.must("GET", "/", nil); r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET / = %d %s, want the dashboards' page", r.status, r.header.Get("Content-Type"))
+		}
 		checkError(t, s.must("POST", "/v1/leads", `{}`), http.StatusNotFound, "not_found")
 	})
 
