@@ -22,51 +22,19 @@ const (
 	CodeStrayClose          = "E009" // a }, ) or ] with nothing open
 )
 
-// blockKinds describes what each kind of block may hold, for messages about
-// an unknown statement. The key is the keyword that opened the block.
-var blockKinds = map[string]struct {
+// blockKind is a kind of block: what messages call it and the keywords
+// of the statements it holds (nil for blocks of fields or values). The
+// tables of blocks, keywords and usage (blockKinds, blockOpeners,
+// topLevelKeywords, usage) are generated from the grammar in ast.go, in
+// grammar_gen.go.
+type blockKind struct {
 	what     string
 	keywords []string
-}{
-	"stage":    {"a stage", []string{"owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"assess":   {"a cell's assess", []string{"disqualify", "qualify", "undecided", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"advance":  {"a cell's advance", []string{"route", "accept", "reject", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"develop":  {"a cell's develop", []string{"nurture", "reassess", "recycle", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"cell":     {"a cell", []string{"owner", "assess", "advance", "develop"}},
-	"team":     {"a team", []string{"strategy", "capacity", "calendar", "member"}},
-	"calendar": {"a calendar", []string{"timezone", "hours", "holiday"}},
-	"routing":  {"a routing", []string{"when", "else"}},
-	"score":    {"a score", []string{"on", "decay", "limit"}},
-	"owner":    {"an owner block", []string{"responsible", "accountable", "consulted", "informed"}},
-	"sla":      {"an SLA", []string{"warn", "breach"}},
-	"test":     {"a test", []string{"at", "capture", "send", "wait", "expect"}},
-	"standard": {"a standard", []string{"stages", "terminal", "require"}},
-	"actions":  {"an action block", []string{"set", "assign", "reassign", "notify", "escalate", "->"}},
-	"lead":     {"the lead schema", nil},
-	"event":    {"an event", nil},
-	"member":   {"a member", nil},
-	"values":   {"a list of field values", nil},
-}
-
-var topLevelKeywords = []string{
-	"workflow", "start", "conforms", "use", "waive", "lead", "event", "role", "team",
-	"calendar", "routing", "score", "owner", "on", "stage", "cell", "standard", "test",
 }
 
 // blockKindOf maps the first token of the statement that opened a `{` to the
 // kind of block it opened.
-func blockKindOf(opener string) string {
-	switch opener {
-	case "enter", "exit", "on", "when", "after", "warn", "breach", "->":
-		return "actions"
-	case "capture", "send":
-		return "values"
-	}
-	if _, ok := blockKinds[opener]; ok {
-		return opener
-	}
-	return ""
-}
+func blockKindOf(opener string) string { return blockOpeners[opener] }
 
 // errContext is where a syntax error happened: the innermost open block,
 // the first token of the statement holding the error, and the token before
@@ -395,92 +363,10 @@ func blockHelp(kind string) []string {
 
 // usageHelp shows the syntax of the statement the error is in.
 func usageHelp(ctx errContext) []string {
-	kw := ctx.stmt
-	if kw == "" {
-		return blockHelp(ctx.block)
+	if u := usage[ctx.block+" "+ctx.stmt]; ctx.stmt != "" && u != "" {
+		return []string{"syntax: " + u}
 	}
-	u := usage[ctx.block+" "+kw]
-	if u == "" {
-		u = usage[kw]
-	}
-	if u == "" {
-		return blockHelp(ctx.block)
-	}
-	return []string{"syntax: " + u}
-}
-
-// usage is the syntax of each declaration and statement, keyed by its
-// keyword, or by block kind and keyword where a keyword means different
-// things in different blocks.
-var usage = map[string]string{
-	"workflow":          "`workflow NAME [\"Title\"]`",
-	"start":             "`start STAGE_OR_CELL`",
-	"conforms":          "`conforms STANDARD`",
-	"use":               "`use std.MODULE`",
-	"waive":             "`waive \"REQUIREMENT\" \"REASON\"`",
-	"lead":              "`lead { NAME TYPE [= DEFAULT] ... }`",
-	"event":             "`event NAME [{ NAME TYPE, ... }]`",
-	"role":              "`role NAME [\"Description\"]`",
-	"team":              "`team NAME { strategy KIND ... member \"EMAIL\" ... }`",
-	"calendar":          "`calendar NAME { timezone \"AREA/CITY\" ... hours DAYS HH:MM-HH:MM ... }`",
-	"team calendar":     "`calendar CALENDAR`",
-	"routing":           "`routing NAME { when CONDITION -> OWNER ... else -> OWNER }`",
-	"routing when":      "`when CONDITION -> route R | team T | role R | user EXPRESSION`",
-	"routing else":      "`else -> route R | team T | role R | user EXPRESSION`",
-	"score":             "`score FIELD { on EVENT add N ... decay P% every DURATION ... limit MIN..MAX }`",
-	"score on":          "`on EVENT[, EVENT...] [when CONDITION] add N`",
-	"owner":             "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
-	"on":                "`on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`",
-	"stage":             "`stage NAME [terminal] [{ STATEMENTS }]`",
-	"cell":              "`cell NAME { owner { ... } assess { ... } advance -> TARGET [{ ... }] develop { ... } }`",
-	"standard":          "`standard NAME { stages NAME, ... terminal NAME, ... require ... }`",
-	"test":              "`test \"NAME\" { STEPS }`",
-	"strategy":          "`strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION`",
-	"capacity":          "`capacity N`",
-	"member":            "`member \"EMAIL\" [{ NAME VALUE, ... }]`",
-	"timezone":          "`timezone \"AREA/CITY\"`",
-	"hours":             "`hours DAYS HH:MM-HH:MM`, e.g. `hours mon-fri 09:00-17:00`",
-	"holiday":           "`holiday \"YYYY-MM-DD\"`",
-	"responsible":       "`responsible route R | team T | role R | user EXPRESSION`",
-	"accountable":       "`accountable ROLE`",
-	"consulted":         "`consulted ROLE`",
-	"informed":          "`informed ROLE`",
-	"decay":             "`decay PERCENT every DURATION [on CALENDAR]`, e.g. `decay 10% every 30d`",
-	"limit":             "`limit MIN..MAX`, e.g. `limit 0..100`",
-	"assess":            "`assess { STATEMENTS }`",
-	"advance":           "`advance -> TARGET [{ STATEMENTS }]`",
-	"develop":           "`develop { STATEMENTS }`",
-	"stages":            "`stages NAME, ...`",
-	"standard terminal": "`terminal NAME, ...`",
-	"require":           "`require sla on LIFECYCLE within DURATION` or `require accountable on every stage`",
-	"at":                "`at \"2026-03-02T09:00:00Z\"`",
-	"capture":           "`capture { FIELD = VALUE, ... }`",
-	"send":              "`send EVENT [{ FIELD = VALUE, ... }]`",
-	"wait":              "`wait DURATION`",
-	"expect":            "`expect CONDITION`",
-	"lifecycle":         "`lifecycle NAME`",
-	"enter":             "`enter { ACTIONS }`",
-	"exit":              "`exit { ACTIONS }`",
-	"when":              "`when CONDITION -> TARGET [{ ACTIONS }]`",
-	"after":             "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
-	"sla":               "`sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
-	"warn":              "`warn at PERCENT | DURATION { ACTIONS }`, e.g. `warn at 50% { notify responsible }`",
-	"breach":            "`breach { ACTIONS }`",
-	"disqualify":        "`disqualify when CONDITION -> TARGET`",
-	"qualify":           "`qualify when CONDITION`",
-	"undecided":         "`undecided after DURATION [on CALENDAR] [-> TARGET]`",
-	"route":             "`route ROUTING`",
-	"accept":            "`accept on EVENT, ...`",
-	"reject":            "`reject on EVENT, ... [-> TARGET]`",
-	"nurture":           "`nurture every DURATION [on CALENDAR] [MESSAGE]`",
-	"reassess":          "`reassess on EVENT, ...`",
-	"recycle":           "`recycle after DURATION [on CALENDAR] -> TARGET`",
-	"set":               "`set lead.FIELD = EXPRESSION`",
-	"assign":            "`assign route R | team T | role R | user EXPRESSION`",
-	"reassign":          "`reassign`",
-	"notify":            "`notify ROLE | responsible | accountable | consulted | informed [MESSAGE]`",
-	"escalate":          "`escalate ROLE [MESSAGE]`",
-	"->":                "`-> TARGET`",
+	return blockHelp(ctx.block)
 }
 
 // describeToken names a token for a message: `30`, end of line, end of file.
@@ -520,6 +406,7 @@ var termDescriptions = map[string]string{
 	"FieldValue":   "a field value NAME = VALUE",
 	"MemberAttr":   "a member attribute",
 	"OwnerEntry":   "responsible, accountable, consulted or informed",
+	"RouteRule":    "a routing rule",
 	"DotDot":       "`..`",
 	"<dotdot>":     "`..`",
 	"Arrow":        "`->`",
