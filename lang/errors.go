@@ -151,7 +151,7 @@ func syntaxError(f *File, fail *syntaxFailure, c chunk, toks []lexer.Token) *Dia
 	if lit, fix := unitFix(expected, ctoks, tok); fix != "" {
 		d.Subject.End = d.Subject.Start + len(lit)
 		d.Summary = fmt.Sprintf("`%s` is not a duration: write %s", lit, fix)
-		d.Help = []string{"a duration is a number and a unit, with no space: ms, s, m, h, d or w (e.g. 90s, 4h, 1h30m, 30d, 2w)"}
+		d.Help = []string{"a duration is a number and a unit, with no space: " + unitList() + " (e.g. 90s, 4h, 1h30m, 30d, 2w)"}
 	}
 	if len(d.Help) == 0 {
 		d.Help = tokenHelp(expected, tok)
@@ -591,7 +591,7 @@ func tokenHelp(expected string, tok lexer.Token) []string {
 	case tok.Type == tokSQString:
 		return []string{"Lead strings use double quotes: \"" + strings.Trim(tok.Value, "'") + "\""}
 	case first == "Duration" && tok.Type == tokInt:
-		return []string{fmt.Sprintf("durations need a unit (ms, s, m, h, d or w): e.g. %sh or %sd", tok.Value, tok.Value)}
+		return []string{fmt.Sprintf("durations need a unit (%s): e.g. %sh or %sd", unitList(), tok.Value, tok.Value)}
 	case first == "Percent" && tok.Type == tokInt:
 		return []string{fmt.Sprintf("write %s%% for a percentage", tok.Value)}
 	case first == "Percent" && tok.Type == tokDuration:
