@@ -43,11 +43,12 @@ type errContext struct {
 	block string      // a blockKinds key, or "" at top level
 	stmt  string      // first token of the statement; "" if the error starts it
 	prev  lexer.Token // the significant token before the error; EOF if none
+	prev2 lexer.Token // the one before prev; EOF if none
 }
 
 func contextAt(toks []lexer.Token, offset int) errContext {
 	var stack []string
-	ctx := errContext{prev: lexer.Token{Type: lexer.EOF}}
+	ctx := errContext{prev: lexer.Token{Type: lexer.EOF}, prev2: lexer.Token{Type: lexer.EOF}}
 	for _, t := range toks {
 		if t.Pos.Offset >= offset {
 			break
@@ -55,7 +56,7 @@ func contextAt(toks []lexer.Token, offset int) errContext {
 		if t.Type == tokComment {
 			continue
 		}
-		ctx.prev = t
+		ctx.prev2, ctx.prev = ctx.prev, t
 		switch {
 		case t.Type == tokEOL:
 			ctx.stmt = ""
@@ -175,8 +176,8 @@ func describeSlot(expected string, ctx errContext, toks []lexer.Token, tok lexer
 	switch {
 	case isName && prev == "->":
 		return "a target after `->`", []string{"a target is a stage, a cell, or a cell's part: `-> sal`, `-> marketing`, `-> marketing.develop`"}
-	case isName && ctx.prev.Type == tokIdent && nameAfter[prev] != "":
-		return nameAfter[prev], tokenHelp(expected, tok)
+	case isName && ctx.prev.Type == tokIdent && nameOf(ctx) != "":
+		return nameOf(ctx), tokenHelp(expected, tok)
 	case first == "Expr":
 		switch prev {
 		case "when", "expect":
@@ -195,7 +196,7 @@ func describeSlot(expected string, ctx errContext, toks []lexer.Token, tok lexer
 		return "a value after `,`", []string{"remove the `,` before " + describeToken(nil, tok) + ", or add a value after it"}
 	}
 	what := describeExpected(expected)
-	if n := nameAfter[prev]; n != "" && ctx.prev.Type == tokIdent && strings.Contains(what, "a name") {
+	if n := nameOf(ctx); n != "" && ctx.prev.Type == tokIdent && strings.Contains(what, "a name") {
 		what = strings.Replace(what, "a name", n, 1)
 	}
 	return what, nil
@@ -214,6 +215,16 @@ var nameAfter = map[string]string{
 	"send": "the event's name", "on": "an event name", "until": "an event name",
 	"accountable": "a role", "consulted": "a role", "informed": "a role", "responsible": "an owner",
 	"strategy": "a strategy (round_robin, weighted, least_loaded or best_fit by EXPRESSION)",
+}
+
+// nameOf describes the name expected after the keyword before the error:
+// `on` names an event, but a calendar after a duration (`after 4h on
+// business`).
+func nameOf(ctx errContext) string {
+	if ctx.prev.Value == "on" && ctx.prev2.Type == tokDuration {
+		return "a calendar's name"
+	}
+	return nameAfter[ctx.prev.Value]
 }
 
 // openerBefore reports whether the innermost bracket still open before
