@@ -30,6 +30,9 @@ func Generate(astSrc []byte) (map[string][]byte, error) {
 	}
 	e := &emitter{g: g}
 	e.parser(t)
+	if e.err != nil {
+		return nil, e.err
+	}
 	src, err := format.Source(e.b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("generated parser does not format: %v\n%s", err, e.b.Bytes())
@@ -185,6 +188,11 @@ func (g *Grammar) tables() (*tables, error) {
 			t.openers[kw] = kind
 		}
 	}
+	for _, name := range g.Order {
+		if s := g.Structs[name]; (len(s.Usage) > 0 || len(s.In) > 0) && !slices.Contains(stmts, name) {
+			return nil, fmt.Errorf("%s: %s starts no statement or declaration, so it takes no //lead:usage or //lead:in", s.pos, name)
+		}
+	}
 	// Usage, for every keyword of every statement in each of its blocks.
 	for _, name := range stmts {
 		s := g.Structs[name]
@@ -281,9 +289,17 @@ func requiresBrace(n *Node) bool {
 }
 
 type emitter struct {
-	g *Grammar
-	b bytes.Buffer
-	n int // temporaries
+	g   *Grammar
+	b   bytes.Buffer
+	n   int     // temporaries
+	err error   // the first construct the generator cannot parse
+	s   *Struct // the struct being generated
+}
+
+func (e *emitter) fail(s *Struct, format string, args ...any) {
+	if e.err == nil {
+		e.err = fmt.Errorf("%s: the grammar of %s: %s", s.pos, s.Name, fmt.Sprintf(format, args...))
+	}
 }
 
 func (e *emitter) p(format string, args ...any) {
@@ -412,6 +428,7 @@ func (e *emitter) node(s *Struct) {
 	e.p("p.fail()")
 	e.p("}")
 	e.p("n := &%s{}", s.Name)
+	e.s = s
 	e.code(s.Rule, true)
 	e.p("n.Node = p.node(pos)")
 	e.p("return n")
@@ -476,7 +493,7 @@ func (e *emitter) code(n *Node, known bool) {
 				switch {
 				case shape == "list":
 					if ts := e.g.firstOf(elem); len(ts) != 1 || ts[0] != (term{Tok, "Ident"}) {
-						panic(fmt.Sprintf("the items of a list start with a name; %s does not", elem))
+						e.fail(e.s, "the items of a list start with a name; %s does not", elem)
 					}
 					e.p("n.%s = list(p, p.parse%s)", item.Field.Name, elem)
 				case e.g.Unions[elem] != nil:
@@ -594,7 +611,7 @@ func (e *emitter) code(n *Node, known bool) {
 		e.code(n.Items[last], false)
 		e.p("}")
 	case Lookahead:
-		panic("a lookahead outside the braces of a block or a list")
+		e.fail(e.s, "a lookahead outside the braces of a block or a list")
 	}
 }
 

@@ -148,7 +148,7 @@ func Load(filename string, src []byte) (*Grammar, error) {
 		if name == "BadStmt" {
 			continue // recovery's placeholder, not grammar
 		}
-		if g.Structs[name] == nil {
+		if g.Structs[name] == nil || g.Structs[name].Rule == nil {
 			return nil, fmt.Errorf("%s: %s is a member of %s but has no grammar", fset.Position(fd.Pos()), name, u.Name)
 		}
 		u.Members = append(u.Members, name)
