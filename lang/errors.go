@@ -61,11 +61,7 @@ func contextAt(toks []lexer.Token, offset int) errContext {
 		case t.Type == tokEOL:
 			ctx.stmt = ""
 		case t.Type == tokPunct && t.Value == "{":
-			kind := blockKindOf(ctx.stmt)
-			if ctx.stmt == "member" {
-				kind = "member"
-			}
-			stack = append(stack, kind)
+			stack = append(stack, blockKindOf(ctx.stmt))
 			ctx.stmt = ""
 		case t.Type == tokPunct && t.Value == "}":
 			if len(stack) > 0 {

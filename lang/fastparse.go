@@ -11,8 +11,10 @@ import (
 // participle interprets it through reflection, allocating for every
 // alternative it tries, which is too slow for the LSP's parse-per-keystroke
 // on a large workflow, and it stops at the first error with one message.
-// fastParser is the parser that runs: hand-written recursive descent for
-// the same grammar. Inside blocks it recovers from errors, skipping a
+// fastParser is the parser that runs: recursive descent for the same
+// grammar, generated from ast.go (grammar_gen.go: a parse function a node,
+// a dispatcher a union) on the runtime in this file. Inside blocks it
+// recovers from errors, skipping a
 // broken statement to its end, so a declaration with errors still yields
 // a partial AST (see BadStmt) for the language server; and it records
 // what it looked for at each token (wanted), so its first failure says
