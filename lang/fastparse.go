@@ -41,7 +41,7 @@ type fastParser struct {
 	// for something it did not find, and want what it looked for there:
 	// at a failure, what the grammar would have accepted.
 	far  int
-	want []string
+	want []wanted
 	// err is the first failure: the error the declaration is reported with.
 	err *syntaxFailure
 }
@@ -58,13 +58,32 @@ type syntaxFailure struct {
 	bracket *bracketError
 }
 
+// wanted is a term the grammar looked for: a literal (lit), written
+// quoted in a syntaxFailure, or a term written as it is.
+type wanted struct {
+	term string
+	lit  bool
+}
+
+func (w wanted) String() string {
+	if w.lit {
+		return `"` + w.term + `"`
+	}
+	return w.term
+}
+
 // wanted records that the grammar looked for term at the current token.
-func (p *fastParser) wanted(term string) {
+func (p *fastParser) wanted(term string) { p.record(wanted{term, false}) }
+
+// record records that the grammar looked for w at the current token. It
+// runs at every optional part that is absent, so it does not allocate
+// (literals are quoted only at a failure).
+func (p *fastParser) record(w wanted) {
 	switch {
 	case p.i > p.far:
-		p.far, p.want = p.i, append(p.want[:0], term)
-	case p.i == p.far && !slices.Contains(p.want, term):
-		p.want = append(p.want, term)
+		p.far, p.want = p.i, append(p.want[:0], w)
+	case p.i == p.far && !slices.Contains(p.want, w):
+		p.want = append(p.want, w)
 	}
 }
 
@@ -81,7 +100,11 @@ func (p *fastParser) failed() {
 		if p.far < len(p.toks) {
 			tok = p.toks[p.far]
 		}
-		p.err = &syntaxFailure{tok: tok, want: slices.Clone(p.want)}
+		want := make([]string, len(p.want))
+		for i, w := range p.want {
+			want[i] = w.String()
+		}
+		p.err = &syntaxFailure{tok: tok, want: want}
 	}
 }
 
@@ -90,7 +113,7 @@ func (p *fastParser) failed() {
 func (p *fastParser) trailing() {
 	if p.err == nil {
 		p.err = &syntaxFailure{tok: *p.peek()}
-		if p.far == p.i && p.peek().Type == tokIdent && slices.Contains(p.want, `"->"`) {
+		if p.far == p.i && p.peek().Type == tokIdent && slices.Contains(p.want, wanted{"->", true}) {
 			// A name where the statement could still take `->` is a
 			// target without its arrow (`on closed_won won`).
 			p.err.want = []string{`"->"`}
@@ -206,7 +229,7 @@ func (p *fastParser) is(v string) bool {
 	if p.at(v) {
 		return true
 	}
-	p.wanted(`"` + v + `"`)
+	p.record(wanted{v, true})
 	return false
 }
 

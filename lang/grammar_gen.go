@@ -982,7 +982,7 @@ func (p *fastParser) parseAssignee() *Assignee {
 		if !(p.at("route") || p.at("team") || p.at("role")) {
 			p.wanted("|\"route\"")
 			p.wanted("|\"team\"")
-			p.wanted("\"role\"")
+			p.record(wanted{"role", true})
 			p.fail()
 		}
 		n.Kind = p.next().Value
@@ -1012,7 +1012,7 @@ func (p *fastParser) parseOwnerBlock() *OwnerBlock {
 			p.next()
 		}
 		p.wanted("<eol>")
-		p.wanted("\",\"")
+		p.record(wanted{",", true})
 	}
 	p.wanted("OwnerEntry")
 	p.expect("}")

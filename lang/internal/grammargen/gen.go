@@ -464,10 +464,14 @@ func (e *emitter) cond(n *Node) (cond string, self bool) {
 
 func (e *emitter) wanted(ws []string, alternative bool) {
 	for _, w := range ws {
-		if alternative && strings.HasPrefix(w, `"`) {
-			w = "|" + w
+		switch {
+		case alternative && strings.HasPrefix(w, `"`):
+			e.p("p.wanted(%q)", "|"+w)
+		case strings.HasPrefix(w, `"`):
+			e.p("p.record(wanted{%q, true})", strings.Trim(w, `"`))
+		default:
+			e.p("p.wanted(%q)", w)
 		}
-		e.p("p.wanted(%q)", w)
 	}
 }
 
