@@ -7,10 +7,25 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// The AST doubles as the participle grammar: each struct's tags say how it
-// is parsed. Every node embeds Node, whose Pos and EndPos participle fills
-// with the byte offsets of its first token and of the end of its last token.
-// Line and column are not stored; File converts offsets at the edges.
+// The AST doubles as the grammar, the only one (docs/language/grammar.md):
+//
+//   - each struct's participle tags say how it is parsed;
+//   - the marker methods at the end of this file register each statement
+//     in its union (`func (*Qualify) stageStmt() {}`), in the order the
+//     union tries them and messages and completion list their keywords;
+//   - directives in a struct's doc comment: //lead:usage `SYNTAX`, the
+//     syntax help shows for the keyword SYNTAX starts with (one line a
+//     keyword); //lead:block KIND DESCRIPTION, for a node whose braces hold
+//     statements or items (messages name the block by DESCRIPTION, and
+//     statements' keywords name their KIND); //lead:in KIND..., for a
+//     statement listed only in those kinds of its union's blocks.
+//
+// go generate ./lang writes the parser that runs and the keyword tables
+// from them (grammar_gen.go); TestGeneratedGrammar checks that it is
+// current. Every node embeds Node, whose Pos and EndPos the parser fills
+// with the byte offsets of its first token and of the end of its last
+// token. Line and column are not stored; File converts offsets at the
+// edges.
 //
 // Keywords are contextual (the language reference §1): they are Ident tokens matched by
 // value, so any identifier can still name a field, event, stage or role.
@@ -127,6 +142,8 @@ type Decl interface {
 }
 
 // Workflow is `workflow NAME ["Title"]`.
+//
+//lead:usage `workflow NAME ["Title"]`
 type Workflow struct {
 	Node
 	Name  *Ident     `parser:"\"workflow\" @@"`
@@ -134,24 +151,32 @@ type Workflow struct {
 }
 
 // Start is `start STAGE_OR_CELL`.
+//
+//lead:usage `start STAGE_OR_CELL`
 type Start struct {
 	Node
 	Target *Ref `parser:"\"start\" @@"`
 }
 
 // Conforms is `conforms STANDARD`.
+//
+//lead:usage `conforms STANDARD`
 type Conforms struct {
 	Node
 	Standard *Ref `parser:"\"conforms\" @@"`
 }
 
 // Use is `use std.MODULE`.
+//
+//lead:usage `use std.MODULE`
 type Use struct {
 	Node
 	Module *Ref `parser:"\"use\" @@"`
 }
 
 // Waive is `waive "REQUIREMENT" "REASON"`.
+//
+//lead:usage `waive "REQUIREMENT" "REASON"`
 type Waive struct {
 	Node
 	Requirement *StringLit `parser:"\"waive\" @@"`
@@ -159,6 +184,9 @@ type Waive struct {
 }
 
 // LeadSchema is the `lead { ... }` block.
+//
+//lead:block lead the lead schema
+//lead:usage `lead { NAME TYPE [= DEFAULT] ... }`
 type LeadSchema struct {
 	Node
 	Fields []*Field `parser:"\"lead\" \"{\" EOL* ( @@ (?= EOL | \",\" | \"}\" ) ( \",\" EOL* | EOL+ )? )* \"}\""`
@@ -184,6 +212,9 @@ type TypeExpr struct {
 }
 
 // Event is `event NAME [{ FIELDS }]`.
+//
+//lead:block event an event
+//lead:usage `event NAME [{ NAME TYPE, ... }]`
 type Event struct {
 	Node
 	Name   *Ident   `parser:"\"event\" @@"`
@@ -192,6 +223,8 @@ type Event struct {
 }
 
 // Role is `role NAME ["Description"]`.
+//
+//lead:usage `role NAME ["Description"]`
 type Role struct {
 	Node
 	Name  *Ident     `parser:"\"role\" @@"`
@@ -199,6 +232,9 @@ type Role struct {
 }
 
 // Team is `team NAME { ... }`.
+//
+//lead:block team a team
+//lead:usage `team NAME { strategy KIND ... member "EMAIL" ... }`
 type Team struct {
 	Node
 	Name  *Ident     `parser:"\"team\" @@ \"{\" EOL*"`
@@ -212,6 +248,8 @@ type TeamStmt interface {
 }
 
 // Strategy is `strategy KIND [by EXPR]`.
+//
+//lead:usage `strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION`
 type Strategy struct {
 	Node
 	Kind *Ident `parser:"\"strategy\" @@"`
@@ -219,18 +257,25 @@ type Strategy struct {
 }
 
 // Capacity is `capacity N`.
+//
+//lead:usage `capacity N`
 type Capacity struct {
 	Node
 	Max *Number `parser:"\"capacity\" @@"`
 }
 
 // TeamCalendar is `calendar NAME` inside a team.
+//
+//lead:usage `calendar CALENDAR`
 type TeamCalendar struct {
 	Node
 	Calendar *Ref `parser:"\"calendar\" @@"`
 }
 
 // Member is `member "email" [{ ATTRS }]`.
+//
+//lead:block member a member
+//lead:usage `member "EMAIL" [{ NAME VALUE, ... }]`
 type Member struct {
 	Node
 	Email  *StringLit    `parser:"\"member\" @@"`
@@ -246,6 +291,9 @@ type MemberAttr struct {
 }
 
 // Calendar is `calendar NAME { ... }`.
+//
+//lead:block calendar a calendar
+//lead:usage `calendar NAME { timezone "AREA/CITY" ... hours DAYS HH:MM-HH:MM ... }`
 type Calendar struct {
 	Node
 	Name  *Ident    `parser:"\"calendar\" @@ \"{\" EOL*"`
@@ -259,12 +307,16 @@ type CalStmt interface {
 }
 
 // Timezone is `timezone "Area/City"`.
+//
+//lead:usage `timezone "AREA/CITY"`
 type Timezone struct {
 	Node
 	Zone *StringLit `parser:"\"timezone\" @@"`
 }
 
 // Hours is `hours DAYS HH:MM-HH:MM`.
+//
+//lead:usage `hours DAYS HH:MM-HH:MM`, e.g. `hours mon-fri 09:00-17:00`
 type Hours struct {
 	Node
 	Days  []*DayRange `parser:"\"hours\" @@ ( \",\" @@ )*"`
@@ -286,12 +338,17 @@ type Clock struct {
 }
 
 // Holiday is `holiday "YYYY-MM-DD"`.
+//
+//lead:usage `holiday "YYYY-MM-DD"`
 type Holiday struct {
 	Node
 	Date *StringLit `parser:"\"holiday\" @@"`
 }
 
 // Routing is `routing NAME { RULES }`.
+//
+//lead:block routing a routing
+//lead:usage `routing NAME { when CONDITION -> OWNER ... else -> OWNER }`
 type Routing struct {
 	Node
 	Name  *Ident       `parser:"\"routing\" @@ \"{\" EOL*"`
@@ -299,6 +356,9 @@ type Routing struct {
 }
 
 // RouteRule is `when EXPR -> TARGET` or `else -> TARGET`.
+//
+//lead:usage `when CONDITION -> route R | team T | role R | user EXPRESSION`
+//lead:usage `else -> route R | team T | role R | user EXPRESSION`
 type RouteRule struct {
 	Node
 	When   *Expr     `parser:"(   \"when\" @@"`
@@ -316,12 +376,20 @@ type Assignee struct {
 }
 
 // OwnerBlock is `owner { ENTRIES }` at workflow, cell or stage level.
+//
+//lead:block owner an owner block
+//lead:usage `owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`
 type OwnerBlock struct {
 	Node
 	Entries []*OwnerEntry `parser:"\"owner\" \"{\" EOL* ( @@ ( EOL | \",\" )* )* \"}\""`
 }
 
 // OwnerEntry is one RACI line such as `responsible route tele_routing`.
+//
+//lead:usage `responsible route R | team T | role R | user EXPRESSION`
+//lead:usage `accountable ROLE`
+//lead:usage `consulted ROLE`
+//lead:usage `informed ROLE`
 type OwnerEntry struct {
 	Node
 	Kind     string    `parser:"@( \"responsible\" | \"accountable\" | \"consulted\" | \"informed\" )"`
@@ -330,6 +398,9 @@ type OwnerEntry struct {
 }
 
 // Score is `score FIELD { ... }`.
+//
+//lead:block score a score
+//lead:usage `score FIELD { on EVENT add N ... decay P% every DURATION ... limit MIN..MAX }`
 type Score struct {
 	Node
 	Field *Ident      `parser:"\"score\" @@ \"{\" EOL*"`
@@ -343,6 +414,8 @@ type ScoreStmt interface {
 }
 
 // ScoreRule is `on EVENT[, ...] [when EXPR] add N`.
+//
+//lead:usage `on EVENT[, EVENT...] [when CONDITION] add N`
 type ScoreRule struct {
 	Node
 	Events []*Ident `parser:"\"on\" @@ ( \",\" @@ )*"`
@@ -351,6 +424,8 @@ type ScoreRule struct {
 }
 
 // Decay is `decay P every D [on CAL]`.
+//
+//lead:usage `decay PERCENT every DURATION [on CALENDAR]`, e.g. `decay 10% every 30d`
 type Decay struct {
 	Node
 	Percent  *Percent  `parser:"\"decay\" @@"`
@@ -359,6 +434,8 @@ type Decay struct {
 }
 
 // Limit is `limit MIN..MAX`.
+//
+//lead:usage `limit MIN..MAX`, e.g. `limit 0..100`
 type Limit struct {
 	Node
 	Min *Number `parser:"\"limit\" @@ DotDot"`
@@ -366,6 +443,9 @@ type Limit struct {
 }
 
 // Stage is `stage NAME [terminal] [{ STATEMENTS }]`.
+//
+//lead:block stage a stage
+//lead:usage `stage NAME [terminal] [{ STATEMENTS }]`
 type Stage struct {
 	Node
 	Name     *Ident      `parser:"\"stage\" @@"`
@@ -375,6 +455,9 @@ type Stage struct {
 }
 
 // Cell is `cell NAME { owner assess advance develop }`.
+//
+//lead:block cell a cell
+//lead:usage `cell NAME { owner { ... } assess { ... } advance -> TARGET [{ ... }] develop { ... } }`
 type Cell struct {
 	Node
 	Name  *Ident     `parser:"\"cell\" @@ \"{\" EOL*"`
@@ -388,12 +471,18 @@ type CellPart interface {
 }
 
 // Assess is a cell's `assess { ... }`.
+//
+//lead:block assess a cell's assess
+//lead:usage `assess { STATEMENTS }`
 type Assess struct {
 	Node
 	Stmts []StageStmt `parser:"\"assess\" \"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
 }
 
 // Advance is a cell's `advance -> TARGET [{ ... }]`.
+//
+//lead:block advance a cell's advance
+//lead:usage `advance -> TARGET [{ STATEMENTS }]`
 type Advance struct {
 	Node
 	Target *Ref        `parser:"\"advance\" \"->\" @@"`
@@ -402,6 +491,9 @@ type Advance struct {
 }
 
 // Develop is a cell's `develop { ... }`.
+//
+//lead:block develop a cell's develop
+//lead:usage `develop { STATEMENTS }`
 type Develop struct {
 	Node
 	Stmts []StageStmt `parser:"\"develop\" \"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
@@ -422,6 +514,9 @@ func CellStage(p CellPart) (part string, stmts []StageStmt, ok bool) {
 }
 
 // Standard is `standard NAME { ... }` (the language reference §13).
+//
+//lead:block standard a standard
+//lead:usage `standard NAME { stages NAME, ... terminal NAME, ... require ... }`
 type Standard struct {
 	Node
 	Name  *Ident         `parser:"\"standard\" @@ \"{\" EOL*"`
@@ -435,6 +530,9 @@ type StandardStmt interface {
 }
 
 // StandardStages is `stages A, B, ...` or `terminal A, B, ...`.
+//
+//lead:usage `stages NAME, ...`
+//lead:usage `terminal NAME, ...`
 type StandardStages struct {
 	Node
 	Terminal bool     `parser:"( \"stages\" | @\"terminal\" )"`
@@ -443,6 +541,8 @@ type StandardStages struct {
 
 // Require is `require sla on LIFECYCLE within D` or
 // `require accountable on every stage`.
+//
+//lead:usage `require sla on LIFECYCLE within DURATION` or `require accountable on every stage`
 type Require struct {
 	Node
 	SLA         bool      `parser:"\"require\" (   @\"sla\""`
@@ -452,6 +552,9 @@ type Require struct {
 }
 
 // Test is `test "name" { ... }` (the language reference §15).
+//
+//lead:block test a test
+//lead:usage `test "NAME" { STEPS }`
 type Test struct {
 	Node
 	Name  *StringLit `parser:"\"test\" @@ \"{\" EOL*"`
@@ -465,18 +568,24 @@ type TestStmt interface {
 }
 
 // At is `at "RFC 3339 time"`.
+//
+//lead:usage `at "2026-03-02T09:00:00Z"`
 type At struct {
 	Node
 	Time *StringLit `parser:"\"at\" @@"`
 }
 
 // Capture is `capture { FIELD = VALUE, ... }`.
+//
+//lead:usage `capture { FIELD = VALUE, ... }`
 type Capture struct {
 	Node
 	Fields *ObjectLit `parser:"\"capture\" @@"`
 }
 
 // Send is `send EVENT [{ FIELD = VALUE, ... }]`.
+//
+//lead:usage `send EVENT [{ FIELD = VALUE, ... }]`
 type Send struct {
 	Node
 	Event *Ident     `parser:"\"send\" @@"`
@@ -484,6 +593,8 @@ type Send struct {
 }
 
 // ObjectLit is `{ NAME = LITERAL, ... }`.
+//
+//lead:block values a list of field values
 type ObjectLit struct {
 	Node
 	Fields []*FieldValue `parser:"\"{\" EOL* ( @@ (?= EOL | \",\" | \"}\" ) ( \",\" EOL* | EOL+ )? )* \"}\""`
@@ -497,12 +608,16 @@ type FieldValue struct {
 }
 
 // Wait is `wait DURATION`.
+//
+//lead:usage `wait DURATION`
 type Wait struct {
 	Node
 	For *Duration `parser:"\"wait\" @@"`
 }
 
 // Expect is `expect EXPR`.
+//
+//lead:usage `expect CONDITION`
 type Expect struct {
 	Node
 	Cond *Expr `parser:"\"expect\" @@"`
@@ -512,6 +627,8 @@ type Expect struct {
 // Stage statements. One union serves stages and the three parts of a cell;
 // the compiler rejects statements used where they do not belong (`qualify`
 // outside assess), which gives a clearer message than a syntax error.
+// //lead:in lists such a statement only in its part's block, in messages
+// and completion.
 
 // StageStmt is a statement inside a stage or a cell part.
 type StageStmt interface {
@@ -520,12 +637,17 @@ type StageStmt interface {
 }
 
 // Lifecycle is `lifecycle NAME`.
+//
+//lead:usage `lifecycle NAME`
 type Lifecycle struct {
 	Node
 	Name *Ident `parser:"\"lifecycle\" @@"`
 }
 
 // EnterExit is `enter { ... }` or `exit { ... }`.
+//
+//lead:usage `enter { ACTIONS }`
+//lead:usage `exit { ACTIONS }`
 type EnterExit struct {
 	Node
 	Kind    string       `parser:"@( \"enter\" | \"exit\" )"`
@@ -539,6 +661,8 @@ type EnterExit struct {
 //	on EVENT[, EVENT...] [when EXPR] { ACTIONS }
 //	on exception KIND -> TARGET
 //	on exception KIND { ACTIONS }
+//
+//lead:usage `on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`
 type On struct {
 	Node
 	Exception *Ident       `parser:"\"on\" (   \"exception\" @@"`
@@ -549,6 +673,8 @@ type On struct {
 }
 
 // When is an automatic transition `when EXPR -> TARGET [{ ACTIONS }]`.
+//
+//lead:usage `when CONDITION -> TARGET [{ ACTIONS }]`
 type When struct {
 	Node
 	Cond    *Expr        `parser:"\"when\" @@"`
@@ -557,6 +683,8 @@ type When struct {
 }
 
 // After is a timeout `after D [on CAL] -> TARGET [{ ACTIONS }]`.
+//
+//lead:usage `after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`
 type After struct {
 	Node
 	Duration *Duration    `parser:"\"after\" @@"`
@@ -566,6 +694,9 @@ type After struct {
 }
 
 // SLA is `sla NAME within D [on CAL] [until EVENT, ...] [{ warn/breach }]`.
+//
+//lead:block sla an SLA
+//lead:usage `sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`
 type SLA struct {
 	Node
 	Name     *Ident      `parser:"\"sla\" @@"`
@@ -583,6 +714,8 @@ type SLAClause interface {
 }
 
 // Warn is `warn at P|D { ACTIONS }`.
+//
+//lead:usage `warn at PERCENT | DURATION { ACTIONS }`, e.g. `warn at 50% { notify responsible }`
 type Warn struct {
 	Node
 	Percent  *Percent     `parser:"\"warn\" \"at\" (   @@"`
@@ -591,12 +724,17 @@ type Warn struct {
 }
 
 // Breach is `breach { ACTIONS }`.
+//
+//lead:usage `breach { ACTIONS }`
 type Breach struct {
 	Node
 	Actions *ActionBlock `parser:"\"breach\" @@"`
 }
 
 // Disqualify is a cell assess rule `disqualify when EXPR -> TARGET`.
+//
+//lead:in assess
+//lead:usage `disqualify when CONDITION -> TARGET`
 type Disqualify struct {
 	Node
 	Cond   *Expr `parser:"\"disqualify\" \"when\" @@"`
@@ -604,12 +742,18 @@ type Disqualify struct {
 }
 
 // Qualify is a cell assess rule `qualify when EXPR`.
+//
+//lead:in assess
+//lead:usage `qualify when CONDITION`
 type Qualify struct {
 	Node
 	Cond *Expr `parser:"\"qualify\" \"when\" @@"`
 }
 
 // Undecided is `undecided after D [on CAL] [-> TARGET]` in a cell's assess.
+//
+//lead:in assess
+//lead:usage `undecided after DURATION [on CALENDAR] [-> TARGET]`
 type Undecided struct {
 	Node
 	After    *Duration `parser:"\"undecided\" \"after\" @@"`
@@ -618,18 +762,27 @@ type Undecided struct {
 }
 
 // Route is `route ROUTING` in a cell's advance.
+//
+//lead:in advance
+//lead:usage `route ROUTING`
 type Route struct {
 	Node
 	Routing *Ident `parser:"\"route\" @@"`
 }
 
 // Accept is `accept on EVENT, ...` in a cell's advance.
+//
+//lead:in advance
+//lead:usage `accept on EVENT, ...`
 type Accept struct {
 	Node
 	Events []*Ident `parser:"\"accept\" \"on\" @@ ( \",\" @@ )*"`
 }
 
 // Reject is `reject on EVENT, ... [-> TARGET]` in a cell's advance.
+//
+//lead:in advance
+//lead:usage `reject on EVENT, ... [-> TARGET]`
 type Reject struct {
 	Node
 	Events []*Ident `parser:"\"reject\" \"on\" @@ ( \",\" @@ )*"`
@@ -637,6 +790,9 @@ type Reject struct {
 }
 
 // Nurture is `nurture every D [on CAL] [EXPR]` in a cell's develop.
+//
+//lead:in develop
+//lead:usage `nurture every DURATION [on CALENDAR] [MESSAGE]`
 type Nurture struct {
 	Node
 	Every    *Duration `parser:"\"nurture\" \"every\" @@"`
@@ -645,12 +801,18 @@ type Nurture struct {
 }
 
 // Reassess is `reassess on EVENT, ...` in a cell's develop.
+//
+//lead:in develop
+//lead:usage `reassess on EVENT, ...`
 type Reassess struct {
 	Node
 	Events []*Ident `parser:"\"reassess\" \"on\" @@ ( \",\" @@ )*"`
 }
 
 // Recycle is `recycle after D [on CAL] -> TARGET` in a cell's develop.
+//
+//lead:in develop
+//lead:usage `recycle after DURATION [on CALENDAR] -> TARGET`
 type Recycle struct {
 	Node
 	After    *Duration `parser:"\"recycle\" \"after\" @@"`
@@ -662,6 +824,8 @@ type Recycle struct {
 // Actions (the language reference §8)
 
 // ActionBlock is `{ ACTION; ... }`.
+//
+//lead:block actions an action block
 type ActionBlock struct {
 	Node
 	Actions []Action `parser:"\"{\" EOL* ( @@ (?= EOL | \"}\" ) EOL* )* \"}\""`
@@ -674,6 +838,8 @@ type Action interface {
 }
 
 // Set is `set lead.FIELD = EXPR`.
+//
+//lead:usage `set lead.FIELD = EXPRESSION`
 type Set struct {
 	Node
 	Field *Ref  `parser:"\"set\" @@ \"=\""`
@@ -681,18 +847,24 @@ type Set struct {
 }
 
 // Assign is `assign route R | team T | role R | user EXPR`.
+//
+//lead:usage `assign route R | team T | role R | user EXPRESSION`
 type Assign struct {
 	Node
 	To *Assignee `parser:"\"assign\" @@"`
 }
 
 // Reassign is `reassign`.
+//
+//lead:usage `reassign`
 type Reassign struct {
 	Node
 	Keyword bool `parser:"@\"reassign\""`
 }
 
 // Notify is `notify TARGET [EXPR]`.
+//
+//lead:usage `notify ROLE | responsible | accountable | consulted | informed [MESSAGE]`
 type Notify struct {
 	Node
 	Target  *Ident `parser:"\"notify\" @@"`
@@ -700,6 +872,8 @@ type Notify struct {
 }
 
 // Escalate is `escalate ROLE [EXPR]`.
+//
+//lead:usage `escalate ROLE [MESSAGE]`
 type Escalate struct {
 	Node
 	Role    *Ident `parser:"\"escalate\" @@"`
@@ -707,6 +881,8 @@ type Escalate struct {
 }
 
 // Move is `-> TARGET`.
+//
+//lead:usage `-> TARGET`
 type Move struct {
 	Node
 	Target *Ref `parser:"\"->\" @@"`
@@ -730,6 +906,10 @@ func (*BadStmt) stageStmt()    {}
 func (*BadStmt) slaClause()    {}
 func (*BadStmt) action()       {}
 
+// The unions' members, in order: participle tries them in this order, and
+// messages and completion list their keywords in it. Adding a statement
+// adds its line here.
+
 func (*Workflow) decl()   {}
 func (*Start) decl()      {}
 func (*Conforms) decl()   {}
@@ -741,9 +921,9 @@ func (*Role) decl()       {}
 func (*Team) decl()       {}
 func (*Calendar) decl()   {}
 func (*Routing) decl()    {}
+func (*Score) decl()      {}
 func (*OwnerBlock) decl() {}
 func (*On) decl()         {}
-func (*Score) decl()      {}
 func (*Stage) decl()      {}
 func (*Cell) decl()       {}
 func (*Standard) decl()   {}
@@ -776,13 +956,6 @@ func (*Send) testStmt()    {}
 func (*Wait) testStmt()    {}
 func (*Expect) testStmt()  {}
 
-func (*Lifecycle) stageStmt()  {}
-func (*OwnerBlock) stageStmt() {}
-func (*EnterExit) stageStmt()  {}
-func (*On) stageStmt()         {}
-func (*When) stageStmt()       {}
-func (*After) stageStmt()      {}
-func (*SLA) stageStmt()        {}
 func (*Disqualify) stageStmt() {}
 func (*Qualify) stageStmt()    {}
 func (*Undecided) stageStmt()  {}
@@ -792,6 +965,13 @@ func (*Reject) stageStmt()     {}
 func (*Nurture) stageStmt()    {}
 func (*Reassess) stageStmt()   {}
 func (*Recycle) stageStmt()    {}
+func (*OwnerBlock) stageStmt() {}
+func (*EnterExit) stageStmt()  {}
+func (*On) stageStmt()         {}
+func (*When) stageStmt()       {}
+func (*After) stageStmt()      {}
+func (*SLA) stageStmt()        {}
+func (*Lifecycle) stageStmt()  {}
 
 func (*Warn) slaClause()   {}
 func (*Breach) slaClause() {}

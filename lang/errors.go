@@ -22,51 +22,19 @@ const (
 	CodeStrayClose          = "E009" // a }, ) or ] with nothing open
 )
 
-// blockKinds describes what each kind of block may hold, for messages about
-// an unknown statement. The key is the keyword that opened the block.
-var blockKinds = map[string]struct {
+// blockKind is a kind of block: what messages call it and the keywords
+// of the statements it holds (nil for blocks of fields or values). The
+// tables of blocks, keywords and usage (blockKinds, blockOpeners,
+// topLevelKeywords, usage) are generated from the grammar in ast.go, in
+// grammar_gen.go.
+type blockKind struct {
 	what     string
 	keywords []string
-}{
-	"stage":    {"a stage", []string{"owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"assess":   {"a cell's assess", []string{"disqualify", "qualify", "undecided", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"advance":  {"a cell's advance", []string{"route", "accept", "reject", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"develop":  {"a cell's develop", []string{"nurture", "reassess", "recycle", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"cell":     {"a cell", []string{"owner", "assess", "advance", "develop"}},
-	"team":     {"a team", []string{"strategy", "capacity", "calendar", "member"}},
-	"calendar": {"a calendar", []string{"timezone", "hours", "holiday"}},
-	"routing":  {"a routing", []string{"when", "else"}},
-	"score":    {"a score", []string{"on", "decay", "limit"}},
-	"owner":    {"an owner block", []string{"responsible", "accountable", "consulted", "informed"}},
-	"sla":      {"an SLA", []string{"warn", "breach"}},
-	"test":     {"a test", []string{"at", "capture", "send", "wait", "expect"}},
-	"standard": {"a standard", []string{"stages", "terminal", "require"}},
-	"actions":  {"an action block", []string{"set", "assign", "reassign", "notify", "escalate", "->"}},
-	"lead":     {"the lead schema", nil},
-	"event":    {"an event", nil},
-	"member":   {"a member", nil},
-	"values":   {"a list of field values", nil},
-}
-
-var topLevelKeywords = []string{
-	"workflow", "start", "conforms", "use", "waive", "lead", "event", "role", "team",
-	"calendar", "routing", "score", "owner", "on", "stage", "cell", "standard", "test",
 }
 
 // blockKindOf maps the first token of the statement that opened a `{` to the
 // kind of block it opened.
-func blockKindOf(opener string) string {
-	switch opener {
-	case "enter", "exit", "on", "when", "after", "warn", "breach", "->":
-		return "actions"
-	case "capture", "send":
-		return "values"
-	}
-	if _, ok := blockKinds[opener]; ok {
-		return opener
-	}
-	return ""
-}
+func blockKindOf(opener string) string { return blockOpeners[opener] }
 
 // errContext is where a syntax error happened: the innermost open block,
 // the first token of the statement holding the error, and the token before
@@ -75,11 +43,12 @@ type errContext struct {
 	block string      // a blockKinds key, or "" at top level
 	stmt  string      // first token of the statement; "" if the error starts it
 	prev  lexer.Token // the significant token before the error; EOF if none
+	prev2 lexer.Token // the one before prev; EOF if none
 }
 
 func contextAt(toks []lexer.Token, offset int) errContext {
 	var stack []string
-	ctx := errContext{prev: lexer.Token{Type: lexer.EOF}}
+	ctx := errContext{prev: lexer.Token{Type: lexer.EOF}, prev2: lexer.Token{Type: lexer.EOF}}
 	for _, t := range toks {
 		if t.Pos.Offset >= offset {
 			break
@@ -87,16 +56,12 @@ func contextAt(toks []lexer.Token, offset int) errContext {
 		if t.Type == tokComment {
 			continue
 		}
-		ctx.prev = t
+		ctx.prev2, ctx.prev = ctx.prev, t
 		switch {
 		case t.Type == tokEOL:
 			ctx.stmt = ""
 		case t.Type == tokPunct && t.Value == "{":
-			kind := blockKindOf(ctx.stmt)
-			if ctx.stmt == "member" {
-				kind = "member"
-			}
-			stack = append(stack, kind)
+			stack = append(stack, blockKindOf(ctx.stmt))
 			ctx.stmt = ""
 		case t.Type == tokPunct && t.Value == "}":
 			if len(stack) > 0 {
@@ -183,7 +148,7 @@ func syntaxError(f *File, fail *syntaxFailure, c chunk, toks []lexer.Token) *Dia
 	if lit, fix := unitFix(expected, ctoks, tok); fix != "" {
 		d.Subject.End = d.Subject.Start + len(lit)
 		d.Summary = fmt.Sprintf("`%s` is not a duration: write %s", lit, fix)
-		d.Help = []string{"a duration is a number and a unit, with no space: ms, s, m, h, d or w (e.g. 90s, 4h, 1h30m, 30d, 2w)"}
+		d.Help = []string{"a duration is a number and a unit, with no space: " + unitList() + " (e.g. 90s, 4h, 1h30m, 30d, 2w)"}
 	}
 	if len(d.Help) == 0 {
 		d.Help = tokenHelp(expected, tok)
@@ -207,8 +172,8 @@ func describeSlot(expected string, ctx errContext, toks []lexer.Token, tok lexer
 	switch {
 	case isName && prev == "->":
 		return "a target after `->`", []string{"a target is a stage, a cell, or a cell's part: `-> sal`, `-> marketing`, `-> marketing.develop`"}
-	case isName && ctx.prev.Type == tokIdent && nameAfter[prev] != "":
-		return nameAfter[prev], tokenHelp(expected, tok)
+	case isName && ctx.prev.Type == tokIdent && nameOf(ctx) != "":
+		return nameOf(ctx), tokenHelp(expected, tok)
 	case first == "Expr":
 		switch prev {
 		case "when", "expect":
@@ -227,7 +192,7 @@ func describeSlot(expected string, ctx errContext, toks []lexer.Token, tok lexer
 		return "a value after `,`", []string{"remove the `,` before " + describeToken(nil, tok) + ", or add a value after it"}
 	}
 	what := describeExpected(expected)
-	if n := nameAfter[prev]; n != "" && ctx.prev.Type == tokIdent && strings.Contains(what, "a name") {
+	if n := nameOf(ctx); n != "" && ctx.prev.Type == tokIdent && strings.Contains(what, "a name") {
 		what = strings.Replace(what, "a name", n, 1)
 	}
 	return what, nil
@@ -246,6 +211,16 @@ var nameAfter = map[string]string{
 	"send": "the event's name", "on": "an event name", "until": "an event name",
 	"accountable": "a role", "consulted": "a role", "informed": "a role", "responsible": "an owner",
 	"strategy": "a strategy (round_robin, weighted, least_loaded or best_fit by EXPRESSION)",
+}
+
+// nameOf describes the name expected after the keyword before the error:
+// `on` names an event, but a calendar after a duration (`after 4h on
+// business`).
+func nameOf(ctx errContext) string {
+	if ctx.prev.Value == "on" && ctx.prev2.Type == tokDuration {
+		return "a calendar's name"
+	}
+	return nameAfter[ctx.prev.Value]
 }
 
 // openerBefore reports whether the innermost bracket still open before
@@ -395,92 +370,10 @@ func blockHelp(kind string) []string {
 
 // usageHelp shows the syntax of the statement the error is in.
 func usageHelp(ctx errContext) []string {
-	kw := ctx.stmt
-	if kw == "" {
-		return blockHelp(ctx.block)
+	if u := usage[ctx.block+" "+ctx.stmt]; ctx.stmt != "" && u != "" {
+		return []string{"syntax: " + u}
 	}
-	u := usage[ctx.block+" "+kw]
-	if u == "" {
-		u = usage[kw]
-	}
-	if u == "" {
-		return blockHelp(ctx.block)
-	}
-	return []string{"syntax: " + u}
-}
-
-// usage is the syntax of each declaration and statement, keyed by its
-// keyword, or by block kind and keyword where a keyword means different
-// things in different blocks.
-var usage = map[string]string{
-	"workflow":          "`workflow NAME [\"Title\"]`",
-	"start":             "`start STAGE_OR_CELL`",
-	"conforms":          "`conforms STANDARD`",
-	"use":               "`use std.MODULE`",
-	"waive":             "`waive \"REQUIREMENT\" \"REASON\"`",
-	"lead":              "`lead { NAME TYPE [= DEFAULT] ... }`",
-	"event":             "`event NAME [{ NAME TYPE, ... }]`",
-	"role":              "`role NAME [\"Description\"]`",
-	"team":              "`team NAME { strategy KIND ... member \"EMAIL\" ... }`",
-	"calendar":          "`calendar NAME { timezone \"AREA/CITY\" ... hours DAYS HH:MM-HH:MM ... }`",
-	"team calendar":     "`calendar CALENDAR`",
-	"routing":           "`routing NAME { when CONDITION -> OWNER ... else -> OWNER }`",
-	"routing when":      "`when CONDITION -> route R | team T | role R | user EXPRESSION`",
-	"routing else":      "`else -> route R | team T | role R | user EXPRESSION`",
-	"score":             "`score FIELD { on EVENT add N ... decay P% every DURATION ... limit MIN..MAX }`",
-	"score on":          "`on EVENT[, EVENT...] [when CONDITION] add N`",
-	"owner":             "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
-	"on":                "`on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`",
-	"stage":             "`stage NAME [terminal] [{ STATEMENTS }]`",
-	"cell":              "`cell NAME { owner { ... } assess { ... } advance -> TARGET [{ ... }] develop { ... } }`",
-	"standard":          "`standard NAME { stages NAME, ... terminal NAME, ... require ... }`",
-	"test":              "`test \"NAME\" { STEPS }`",
-	"strategy":          "`strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION`",
-	"capacity":          "`capacity N`",
-	"member":            "`member \"EMAIL\" [{ NAME VALUE, ... }]`",
-	"timezone":          "`timezone \"AREA/CITY\"`",
-	"hours":             "`hours DAYS HH:MM-HH:MM`, e.g. `hours mon-fri 09:00-17:00`",
-	"holiday":           "`holiday \"YYYY-MM-DD\"`",
-	"responsible":       "`responsible route R | team T | role R | user EXPRESSION`",
-	"accountable":       "`accountable ROLE`",
-	"consulted":         "`consulted ROLE`",
-	"informed":          "`informed ROLE`",
-	"decay":             "`decay PERCENT every DURATION [on CALENDAR]`, e.g. `decay 10% every 30d`",
-	"limit":             "`limit MIN..MAX`, e.g. `limit 0..100`",
-	"assess":            "`assess { STATEMENTS }`",
-	"advance":           "`advance -> TARGET [{ STATEMENTS }]`",
-	"develop":           "`develop { STATEMENTS }`",
-	"stages":            "`stages NAME, ...`",
-	"standard terminal": "`terminal NAME, ...`",
-	"require":           "`require sla on LIFECYCLE within DURATION` or `require accountable on every stage`",
-	"at":                "`at \"2026-03-02T09:00:00Z\"`",
-	"capture":           "`capture { FIELD = VALUE, ... }`",
-	"send":              "`send EVENT [{ FIELD = VALUE, ... }]`",
-	"wait":              "`wait DURATION`",
-	"expect":            "`expect CONDITION`",
-	"lifecycle":         "`lifecycle NAME`",
-	"enter":             "`enter { ACTIONS }`",
-	"exit":              "`exit { ACTIONS }`",
-	"when":              "`when CONDITION -> TARGET [{ ACTIONS }]`",
-	"after":             "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
-	"sla":               "`sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
-	"warn":              "`warn at PERCENT | DURATION { ACTIONS }`, e.g. `warn at 50% { notify responsible }`",
-	"breach":            "`breach { ACTIONS }`",
-	"disqualify":        "`disqualify when CONDITION -> TARGET`",
-	"qualify":           "`qualify when CONDITION`",
-	"undecided":         "`undecided after DURATION [on CALENDAR] [-> TARGET]`",
-	"route":             "`route ROUTING`",
-	"accept":            "`accept on EVENT, ...`",
-	"reject":            "`reject on EVENT, ... [-> TARGET]`",
-	"nurture":           "`nurture every DURATION [on CALENDAR] [MESSAGE]`",
-	"reassess":          "`reassess on EVENT, ...`",
-	"recycle":           "`recycle after DURATION [on CALENDAR] -> TARGET`",
-	"set":               "`set lead.FIELD = EXPRESSION`",
-	"assign":            "`assign route R | team T | role R | user EXPRESSION`",
-	"reassign":          "`reassign`",
-	"notify":            "`notify ROLE | responsible | accountable | consulted | informed [MESSAGE]`",
-	"escalate":          "`escalate ROLE [MESSAGE]`",
-	"->":                "`-> TARGET`",
+	return blockHelp(ctx.block)
 }
 
 // describeToken names a token for a message: `30`, end of line, end of file.
@@ -520,6 +413,7 @@ var termDescriptions = map[string]string{
 	"FieldValue":   "a field value NAME = VALUE",
 	"MemberAttr":   "a member attribute",
 	"OwnerEntry":   "responsible, accountable, consulted or informed",
+	"RouteRule":    "a routing rule",
 	"DotDot":       "`..`",
 	"<dotdot>":     "`..`",
 	"Arrow":        "`->`",
@@ -704,7 +598,7 @@ func tokenHelp(expected string, tok lexer.Token) []string {
 	case tok.Type == tokSQString:
 		return []string{"Lead strings use double quotes: \"" + strings.Trim(tok.Value, "'") + "\""}
 	case first == "Duration" && tok.Type == tokInt:
-		return []string{fmt.Sprintf("durations need a unit (ms, s, m, h, d or w): e.g. %sh or %sd", tok.Value, tok.Value)}
+		return []string{fmt.Sprintf("durations need a unit (%s): e.g. %sh or %sd", unitList(), tok.Value, tok.Value)}
 	case first == "Percent" && tok.Type == tokInt:
 		return []string{fmt.Sprintf("write %s%% for a percentage", tok.Value)}
 	case first == "Percent" && tok.Type == tokDuration:

@@ -24,11 +24,6 @@ type Expr struct {
 	Text string
 }
 
-// exprStopWords end an expression at nesting depth 0 (see Expr).
-var exprStopWords = map[string]bool{
-	"add": true, "responsible": true, "accountable": true, "consulted": true, "informed": true,
-}
-
 // bracketError reports brackets in an expression that do not pair up: an
 // opener never closed (Close is nil when the input ended first), or a closer
 // of the wrong kind.

@@ -1,11 +1,16 @@
 package lang
 
 import (
+	"bytes"
+	"os"
 	"reflect"
 	"sync"
+	"testing"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/leadlang/lead/lang/internal/grammargen"
 )
 
 // The participle grammar (the struct tags of ast.go, built here) is the
@@ -22,29 +27,8 @@ type declRoot struct {
 
 // declParser is built on first use.
 var declParser = sync.OnceValue(func() *participle.Parser[declRoot] {
-	return participle.MustBuild[declRoot](
-		participle.Lexer(Lexer),
-		participle.Elide("Comment"),
-		participle.Union[Decl](
-			&Workflow{}, &Start{}, &Conforms{}, &Use{}, &Waive{}, &LeadSchema{}, &Event{}, &Role{},
-			&Team{}, &Calendar{}, &Routing{}, &OwnerBlock{}, &On{}, &Score{}, &Stage{}, &Cell{},
-			&Standard{}, &Test{},
-		),
-		participle.Union[TeamStmt](&Strategy{}, &Capacity{}, &TeamCalendar{}, &Member{}),
-		participle.Union[CalStmt](&Timezone{}, &Hours{}, &Holiday{}),
-		participle.Union[ScoreStmt](&ScoreRule{}, &Decay{}, &Limit{}),
-		participle.Union[CellPart](&OwnerBlock{}, &Assess{}, &Advance{}, &Develop{}),
-		participle.Union[StandardStmt](&StandardStages{}, &Require{}),
-		participle.Union[TestStmt](&At{}, &Capture{}, &Send{}, &Wait{}, &Expect{}),
-		participle.Union[StageStmt](
-			&Lifecycle{}, &OwnerBlock{}, &EnterExit{}, &On{}, &When{}, &After{}, &SLA{},
-			&Disqualify{}, &Qualify{}, &Undecided{}, &Route{}, &Accept{}, &Reject{},
-			&Nurture{}, &Reassess{}, &Recycle{},
-		),
-		participle.Union[SLAClause](&Warn{}, &Breach{}),
-		participle.Union[Action](&Set{}, &Assign{}, &Reassign{}, &Notify{}, &Escalate{}, &Move{}),
-		participle.UseLookahead(0),
-	)
+	opts := []participle.Option{participle.Lexer(Lexer), participle.Elide("Comment"), participle.UseLookahead(0)}
+	return participle.MustBuild[declRoot](append(opts, grammarUnions()...)...)
 })
 
 // parseDeclParticiple parses one declaration's tokens with the participle
@@ -82,6 +66,40 @@ func trimEnds(v reflect.Value, src string) {
 			if v.Type().Field(i).IsExported() {
 				trimEnds(v.Field(i), src)
 			}
+		}
+	}
+}
+
+// TestGeneratedGrammar fails when grammar_gen.go or grammar_gen_test.go
+// is not what the grammar in ast.go generates: run go generate ./lang.
+func TestGeneratedGrammar(t *testing.T) {
+	src, err := os.ReadFile("ast.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := grammargen.Generate(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range files {
+		got, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is not what ast.go generates: run go generate ./lang", name)
+		}
+	}
+}
+
+// TestGrammarTermsDescribed: every term the parser can name as expected
+// has words for users (termDescriptions), so that a node added to the
+// grammar cannot make a message say "unexpected" where it should say
+// what was expected.
+func TestGrammarTermsDescribed(t *testing.T) {
+	for _, term := range grammarTerms {
+		if describeTerm(term) == "" {
+			t.Errorf("the grammar term %s has no words in termDescriptions (errors.go)", term)
 		}
 	}
 }

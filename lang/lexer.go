@@ -2,6 +2,7 @@ package lang
 
 import (
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -74,7 +75,7 @@ func referenceRules() lexer.Rules {
 	common := []lexer.Rule{
 		{Name: "Comment", Pattern: `//[^\n]*|/\*(?s:.*?)\*/`},
 		{Name: "BadComment", Pattern: `/\*(?s:.*)`},
-		{Name: "Duration", Pattern: `[0-9]+(?:ms|[smhdw])(?:[0-9]+(?:ms|[smhdw]))*\b`},
+		{Name: "Duration", Pattern: `[0-9]+` + unitPattern() + `(?:[0-9]+` + unitPattern() + `)*\b`},
 		{Name: "Percent", Pattern: `[0-9]+%`},
 		{Name: "Float", Pattern: `[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+`},
 		{Name: "Clock", Pattern: `[0-9][0-9]:[0-9][0-9]\b`},
@@ -272,6 +273,36 @@ func scanNumber(src string, i int) (lexer.TokenType, int) {
 	return tokInt, d
 }
 
+// durationUnits are the units of duration literals (the language reference
+// §1), a longer unit before any unit it starts with. The lexer's rule, the
+// scanner and the messages about durations all read this list.
+var durationUnits = []string{"ms", "s", "m", "h", "d", "w"}
+
+// unitPattern is the regular expression of a duration unit.
+func unitPattern() string {
+	var alts []string
+	for _, u := range durationUnits {
+		alts = append(alts, regexp.QuoteMeta(u))
+	}
+	return "(?:" + strings.Join(alts, "|") + ")"
+}
+
+// unitAt returns the length of the duration unit at src[k:], or 0.
+func unitAt(src string, k int) int {
+	for _, u := range durationUnits {
+		if strings.HasPrefix(src[k:], u) {
+			return len(u)
+		}
+	}
+	return 0
+}
+
+// unitList names the duration units for messages: "ms, s, m, h, d or w".
+func unitList() string {
+	n := len(durationUnits)
+	return strings.Join(durationUnits[:n-1], ", ") + " or " + durationUnits[n-1]
+}
+
 func scanDuration(src string, i int) (int, bool) {
 	j, end := i, -1
 	for j < len(src) && isDigit(src[j]) {
@@ -282,18 +313,11 @@ func scanDuration(src string, i int) (int, bool) {
 		if k >= len(src) {
 			break
 		}
-		switch {
-		case k+1 < len(src) && src[k] == 'm' && src[k+1] == 's':
-			k += 2
-		case src[k] == 's' || src[k] == 'm' || src[k] == 'h' || src[k] == 'd' || src[k] == 'w':
-			k++
-		default:
-			k = -1
-		}
-		if k < 0 {
+		n := unitAt(src, k)
+		if n == 0 {
 			break
 		}
-		j = k
+		j = k + n
 		if j == len(src) || !isIdentChar(src[j]) {
 			end = j
 		}

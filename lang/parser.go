@@ -10,19 +10,6 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// declKeywords start top-level declarations. A line starting in column 1
-// with one of them (then a name) inside an unclosed block starts a new
-// declaration, so one missing `}` or `)` does not swallow the rest of the
-// file. The value says whether the declaration always opens a block on its
-// first line, which makes the match stricter for keywords that are also
-// statements (`calendar` inside a team).
-var declKeywords = map[string]bool{
-	"workflow": false, "start": false, "conforms": false, "use": false, "waive": false,
-	"event": false, "role": false, "stage": false,
-	"team": true, "calendar": true, "routing": true, "score": true, "cell": true,
-	"standard": true, "test": true,
-}
-
 // Parse parses one .lead source. It always returns a File holding every
 // declaration that parsed, and what could be parsed of the broken ones
 // (their broken statements skipped or kept as BadStmt); the diagnostics
