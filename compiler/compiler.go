@@ -21,6 +21,8 @@ import (
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/stdlib/celenv"
+
+	"github.com/leadlang/lead/internal/suggest"
 )
 
 // Options configure a compilation.
@@ -211,7 +213,7 @@ func (d diag) related(f *lang.File, span lang.Span, format string, args ...any) 
 
 // suggest adds "did you mean" when a candidate is within edit distance 2.
 func (d diag) suggest(name string, candidates []string) diag {
-	if s := lang.Suggest(name, candidates); s != "" {
+	if s := suggest.Nearest(name, candidates); s != "" {
 		d.d.Fixes = append(d.d.Fixes, lang.Fix{Message: fmt.Sprintf("did you mean `%s`?", s), Replace: s})
 	}
 	return d

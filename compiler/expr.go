@@ -18,6 +18,8 @@ import (
 	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/stdlib"
 	"github.com/leadlang/lead/stdlib/celenv"
+
+	"github.com/leadlang/lead/internal/suggest"
 )
 
 // want is what an expression must produce.
@@ -497,7 +499,7 @@ func (j *exprJob) undeclared(start, end int, name string) diag {
 	if j.workflow.BantCount {
 		fns = append(fns, "bant_count")
 	}
-	if s := lang.Suggest(name, fns); s != "" {
+	if s := suggest.Nearest(name, fns); s != "" {
 		return j.errorf(start, end, CodeExpr, "unknown function `%s`", name).suggest(name, fns).help("%s", leadFunctions[s])
 	}
 	return j.errorf(start, end, CodeExpr, "unknown name `%s`", name).

@@ -9,6 +9,8 @@ import (
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/stdlib/celenv"
+
+	"github.com/leadlang/lead/internal/suggest"
 )
 
 // raciSlots are the owners a `notify` can name instead of a role.
@@ -956,7 +958,7 @@ func (c *compilation) actions(f *lang.File, blk *lang.ActionBlock, ctx celenv.Co
 			switch t {
 			case "responsible", "accountable", "consulted", "informed":
 			default:
-				if _, ok := c.roleByName[t]; !ok && lang.Suggest(t, raciSlots) != "" {
+				if _, ok := c.roleByName[t]; !ok && suggest.Nearest(t, raciSlots) != "" {
 					c.errorf(f, a.Target.Span(), CodeUnknownRole, "unknown role `%s`", t).suggest(t, raciSlots).
 						help("notify takes a role or one of the stage's owners: responsible, accountable, consulted, informed")
 					continue

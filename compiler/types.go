@@ -11,6 +11,8 @@ import (
 	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/stdlib/calendar"
 	"github.com/leadlang/lead/stdlib/celenv"
+
+	"github.com/leadlang/lead/internal/suggest"
 )
 
 var scalarTypes = []string{ir.String, ir.Int, ir.Float, ir.Bool, ir.Timestamp, ir.DurationK}
@@ -693,7 +695,7 @@ func (c *compilation) resolveRole(f *lang.File, id *lang.Ident, use string) bool
 	d := c.errorf(f, id.Span(), CodeUnknownRole, "unknown role `%s`", id.Name)
 	roles := names(c.roleByName)
 	switch {
-	case lang.Suggest(id.Name, roles) != "":
+	case suggest.Nearest(id.Name, roles) != "":
 		d.suggest(id.Name, roles)
 	case abbreviates(id.Name, roles) != "":
 		// Role names are long and written short (`sales_mgr`): farther
@@ -754,7 +756,7 @@ func (c *compilation) resolveEvent(f *lang.File, id *lang.Ident) bool {
 	}
 	candidates := append(names(c.eventByName), ir.EventCaptured, ir.EventUpdated)
 	d := c.errorf(f, id.Span(), CodeUnknownEvent, "unknown event `%s`", id.Name)
-	if lang.Suggest(id.Name, candidates) != "" {
+	if suggest.Nearest(id.Name, candidates) != "" {
 		d.suggest(id.Name, candidates)
 	} else {
 		d.help("declare it: `event %s`", id.Name)

@@ -3,10 +3,11 @@ package lang
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/leadlang/lead/internal/suggest"
 )
 
 // Syntax diagnostic codes. Codes are stable: tools and docs refer to them.
@@ -330,7 +331,7 @@ func unknownKeyword(f *File, tok lexer.Token, code, what string, keywords []stri
 	d := &Diagnostic{Code: code, File: f, Subject: tokSpan(tok),
 		Summary: fmt.Sprintf("unknown %s: %s", what, describeToken(f, tok)), Help: []string{help}}
 	if tok.Type == tokIdent {
-		s := Suggest(tok.Value, keywords)
+		s := suggest.Nearest(tok.Value, keywords)
 		if s == "" {
 			s = suggestByPrefix(tok.Value, keywords)
 		}
@@ -611,59 +612,4 @@ func tokenHelp(expected string, tok lexer.Token) []string {
 		return []string{"names are written without quotes: " + strings.Trim(tok.Value, `"`)}
 	}
 	return nil
-}
-
-// Suggest returns the candidate closest to name within edit distance 2
-// (ties broken alphabetically), or "".
-func Suggest(name string, candidates []string) string {
-	best, bestDist := "", 3
-	sorted := append([]string(nil), candidates...)
-	sort.Strings(sorted)
-	for _, c := range sorted {
-		if c == name {
-			continue
-		}
-		if d := editDistance(name, c, bestDist); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, or limit when it
-// is at least limit.
-func editDistance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
-	if abs(len(ra)-len(rb)) >= limit {
-		return limit
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin >= limit {
-			return limit
-		}
-		prev, cur = cur, prev
-	}
-	return min(prev[len(rb)], limit)
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
