@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/leadlang/lead/runtime/service"
 )
 
 func init() {
@@ -55,21 +57,10 @@ func runReport(env *cmdEnv, args []string) int {
 		c.env.stdout.Write(raw)
 		return exitOK
 	}
-	return answer(c, raw, err, func(rep reportAnswer) { writeReport(c, rep) })
+	return answer(c, raw, err, func(rep service.Report) { writeReport(c, rep) })
 }
 
-// reportAnswer is the part of a report the table shows.
-type reportAnswer struct {
-	Kind       string           `json:"report"`
-	From       string           `json:"from"`
-	To         string           `json:"to"`
-	Definition string           `json:"definition"`
-	Columns    []string         `json:"columns"`
-	Rows       []map[string]any `json:"rows"`
-	Stuck      []map[string]any `json:"stuck"`
-}
-
-func writeReport(c *clientCmd, rep reportAnswer) {
+func writeReport(c *clientCmd, rep service.Report) {
 	w := c.env.stdout
 	fmt.Fprintf(w, "%s, %s to %s\n\n", rep.Kind, orDash(rep.From), rep.To)
 	writeRows(c, rep.Columns, rep.Rows)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -13,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leadlang/lead/compiler"
-	"github.com/leadlang/lead/lang"
 	"github.com/leadlang/lead/runtime/engine"
 	"github.com/leadlang/lead/runtime/report"
 	"github.com/leadlang/lead/runtime/service"
@@ -100,15 +97,7 @@ func (w *world) advance(t time.Time) {
 }
 
 func newWorld(t *testing.T, seed uint64) *world {
-	f, diags := lang.Parse("rep.lead", workflow)
-	r := compiler.Compile(f, diags, compiler.Options{ReadFile: func(string) ([]byte, error) { return nil, fs.ErrNotExist }})
-	if r.Workflow == nil {
-		t.Fatal(r.Diags)
-	}
-	m, err := engine.Load(r.Workflow)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := machine(t, workflow)
 	w := &world{t: t, m: m, start: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}
 	w.set(w.start)
 	w.st = store.NewMemory()
