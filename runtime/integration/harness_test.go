@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/leadlang/lead/internal/leadbin"
 )
 
 // leadBin is the binary under test, built by TestMain, or given in
@@ -45,16 +47,8 @@ func run(m *testing.M) int {
 		return 2
 	}
 	defer os.RemoveAll(dir)
-	leadBin = filepath.Join(dir, "lead")
-	args := []string{"build", "-o", leadBin}
-	if raceEnabled {
-		// The binary runs with the race detector too, so that data races
-		// in the runtime under real load fail the tests (see checkLog).
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "github.com/leadlang/lead/cmd/lead")...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	// With the race detector, the binary runs with it too.
+	if leadBin, err = leadbin.Build(dir, raceEnabled); err != nil {
 		fmt.Fprintln(os.Stderr, "build lead:", err)
 		return 2
 	}

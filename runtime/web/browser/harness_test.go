@@ -28,6 +28,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/leadlang/lead/internal/leadbin"
 )
 
 var (
@@ -54,16 +56,8 @@ func run(m *testing.M) int {
 		return 2
 	}
 	defer os.RemoveAll(dir)
-	leadBin = filepath.Join(dir, "lead")
-	args := []string{"build", "-o", leadBin}
-	if raceEnabled {
-		// The server runs with the race detector too: the dashboards'
-		// load must not find a race the API tests miss.
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "github.com/leadlang/lead/cmd/lead")...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	// With the race detector, the binary runs with it too.
+	if leadBin, err = leadbin.Build(dir, raceEnabled); err != nil {
 		fmt.Fprintln(os.Stderr, "build lead:", err)
 		return 2
 	}
