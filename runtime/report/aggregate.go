@@ -64,21 +64,51 @@ const Captured = "_captured"
 // the lead through an override or an exception: its owner did not meet it.
 const Exempt = "exempt"
 
-// name joins the parts of a counter's name, each escaped so that no part
-// holds a separator.
+// name joins the parts of a counter's name, each escaped (as
+// url.PathEscape escapes) so that no part holds a separator. It is on the
+// commit path of every step: the parts are appended to one buffer and
+// only the name is allocated.
 func name(parts ...string) string {
-	var b strings.Builder
+	var buf [128]byte
+	b := buf[:0]
 	for i, p := range parts {
 		if i > 0 {
-			b.WriteByte('/')
+			b = append(b, '/')
 		}
-		b.WriteString(url.PathEscape(p))
+		b = appendPart(b, p)
 	}
-	return b.String()
+	return string(b)
+}
+
+// plain holds the bytes url.PathEscape leaves as they are, taken from it
+// so that the two never disagree: most parts (identifiers, dates,
+// numbers, FIELD=VALUE) are plain and need no escaped copy.
+var plain = func() (t [256]bool) {
+	for c := range t {
+		s := string([]byte{byte(c)})
+		t[c] = url.PathEscape(s) == s
+	}
+	return t
+}()
+
+// all is the "*" segment, escaped once.
+var all = url.PathEscape("*")
+
+// appendPart appends p, escaped, to b.
+func appendPart(b []byte, p string) []byte {
+	if p == "*" {
+		return append(b, all...)
+	}
+	for i := 0; i < len(p); i++ {
+		if !plain[p[i]] {
+			return append(b, url.PathEscape(p)...)
+		}
+	}
+	return append(b, p...)
 }
 
 // day is a time's UTC date.
-func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+func day(t time.Time) string { return string(t.UTC().AppendFormat(make([]byte, 0, 10), time.DateOnly)) }
 
 // Bucket is a duration's log-scale bucket: 0 for under a second, else b
 // such that 2^((b-1)/4) <= seconds < 2^(b/4): four buckets per doubling,
@@ -105,21 +135,21 @@ func bucketBounds(b int) (lo, hi time.Duration) {
 // concurrent use.
 type Dims struct {
 	mu   sync.Mutex
-	seen map[[2]string]map[string]bool // workflow, field → values counted
+	seen map[[2]string]map[string]string // workflow, field → value counted → its segment FIELD=VALUE
 }
 
 // NewDims returns Dims that know the string values already counted, from
 // the d/ counters.
 func NewDims(counters map[string]int64) *Dims {
-	d := &Dims{seen: map[[2]string]map[string]bool{}}
+	d := &Dims{seen: map[[2]string]map[string]string{}}
 	for k := range counters {
 		parts := split(k)
 		if len(parts) == 4 && parts[0] == "d" {
 			key := [2]string{parts[1], parts[2]}
 			if d.seen[key] == nil {
-				d.seen[key] = map[string]bool{}
+				d.seen[key] = map[string]string{}
 			}
-			d.seen[key][parts[3]] = true
+			d.seen[key][parts[3]] = parts[2] + "=" + parts[3]
 		}
 	}
 	return d
@@ -164,38 +194,40 @@ func (d *Dims) segments(m *engine.Machine, l *engine.Lead, counts map[string]int
 		if !ok || !isString {
 			continue
 		}
-		segs = append(segs, f.Name+"="+d.admit(l.Workflow, f.Name, s, f.Type.Kind == ir.String, counts))
+		segs = append(segs, d.admit(l.Workflow, f.Name, s, f.Type.Kind == ir.String, counts))
 	}
 	return segs
 }
 
-// admit returns the value a field's value is counted as, recording it
-// in counts (d/) the first time: a string field's (capped) past
-// MaxValues values or beyond MaxValueBytes count as Other; an enum's, and
-// owners and teams, as they are (the workflow bounds them).
+// admit returns the segment FIELD=VALUE of a field's value, recording
+// the value in counts (d/) the first time: a string field's (capped)
+// past MaxValues values or beyond MaxValueBytes count as Other; an
+// enum's, and owners and teams, as they are (the workflow bounds them).
+// The segment is made once per value, not per step.
 func (d *Dims) admit(wf, field, v string, capped bool, counts map[string]int64) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	key := [2]string{wf, field}
 	seen := d.seen[key]
-	if seen[v] {
-		return v
+	if seg, ok := seen[v]; ok {
+		return seg
 	}
 	if capped && (len(seen) >= MaxValues || len(v) > MaxValueBytes) {
 		v = Other
-		if seen[v] {
-			return v
+		if seg, ok := seen[v]; ok {
+			return seg
 		}
 	}
 	if seen == nil {
-		seen = map[string]bool{}
+		seen = map[string]string{}
 		d.seen[key] = seen
 	}
-	seen[v] = true
+	seg := field + "=" + v
+	seen[v] = seg
 	if counts != nil {
 		counts[name("d", wf, field, v)]++
 	}
-	return v
+	return seg
 }
 
 // Counts returns the counter increments of a committed step: r's result
@@ -204,9 +236,9 @@ func (d *Dims) admit(wf, field, v string, capped bool, counts map[string]int64) 
 func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, prev *engine.Lead) map[string]int64 {
 	l, e := r.Lead, &r.Entry
 	wf := l.Workflow
-	counts := map[string]int64{}
+	counts := make(map[string]int64, 16)
 	segs := d.segments(m, l, counts)
-	created := day(l.CreatedAt)
+	created, today := day(l.CreatedAt), day(e.At)
 
 	// Funnel and velocity: the labels first reached in this step.
 	if prev == nil {
@@ -239,7 +271,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		}
 		b := strconv.Itoa(Bucket(stay))
 		for _, s := range segs {
-			counts[name("t", wf, s, day(e.At), mv.From, b)]++
+			counts[name("t", wf, s, today, mv.From, b)]++
 		}
 	}
 
@@ -255,13 +287,13 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		}
 		ss := segs
 		if l.Owner != "" {
-			ss = append(ss[:len(ss):len(ss)], "owner="+d.admit(wf, "owner", l.Owner, false, counts))
+			ss = append(ss[:len(ss):len(ss)], d.admit(wf, "owner", l.Owner, false, counts))
 		}
 		if team := stageTeam(m, o.Stage); team != "" {
-			ss = append(ss[:len(ss):len(ss)], "team="+d.admit(wf, "team", team, false, counts))
+			ss = append(ss[:len(ss):len(ss)], d.admit(wf, "team", team, false, counts))
 		}
 		for _, s := range ss {
-			counts[name("s", wf, s, day(e.At), o.Name, o.Stage, out)]++
+			counts[name("s", wf, s, today, o.Name, o.Stage, out)]++
 		}
 	}
 
@@ -270,8 +302,9 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		if st := m.Stage(l.Stage); st == nil || st.Terminal {
 			return
 		}
+		entered := day(l.EnteredAt)
 		for _, s := range segs {
-			counts[name("a", wf, s, l.Stage, day(l.EnteredAt))] += delta
+			counts[name("a", wf, s, l.Stage, entered)] += delta
 		}
 	}
 	gauge(m, l, segs, 1)
@@ -281,10 +314,10 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 
 	// Owners: assignments, and the events their leads received.
 	if l.Owner != "" && (prev == nil || prev.Owner != l.Owner) {
-		counts[name("o", wf, day(e.At), l.Owner, "assigned")]++
+		counts[name("o", wf, today, l.Owner, "assigned")]++
 	}
 	if prev != nil && prev.Owner != "" && e.Cause == engine.Event.String() && e.Event != "" {
-		counts[name("o", wf, day(e.At), prev.Owner, "event:"+e.Event)]++
+		counts[name("o", wf, today, prev.Owner, "event:"+e.Event)]++
 	}
 	for k, v := range counts {
 		if v == 0 {
