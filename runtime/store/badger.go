@@ -229,6 +229,7 @@ type Badger struct {
 
 	timers timerFloor
 	claims claims
+	recent recent
 	space  *space
 	stats  commitStats
 }

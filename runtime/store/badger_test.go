@@ -441,3 +441,42 @@ func TestUpgradeV1(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentLeads: a step's check and index diff see the stored lead
+// whether the committer still holds it (recent) or has let it go, and a
+// stale step conflicts either way.
+func TestRecentLeads(t *testing.T) {
+	s := openTest(t)
+	old := mkLead("old", "sales", "new", "alice")
+	commit(t, s, capture(old))
+	// More leads than both generations hold push "old" out.
+	var batch []StepWrite
+	for i := range 2*recentSize + 1 {
+		batch = append(batch, capture(mkLead(fmt.Sprintf("l%d", i), "sales", "new", "")))
+		if len(batch) == 1000 {
+			commit(t, s, batch...)
+			batch = batch[:0]
+		}
+	}
+	commit(t, s, batch...)
+	if _, ok := s.recent.get("old"); ok {
+		t.Fatal("old is still held: the test does not reach the read path")
+	}
+	if _, ok := s.recent.get(fmt.Sprintf("l%d", 2*recentSize)); !ok {
+		t.Fatal("the last lead committed is not held")
+	}
+	for _, id := range []string{"old", fmt.Sprintf("l%d", 2*recentSize)} {
+		l := mkLead(id, "sales", "won", "bob")
+		commit(t, s, next(l, 2))
+		if err := commitRows(s, nil, next(l, 2)); !errors.Is(err, ErrConflict) {
+			t.Errorf("%s: step 2 again: %v, want ErrConflict", id, err)
+		}
+		want := []string{pOwner + "bob|" + id, pStage + "sales|won|" + id, pWorkflow + "sales|" + id, pInFlight + "sales|v1|" + id}
+		slices.Sort(want)
+		got := indexOf(t, s, id)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: index %q, want %q", id, got, want)
+		}
+	}
+}

@@ -417,6 +417,7 @@ func (g *group) flush() {
 	if writes == 0 {
 		txn.Discard() // nothing to write (a version saved before)
 	} else if err = txn.Commit(); err == nil {
+		g.s.recent.keep(g.leads)
 		g.s.stats.txns.Add(1)
 		g.s.stats.bytes.Add(g.size)
 		g.s.claims.release(g.released)
@@ -428,6 +429,7 @@ func (g *group) flush() {
 		// Badger may have taken part of the transaction into its log or
 		// memtable: what a reopen recovers is not known here.
 		err = g.s.fail(fmt.Errorf("commit: %w", err))
+		g.s.recent.forget()
 		for _, r := range in {
 			r.err = err
 		}
@@ -518,6 +520,10 @@ func (g *group) applyRequest(r *request) error {
 // lead does not exist.
 func (g *group) stored(id string) (*Lead, error) {
 	if l, ok := g.leads[id]; ok {
+		return l, nil
+	}
+	if l, ok := g.s.recent.get(id); ok {
+		g.leads[id] = l
 		return l, nil
 	}
 	l, err := readLead(g.txn, id, false)
@@ -829,3 +835,44 @@ func (q *queue[T]) take() (items []T, ok bool) {
 		<-q.ready
 	}
 }
+
+// recent holds the leads of the last transactions the committer
+// committed, as committed (without Data). The committer is the only
+// writer of leads in a store it has opened alone, so a lead found here is
+// the stored lead, and a step's check and index diff need not read and
+// decode it again: under load most steps are to leads stepped moments
+// before. Two generations of at most recentSize leads bound it; a lead
+// in neither is read from Badger.
+type recent struct {
+	cur, old map[string]*Lead
+}
+
+const recentSize = 1 << 13
+
+func (r *recent) get(id string) (*Lead, bool) {
+	if l, ok := r.cur[id]; ok {
+		return l, true
+	}
+	l, ok := r.old[id]
+	return l, ok
+}
+
+// keep records the leads a committed transaction read or wrote (nil: no
+// such lead).
+func (r *recent) keep(leads map[string]*Lead) {
+	for id, l := range leads {
+		if len(r.cur) >= recentSize || r.cur == nil {
+			r.old, r.cur = r.cur, make(map[string]*Lead, recentSize)
+		}
+		if l != nil && l.Data != nil {
+			c := *l
+			c.Data = nil
+			l = &c
+		}
+		r.cur[id] = l
+	}
+}
+
+// forget drops every lead: after a failed commit the stored state is
+// not known here.
+func (r *recent) forget() { r.cur, r.old = nil, nil }
