@@ -227,11 +227,12 @@ type Badger struct {
 	nextOutbox uint64
 	nextStep   uint64
 
-	timers timerFloor
-	claims claims
-	recent recent
-	space  *space
-	stats  commitStats
+	timers       timerFloor
+	claims       claims
+	recentLeads  recent[*Lead]
+	recentCounts recent[int64]
+	space        *space
+	stats        commitStats
 }
 
 // commitStats counts the committer's work, for tests and benchmarks.

@@ -459,10 +459,10 @@ func TestRecentLeads(t *testing.T) {
 		}
 	}
 	commit(t, s, batch...)
-	if _, ok := s.recent.get("old"); ok {
+	if _, ok := s.recentLeads.get("old"); ok {
 		t.Fatal("old is still held: the test does not reach the read path")
 	}
-	if _, ok := s.recent.get(fmt.Sprintf("l%d", 2*recentSize)); !ok {
+	if _, ok := s.recentLeads.get(fmt.Sprintf("l%d", 2*recentSize)); !ok {
 		t.Fatal("the last lead committed is not held")
 	}
 	for _, id := range []string{"old", fmt.Sprintf("l%d", 2*recentSize)} {
@@ -478,5 +478,44 @@ func TestRecentLeads(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: index %q, want %q", id, got, want)
 		}
+	}
+}
+
+// TestRecentCounters: a counter's increments add to its stored value
+// whether the committer still holds it, has let it go, or a
+// ReplaceCounters wrote it past the group commit.
+func TestRecentCounters(t *testing.T) {
+	s := openTest(t)
+	step := func(id string, counts map[string]int64) {
+		w := capture(mkLead(id, "sales", "new", ""))
+		w.Counts = counts
+		commit(t, s, w)
+	}
+	step("a", map[string]int64{"x": 1, "gone": 1})
+	if err := s.ReplaceCounters(ctx, "", map[string]int64{"x": 10}); err != nil {
+		t.Fatal(err)
+	}
+	step("b", map[string]int64{"x": 1, "gone": 1})
+	// More counters than both generations hold push "x" out.
+	for part := range 3 {
+		many := map[string]int64{}
+		for i := part * recentSize; i < (part+1)*recentSize; i++ {
+			many[fmt.Sprintf("c%d", i)] = 1
+		}
+		step(fmt.Sprintf("c%d", part), many)
+	}
+	if _, ok := s.recentCounts.get("x"); ok {
+		t.Fatal("x is still held: the test does not reach the read path")
+	}
+	step("d", map[string]int64{"x": 1, "c0": -1})
+	got, err := CounterMap(ctx, s, "", "\xff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["x"] != 12 || got["gone"] != 1 || got["c1"] != 1 {
+		t.Errorf("x=%d gone=%d c1=%d, want 12, 1, 1", got["x"], got["gone"], got["c1"])
+	}
+	if _, ok := got["c0"]; ok {
+		t.Errorf("c0 back at zero is still stored")
 	}
 }

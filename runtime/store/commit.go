@@ -357,6 +357,8 @@ type group struct {
 	counts map[string]int64
 	// steps says txn appends to the step stream.
 	steps bool
+	// counted are the counters txn writes, with their new values.
+	counted map[string]int64
 }
 
 func (g *group) apply(reqs []*request) {
@@ -382,7 +384,7 @@ func (g *group) begin(r *request) {
 	if g.txn == nil {
 		g.txn = g.s.db.NewTransaction(true)
 		g.size, g.n, g.lowest, g.outbox, g.steps = 0, 0, ^uint64(0), false, false
-		g.leads, g.released, g.counts = map[string]*Lead{}, g.released[:0], map[string]int64{}
+		g.leads, g.released, g.counts, g.counted = map[string]*Lead{}, g.released[:0], map[string]int64{}, map[string]int64{}
 	}
 	if len(g.in) == 0 || g.in[len(g.in)-1] != r {
 		g.in = append(g.in, r)
@@ -417,7 +419,10 @@ func (g *group) flush() {
 	if writes == 0 {
 		txn.Discard() // nothing to write (a version saved before)
 	} else if err = txn.Commit(); err == nil {
-		g.s.recent.keep(g.leads)
+		keepLeads(&g.s.recentLeads, g.leads)
+		for name, n := range g.counted {
+			g.s.recentCounts.put(name, n)
+		}
 		g.s.stats.txns.Add(1)
 		g.s.stats.bytes.Add(g.size)
 		g.s.claims.release(g.released)
@@ -429,7 +434,8 @@ func (g *group) flush() {
 		// Badger may have taken part of the transaction into its log or
 		// memtable: what a reopen recovers is not known here.
 		err = g.s.fail(fmt.Errorf("commit: %w", err))
-		g.s.recent.forget()
+		g.s.recentLeads.forget()
+		g.s.recentCounts.forget()
 		for _, r := range in {
 			r.err = err
 		}
@@ -522,7 +528,7 @@ func (g *group) stored(id string) (*Lead, error) {
 	if l, ok := g.leads[id]; ok {
 		return l, nil
 	}
-	if l, ok := g.s.recent.get(id); ok {
+	if l, ok := g.s.recentLeads.get(id); ok {
 		g.leads[id] = l
 		return l, nil
 	}
@@ -642,14 +648,19 @@ func (g *group) writeCounts() error {
 			continue
 		}
 		k := counterKey(name)
-		v, err := get(g.txn, k)
-		if err != nil {
-			return err
+		n, ok := g.s.recentCounts.get(name)
+		if !ok {
+			v, err := get(g.txn, k)
+			if err != nil {
+				return err
+			}
+			if len(v) == 8 {
+				n = int64(binary.BigEndian.Uint64(v))
+			}
 		}
-		n := d
-		if len(v) == 8 {
-			n += int64(binary.BigEndian.Uint64(v))
-		}
+		n += d
+		g.counted[name] = n
+		var err error
 		if n == 0 {
 			err = g.del(k)
 		} else {
@@ -685,6 +696,7 @@ func (s *Badger) ReplaceCounters(ctx context.Context, prefix string, counts map[
 // replaceCounters runs a ReplaceCounters, in as many transactions as it
 // takes, on the committer's goroutine (no group commit interleaves).
 func (g *group) replaceCounters(rp *replacement) error {
+	g.s.recentCounts.forget()
 	var old [][]byte
 	err := g.s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: append([]byte(pCounter), rp.prefix...)})
@@ -836,43 +848,49 @@ func (q *queue[T]) take() (items []T, ok bool) {
 	}
 }
 
-// recent holds the leads of the last transactions the committer
-// committed, as committed (without Data). The committer is the only
-// writer of leads in a store it has opened alone, so a lead found here is
-// the stored lead, and a step's check and index diff need not read and
-// decode it again: under load most steps are to leads stepped moments
-// before. Two generations of at most recentSize leads bound it; a lead
-// in neither is read from Badger.
-type recent struct {
-	cur, old map[string]*Lead
+// recent holds what the last transactions the committer committed left
+// stored under some keys: the leads (without Data) and the counters. The
+// committer is the only writer in a store it has opened alone, so a value
+// found here is the stored value, and the next transaction need not read
+// and decode it again: under load most steps are to leads stepped moments
+// before, and bump the same counters of the same day. Two generations of
+// at most recentSize entries bound it; a key in neither is read from
+// Badger.
+type recent[V any] struct {
+	cur, old map[string]V
 }
 
 const recentSize = 1 << 13
 
-func (r *recent) get(id string) (*Lead, bool) {
-	if l, ok := r.cur[id]; ok {
-		return l, true
+func (r *recent[V]) get(k string) (V, bool) {
+	if v, ok := r.cur[k]; ok {
+		return v, true
 	}
-	l, ok := r.old[id]
-	return l, ok
+	v, ok := r.old[k]
+	return v, ok
 }
 
-// keep records the leads a committed transaction read or wrote (nil: no
-// such lead).
-func (r *recent) keep(leads map[string]*Lead) {
+// put records a committed value.
+func (r *recent[V]) put(k string, v V) {
+	if len(r.cur) >= recentSize || r.cur == nil {
+		r.old, r.cur = r.cur, make(map[string]V, recentSize)
+	}
+	r.cur[k] = v
+}
+
+// forget drops everything: after a failed commit, or a write past the
+// group commit, the stored state is not known here.
+func (r *recent[V]) forget() { r.cur, r.old = nil, nil }
+
+// keepLeads records in r the leads a committed transaction read or wrote
+// (nil: no such lead), without their Data.
+func keepLeads(r *recent[*Lead], leads map[string]*Lead) {
 	for id, l := range leads {
-		if len(r.cur) >= recentSize || r.cur == nil {
-			r.old, r.cur = r.cur, make(map[string]*Lead, recentSize)
-		}
 		if l != nil && l.Data != nil {
 			c := *l
 			c.Data = nil
 			l = &c
 		}
-		r.cur[id] = l
+		r.put(id, l)
 	}
 }
-
-// forget drops every lead: after a failed commit the stored state is
-// not known here.
-func (r *recent) forget() { r.cur, r.old = nil, nil }
