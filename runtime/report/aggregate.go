@@ -22,6 +22,12 @@
 //	                             (event:NAME) on DAY
 //	d/WF/FIELD/VALUE             each value of a dimension field counted (1)
 //
+// v/ and t/ are also kept per week: the same names with DAY replaced by
+// "w" and the week's Monday (v/WF/DIM/w2026-11-30/LABEL/BUCKET). Their
+// buckets multiply the names a day holds, so a velocity report over a
+// year reads the weeks the window covers whole, and days only at its
+// edges: about a seventh of the names.
+//
 // The dimension and the day lead the names, so a report over a window
 // reads one range of names per dimension value: O(days × what a day
 // holds), however long the store's history.
@@ -109,6 +115,17 @@ func appendPart(b []byte, p string) []byte {
 
 // day is a time's UTC date.
 func day(t time.Time) string { return string(t.UTC().AppendFormat(make([]byte, 0, 10), time.DateOnly)) }
+
+// monday is the Monday of t's UTC week.
+func monday(t time.Time) time.Time {
+	t = t.UTC()
+	y, m, d := t.Date()
+	return time.Date(y, m, d-(int(t.Weekday())+6)%7, 0, 0, 0, 0, time.UTC)
+}
+
+// week names the week of t's UTC date in the weekly counters: "w" and
+// its Monday.
+func week(t time.Time) string { return "w" + day(monday(t)) }
 
 // Bucket is a duration's log-scale bucket: 0 for under a second, else b
 // such that 2^((b-1)/4) <= seconds < 2^(b/4): four buckets per doubling,
@@ -239,6 +256,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 	counts := make(map[string]int64, 16)
 	segs := d.segments(m, l, counts)
 	created, today := day(l.CreatedAt), day(e.At)
+	createdWeek, thisWeek := week(l.CreatedAt), week(e.At)
 
 	// Funnel and velocity: the labels first reached in this step.
 	if prev == nil {
@@ -256,6 +274,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		for _, s := range segs {
 			counts[name("f", wf, s, created, label)]++
 			counts[name("v", wf, s, created, label, b)]++
+			counts[name("v", wf, s, createdWeek, label, b)]++
 		}
 	}
 
@@ -272,6 +291,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		b := strconv.Itoa(Bucket(stay))
 		for _, s := range segs {
 			counts[name("t", wf, s, today, mv.From, b)]++
+			counts[name("t", wf, s, thisWeek, mv.From, b)]++
 		}
 	}
 

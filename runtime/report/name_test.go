@@ -1,10 +1,12 @@
 package report
 
 import (
+	"math/rand/v2"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzName: a counter's name is its parts escaped by url.PathEscape and
@@ -24,4 +26,42 @@ func FuzzName(f *testing.F) {
 			t.Fatalf("split(%q) = %q", got, parts)
 		}
 	})
+}
+
+// TestRanges: the ranges a scan reads cover each day of the window
+// exactly once, through its own name or its week's, and nothing outside
+// it; weekly names only under an interval other than "day".
+func TestRanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for range 2000 {
+		from := base.AddDate(0, 0, rng.IntN(60)).Add(time.Duration(rng.IntN(24)) * time.Hour)
+		to := from.AddDate(0, 0, rng.IntN(40)).Add(time.Duration(rng.IntN(24)) * time.Hour)
+		for _, kind := range []string{"v", "f"} {
+			for _, interval := range []string{"", "day", "week"} {
+				q := Query{From: from, To: to, Interval: interval}
+				rs := ranges(kind, q)
+				covered := map[string]int{}
+				for d := base.AddDate(0, 0, -7); d.Before(base.AddDate(0, 0, 120)); d = d.AddDate(0, 0, 1) {
+					for _, r := range rs {
+						if n := day(d); r[0] <= n && n <= r[1] {
+							covered[n]++
+						}
+						if n := week(d); r[0] <= n && n <= r[1] {
+							if (kind != "v" && kind != "t") || interval == "day" {
+								t.Fatalf("%s %q %v: weekly names read", kind, interval, rs)
+							}
+							covered[day(d)]++
+						}
+					}
+				}
+				for d := base.AddDate(0, 0, -7); d.Before(base.AddDate(0, 0, 120)); d = d.AddDate(0, 0, 1) {
+					in := !d.Before(from.Truncate(24*time.Hour)) && !d.After(to)
+					if want := map[bool]int{true: 1, false: 0}[in]; covered[day(d)] != want {
+						t.Fatalf("%s %q from %s to %s: %s read %d times, want %d (ranges %v)", kind, interval, from, to, day(d), covered[day(d)], want, rs)
+					}
+				}
+			}
+		}
+	}
 }

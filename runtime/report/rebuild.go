@@ -17,7 +17,7 @@ import (
 // counters were kept under another schema (or by a runtime that kept
 // none, or whose rebuild did not finish) has them rebuilt from history
 // before it serves: bump it whenever Counts changes what it counts.
-const Schema = "2"
+const Schema = "3"
 
 // SchemaKey is the store's meta key holding the Schema its counters follow.
 const SchemaKey = "report_schema"

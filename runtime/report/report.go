@@ -57,8 +57,7 @@ func period(d time.Time, interval string) string {
 	case "day":
 		return day(d)
 	case "week":
-		wd := (int(d.Weekday()) + 6) % 7 // Monday is 0
-		return day(d.AddDate(0, 0, -wd))
+		return day(monday(d))
 	}
 	return ""
 }
@@ -113,35 +112,70 @@ func groupOf(seg string) string {
 	return v
 }
 
-// days parses day names, each once, and names their periods.
-type days map[string]time.Time
-
-// period is d's period under an interval; a day's name is its own.
-func (ds days) period(name string, d time.Time, interval string) string {
-	if interval == "day" {
-		return name
-	}
-	return period(d, interval)
+// days parses day names (a date, or a week's "w" and Monday), each
+// once, with their periods under one interval.
+type days struct {
+	interval string
+	seen     map[string]dayOf
 }
 
-func (ds days) parse(s string) (time.Time, bool) {
-	if d, ok := ds[s]; ok {
-		return d, !d.IsZero()
+type dayOf struct {
+	t      time.Time // zero: not a day's name
+	period string
+}
+
+func (ds *days) parse(s string) (dayOf, bool) {
+	if d, ok := ds.seen[s]; ok {
+		return d, !d.t.IsZero()
 	}
-	d, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		d = time.Time{}
+	var d dayOf
+	t, err := time.Parse(time.DateOnly, strings.TrimPrefix(s, "w"))
+	if err == nil {
+		d = dayOf{t: t, period: period(t, ds.interval)}
 	}
-	ds[s] = d
+	if ds.seen == nil {
+		ds.seen = map[string]dayOf{}
+	}
+	ds.seen[s] = d
 	return d, err == nil
+}
+
+// ranges are the ranges of day names (as [from, to] names, to included)
+// a scan of kind k over q's window reads: its days, or for the kinds kept
+// per week (v, t) under an interval other than "day", the weeks the
+// window covers whole and the days at its edges.
+func ranges(k string, q Query) [][2]string {
+	from, to := q.From.UTC(), q.To.UTC()
+	if (k != "v" && k != "t") || q.Interval == "day" {
+		return [][2]string{{day(from), day(to)}}
+	}
+	first := monday(from)
+	if !first.Equal(from.Truncate(24 * time.Hour)) {
+		first = first.AddDate(0, 0, 7)
+	}
+	last := monday(to.AddDate(0, 0, 1)).AddDate(0, 0, -7) // the last Monday whose week ends by to
+	if last.Before(first) {
+		return [][2]string{{day(from), day(to)}}
+	}
+	var rs [][2]string
+	if from.Before(first) {
+		rs = append(rs, [2]string{day(from), day(first.AddDate(0, 0, -1))})
+	}
+	rs = append(rs, [2]string{week(first), week(last)})
+	if end := last.AddDate(0, 0, 6); end.Before(to.Truncate(24 * time.Hour)) {
+		rs = append(rs, [2]string{day(end.AddDate(0, 0, 1)), day(to)})
+	}
+	return rs
 }
 
 // scan calls fn with each counter of kind k (named KIND/WF/DIM/DAY/...:
 // f, v, t, s) in q's window, for q's workflows and breakdown: one range
-// of names per workflow and dimension value. fn must not keep c.
+// of names per workflow, dimension value and range of days. fn must not
+// keep c.
 func scan(ctx context.Context, src Source, k string, q Query, fn func(c *counter)) error {
-	ds := days{}
+	ds := days{interval: q.Interval}
 	var c counter
+	rs := ranges(k, q)
 	for _, wf := range q.workflows() {
 		segs, err := segmentsFor(ctx, src, wf, q.By)
 		if err != nil {
@@ -150,21 +184,23 @@ func scan(ctx context.Context, src Source, k string, q Query, fn func(c *counter
 		for _, seg := range segs {
 			base := name(k, wf, seg) + "/"
 			group := groupOf(seg)
-			err := src.Counters(ctx, base+day(q.From), base+day(q.To)+"0", func(key string, n int64) {
-				// KIND/WF/DIM/ is base: the day, then the rest.
-				dayStr, rest, ok := strings.Cut(key[len(base):], "/")
-				if !ok {
-					return
+			for _, r := range rs {
+				err := src.Counters(ctx, base+r[0], base+r[1]+"0", func(key string, n int64) {
+					// KIND/WF/DIM/ is base: the day, then the rest.
+					dayStr, rest, ok := strings.Cut(key[len(base):], "/")
+					if !ok {
+						return
+					}
+					d, ok := ds.parse(dayStr)
+					if !ok {
+						return
+					}
+					c = counter{day: d.t, period: d.period, group: group, workflow: wf, n: n, rest: splitInto(c.rest[:0], rest)}
+					fn(&c)
+				})
+				if err != nil {
+					return err
 				}
-				d, ok := ds.parse(dayStr)
-				if !ok {
-					return
-				}
-				c = counter{day: d, period: ds.period(dayStr, d, q.Interval), group: group, workflow: wf, n: n, rest: splitInto(c.rest[:0], rest)}
-				fn(&c)
-			})
-			if err != nil {
-				return err
 			}
 		}
 	}
@@ -491,7 +527,7 @@ func aging(ctx context.Context, src Source, q Query) ([]counter, error) {
 					return
 				}
 				if d, ok := ds.parse(parts[4]); ok {
-					out = append(out, counter{day: d, group: groupOf(seg), workflow: wf, n: n, rest: parts[3:4]})
+					out = append(out, counter{day: d.t, group: groupOf(seg), workflow: wf, n: n, rest: parts[3:4]})
 				}
 			})
 			if err != nil {
