@@ -575,9 +575,19 @@ func (s *Badger) scanTimers(ctx context.Context, yield func(k []byte) bool) erro
 // claims are the timers handed out by ClaimDue and not yet expired, by
 // timer key. They live in memory: after a restart every timer is free to
 // claim again, which is what a claim that outlived its claimant means.
+//
+// A commit that removes a timer ends its claim, but a scan that began
+// before the commit reads a snapshot that still holds the timer: were it
+// free, the scan would claim it again and its lead would get a stale
+// timer step. So while scans run, a release is remembered with the
+// number of releases so far (gen), and a scan treats a timer released
+// after it began as held.
 type claims struct {
-	mu    sync.Mutex
-	until map[string]time.Time
+	mu       sync.Mutex
+	until    map[string]time.Time
+	gen      uint64            // releases so far
+	released map[string]uint64 // timer key → gen of its release, while a scan might not see it
+	scans    map[uint64]int    // scans in progress, by the gen they began at
 }
 
 func (c *claims) held(k []byte, now time.Time) (time.Time, bool) {
@@ -591,10 +601,52 @@ func (c *claims) release(keys [][]byte) {
 		return
 	}
 	c.mu.Lock()
+	c.gen++
 	for _, k := range keys {
 		delete(c.until, string(k))
+		if len(c.scans) > 0 {
+			if c.released == nil {
+				c.released = map[string]uint64{}
+			}
+			c.released[string(k)] = c.gen
+		}
 	}
 	c.mu.Unlock()
+}
+
+// begin starts a scan (c.mu held): it returns the gen it began at.
+func (c *claims) begin() uint64 {
+	if c.scans == nil {
+		c.scans = map[uint64]int{}
+	}
+	c.scans[c.gen]++
+	return c.gen
+}
+
+// releasedSince says whether a commit removed timer k after a scan that
+// began at gen started (c.mu held).
+func (c *claims) releasedSince(k []byte, gen uint64) bool {
+	g, ok := c.released[string(k)]
+	return ok && g > gen
+}
+
+// end ends a scan that began at gen, and forgets the releases every
+// scan still running sees.
+func (c *claims) end(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.scans[gen]--; c.scans[gen] == 0 {
+		delete(c.scans, gen)
+	}
+	oldest := c.gen
+	for g := range c.scans {
+		oldest = min(oldest, g)
+	}
+	for k, g := range c.released {
+		if g <= oldest {
+			delete(c.released, k)
+		}
+	}
 }
 
 // ClaimDue returns up to limit unclaimed timers due at or before now,
@@ -610,7 +662,9 @@ func (s *Badger) ClaimDue(ctx context.Context, now time.Time, limit int, lease t
 			delete(s.claims.until, k)
 		}
 	}
+	began := s.claims.begin() // before the scan's snapshot is taken
 	s.claims.mu.Unlock()
+	defer s.claims.end(began)
 	// The scan takes the lock key by key: a commit releasing claims
 	// (the committer) never waits for a whole scan.
 	err := s.scanTimers(ctx, func(k []byte) bool {
@@ -624,6 +678,7 @@ func (s *Badger) ClaimDue(ctx context.Context, now time.Time, limit int, lease t
 		}
 		s.claims.mu.Lock()
 		_, held := s.claims.held(k, now)
+		held = held || s.claims.releasedSince(k, began)
 		if !held && lease > 0 {
 			s.claims.until[string(k)] = now.Add(lease)
 		}

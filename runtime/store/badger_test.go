@@ -519,3 +519,57 @@ func TestRecentCounters(t *testing.T) {
 		t.Errorf("c0 back at zero is still stored")
 	}
 }
+
+// TestClaimAfterRemoval: a timer whose step removed it is never claimed
+// again, even by a scan that began before that step committed (its
+// snapshot still holds the timer). The scheduler's loop is played by one
+// goroutine claiming and stepping, as the service does.
+func TestClaimAfterRemoval(t *testing.T) {
+	s := openTest(t)
+	const n = 3000
+	leads := make([]Lead, n)
+	var batch []StepWrite
+	for i := range leads {
+		leads[i] = mkLead(fmt.Sprintf("l%04d", i), "w", "s", "")
+		leads[i].Timers = map[string]time.Time{"t": t0.Add(-time.Duration(i) * time.Millisecond)}
+		batch = append(batch, capture(leads[i]))
+	}
+	commit(t, s, batch...)
+	claimed := map[string]int{}
+	steps := make(chan DueTimer, n)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for dt := range steps {
+				var l Lead
+				for _, c := range leads {
+					if c.ID == dt.LeadID {
+						l = c
+					}
+				}
+				l.Timers = nil // the step removes its timer
+				if err := commitRows(s, nil, next(l, 2)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for deadline := time.Now().Add(time.Minute); len(claimed) < n && time.Now().Before(deadline); {
+		due, err := s.ClaimDue(ctx, t0, 64, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dt := range due {
+			if claimed[dt.LeadID]++; claimed[dt.LeadID] == 1 {
+				steps <- dt
+			}
+		}
+	}
+	close(steps)
+	wg.Wait()
+	for id, c := range claimed {
+		if c > 1 {
+			t.Errorf("timer of %s claimed %d times", id, c)
+		}
+	}
+}
