@@ -17,6 +17,7 @@ import (
 
 	"github.com/leadlang/lead/compiler"
 	"github.com/leadlang/lead/runtime/engine"
+	"github.com/leadlang/lead/runtime/report"
 	"github.com/leadlang/lead/runtime/store"
 )
 
@@ -79,6 +80,7 @@ stage done terminal
 	// within the window after the service starts; the rest much later.
 	start := time.Now().Add(time.Duration(total/10000)*time.Second + 30*time.Second) // loading takes less than that, even on a busy machine
 	rot := engine.NewRotation()
+	dims := report.NewDims(nil)
 	loadStart := time.Now()
 	batch := make([]store.Prepared, 0, 2000)
 	for i := 0; i < total; i++ {
@@ -96,7 +98,9 @@ stage done terminal
 			t.Fatal(err)
 		}
 		entry, _ := appendEntry(nil, &res.Entry)
-		p, err := st.Prepare(store.StepWrite{Lead: sl, Entry: entry})
+		// The reports' counters, as the service keeps them: without them
+		// the restart would rebuild them from history first.
+		p, err := st.Prepare(store.StepWrite{Lead: sl, Entry: entry, Counts: dims.Counts(m, res, m, nil)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,6 +113,9 @@ stage done terminal
 		}
 	}
 	t.Logf("loaded %d leads with %d timers in %s", total, total, time.Since(loadStart).Round(time.Second))
+	if err := st.PutMeta(context.Background(), report.SchemaKey, []byte(report.Schema)); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
