@@ -205,18 +205,11 @@ func guardText(g *Expr) string {
 }
 
 func timeoutText(t Timeout) string {
-	s := "after " + FormatDuration(t.After)
-	if t.Calendar != "" {
-		s += " on " + t.Calendar
-	}
-	return s + " -> " + t.Target
+	return "after " + DescribeDuration(t.After, t.Calendar) + " -> " + t.Target
 }
 
 func slaText(x SLA) string {
-	s := x.Name + " within " + FormatDuration(x.Within)
-	if x.Calendar != "" {
-		s += " on " + x.Calendar
-	}
+	s := x.Name + " within " + DescribeDuration(x.Within, x.Calendar)
 	if len(x.Until) > 0 {
 		s += " until " + strings.Join(x.Until, ", ")
 	}
@@ -224,7 +217,7 @@ func slaText(x SLA) string {
 		if x.Warn.Percent > 0 {
 			s += fmt.Sprintf(", warn at %d%%", x.Warn.Percent)
 		} else {
-			s += ", warn at " + FormatDuration(x.Warn.At)
+			s += ", warn at " + DurationOn(x.Warn.At, x.Calendar)
 		}
 	}
 	return s

@@ -46,3 +46,27 @@ func TestDiff(t *testing.T) {
 		t.Errorf("a version differs from itself: %v", Diff(old, old))
 	}
 }
+
+// TestDiffCalendarDurations: lengths on a business calendar are written in
+// working hours, as diagrams write them ("24h on us_business" is three
+// 8-hour days, not "1d").
+func TestDiffCalendarDurations(t *testing.T) {
+	h := Duration(3600e9)
+	old := &Workflow{Start: "a", Stages: []Stage{{Name: "a",
+		SLAs:  []SLA{{Name: "touch", Within: 24 * h, Calendar: "us_business", Warn: &Warn{At: 16 * h}}},
+		After: []Timeout{{After: 80 * h, Calendar: "us_business", Target: "a"}}}}}
+	new := &Workflow{Start: "a", Stages: []Stage{{Name: "a",
+		SLAs:  []SLA{{Name: "touch", Within: 48 * h, Calendar: "us_business", Warn: &Warn{At: 16 * h}}},
+		After: []Timeout{{After: 48 * h, Calendar: "us_business", Target: "a"}}}}}
+	var got []string
+	for _, c := range Diff(old, new) {
+		got = append(got, c.String())
+	}
+	want := []string{
+		"changed timer in a: after 80h on us_business -> a -> after 48h on us_business -> a",
+		"changed sla in a: touch within 24h on us_business, warn at 16h -> touch within 48h on us_business, warn at 16h",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

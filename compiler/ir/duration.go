@@ -60,10 +60,20 @@ func ParseDuration(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// DescribeDuration writes a duration for people: on a business calendar in
-// hours at most ("48h on us_business" is about six working days, not "2d"),
-// otherwise as FormatDuration.
+// DescribeDuration writes a duration for people with its calendar:
+// DurationOn's text followed by " on CALENDAR" when there is one.
 func DescribeDuration(d Duration, calendar string) string {
+	if calendar == "" {
+		return FormatDuration(d)
+	}
+	return DurationOn(d, calendar) + " on " + calendar
+}
+
+// DurationOn writes a duration measured on calendar as a Lead literal. On
+// a business calendar a day of working time is not a day ("48h on
+// us_business" is six 8-hour working days, not "2d"), so the largest unit
+// there is the hour; without a calendar it is FormatDuration.
+func DurationOn(d Duration, calendar string) string {
 	if calendar == "" {
 		return FormatDuration(d)
 	}
@@ -79,9 +89,9 @@ func DescribeDuration(d Duration, calendar string) string {
 		}
 	}
 	if b.Len() == 0 {
-		b.WriteString("0s")
+		return "0s"
 	}
-	return b.String() + " on " + calendar
+	return b.String()
 }
 
 // FormatDuration writes d as a Lead duration literal, largest units first

@@ -43,13 +43,11 @@ func JSON(w *ir.Workflow) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// slaLine describes an SLA for a stage's node: "sla accept within 1d".
+// slaLine describes an SLA for a stage's node: "sla accept within 1d", or
+// on a calendar in working hours as timeouts are, "sla first_touch within
+// 24h on std.us_business".
 func slaLine(s ir.SLA) string {
-	line := "sla " + s.Name + " within " + ir.FormatDuration(s.Within)
-	if s.Calendar != "" {
-		line += " on " + s.Calendar
-	}
-	return line
+	return "sla " + s.Name + " within " + ir.DescribeDuration(s.Within, s.Calendar)
 }
 
 // group is a cell's stages, or one stage outside any cell.
