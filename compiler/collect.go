@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -347,7 +346,8 @@ func (c *compilation) checkDuplicates() {
 		}
 	}
 	// Stages and cells share one namespace: a TARGET names either. The
-	// later declaration in source order is the duplicate.
+	// later declaration in source order is the duplicate. The other kinds
+	// each have their own: a stage may share a routing's or a role's name.
 	type stageOrCell struct {
 		kind string
 		name *lang.Ident
@@ -369,6 +369,7 @@ func (c *compilation) checkDuplicates() {
 		}
 		return all[i].name.Span().Start < all[j].name.Span().Start
 	})
+	seen = map[string]seenAt{}
 	kinds := map[string]string{}
 	for _, d := range all {
 		qual := ""
@@ -379,15 +380,13 @@ func (c *compilation) checkDuplicates() {
 		}
 		name := qual + d.name.Name
 		if prev, ok := seen[name]; ok {
-			msg := fmt.Sprintf("%s `%s` is declared twice", d.kind, name)
-			if kinds[name] != d.kind {
-				msg = fmt.Sprintf("`%s` is already the name of a %s; a stage and a cell cannot share a name", name, kinds[name])
+			if kinds[name] == d.kind {
+				c.errorf(d.file, d.name.Span(), CodeDuplicate, "%s `%s` is declared twice", d.kind, name).
+					related(prev.file, prev.span, "first declared here")
+			} else {
+				c.errorf(d.file, d.name.Span(), CodeDuplicate, "`%s` is already the name of a %s; a stage and a cell cannot share a name", name, kinds[name]).
+					related(prev.file, prev.span, "the %s `%s` is declared here", kinds[name], name)
 			}
-			note := "first declared here"
-			if kinds[name] != d.kind {
-				note = fmt.Sprintf("the %s `%s` is declared here", kinds[name], name)
-			}
-			c.errorf(d.file, d.name.Span(), CodeDuplicate, "%s", msg).related(prev.file, prev.span, "%s", note)
 			continue
 		}
 		seen[name] = seenAt{d.file, d.name.Span()}

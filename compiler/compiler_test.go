@@ -3,6 +3,7 @@ package compiler
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -451,5 +453,69 @@ func TestTooLarge(t *testing.T) {
 	}
 	if p := r.Diags[0].File.Position(r.Diags[0].Subject.Start); p.Line != 1 {
 		t.Errorf("the error points at line %d, not the header", p.Line)
+	}
+}
+
+// TestNameClashes declares two things named `x` for every pair of
+// declaration kinds. Stages and cells share one namespace (a target names
+// either) and every kind clashes with itself: those pairs give exactly one
+// error, E100, naming both kinds rightly, and nothing follows from it (the
+// first declaration keeps the name, so `start x` still resolves). Every
+// other pair compiles without errors: each kind has its namespace.
+func TestNameClashes(t *testing.T) {
+	decls := map[string]string{
+		"event":    "event x",
+		"role":     "role x",
+		"team":     "team x {\n  strategy round_robin\n  member \"a@acme.example\"\n}",
+		"calendar": "calendar x {\n  timezone \"UTC\"\n  hours mon-fri 09:00-17:00\n}",
+		"routing":  "routing x {\n  else -> role ops\n}",
+		"stage":    "stage x {\n  after 1h -> done\n}",
+		"cell":     "cell x {\n  assess { qualify when true }\n  advance -> done\n  develop { recycle after 1d -> done }\n}",
+		"standard": "standard x {\n  stages done\n}",
+	}
+	target := map[string]bool{"stage": true, "cell": true}
+	kinds := make([]string, 0, len(decls))
+	for k := range decls {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, a := range kinds {
+		for _, b := range kinds {
+			t.Run(a+"_"+b, func(t *testing.T) {
+				start := "begin"
+				if target[a] || target[b] {
+					start = "x"
+				}
+				src := "workflow clash\nstart " + start + "\n\nlead {\n  email string\n}\n\nrole ops\n\n" +
+					"owner { accountable ops  responsible role ops }\n\n" +
+					decls[a] + "\n\n" + decls[b] + "\n\nstage begin {\n  after 1h -> done\n}\n\nstage done terminal\n"
+				r := compileSource("clash.lead", src)
+				var errs []*lang.Diagnostic
+				for _, d := range r.Diags {
+					if d.Severity == lang.Error {
+						errs = append(errs, d)
+					}
+				}
+				shared := a == b || target[a] && target[b]
+				if !shared {
+					if len(errs) > 0 {
+						t.Fatalf("a %s and a %s may share a name, got:\n%s", a, b, r.Diags)
+					}
+					return
+				}
+				want := fmt.Sprintf("%s `x` is declared twice", a)
+				note := "first declared here"
+				if a != b {
+					want = fmt.Sprintf("`x` is already the name of a %s; a stage and a cell cannot share a name", a)
+					note = fmt.Sprintf("the %s `x` is declared here", a)
+				}
+				if len(errs) != 1 || errs[0].Code != CodeDuplicate || errs[0].Summary != want {
+					t.Fatalf("want one %s %q, got:\n%s", CodeDuplicate, want, r.Diags)
+				}
+				if len(errs[0].Related) != 1 || errs[0].Related[0].Message != note {
+					t.Errorf("want the note %q, got %+v", note, errs[0].Related)
+				}
+			})
+		}
 	}
 }
