@@ -529,6 +529,15 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 					m.Weight = n
 					continue
 				}
+				if a.Name.Name == "capacity" {
+					n, err := strconv.Atoi(literalText(a.Value))
+					if err != nil || n < 1 {
+						c.errorf(f, a.Value.Span(), CodeCapacity, "a member's capacity must be a whole number of leads, at least 1")
+						continue
+					}
+					m.Capacity = n
+					continue
+				}
 				if a.Name.Name == "email" {
 					c.errorf(f, a.Name.Span(), CodeMemberAttrs, "`member.email` is built in: it is the member's name")
 					continue
@@ -570,13 +579,18 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 	return out
 }
 
+// builtinMemberAttr are the member attributes the language defines: they
+// need not be given for every member, and are not member.X attributes
+// (`member.email` and `member.weight` are built into expressions).
+var builtinMemberAttr = map[string]bool{"email": true, "weight": true, "capacity": true}
+
 // checkSameAttrs reports a member whose attribute names differ from the
 // first member's: `member.X` must mean the same for every member.
 func (c *compilation) checkSameAttrs(f *lang.File, first, m *lang.Member) {
 	set := func(x *lang.Member) map[string]bool {
 		s := map[string]bool{}
 		for _, a := range x.Attrs {
-			if a.Name.Name != "weight" && a.Name.Name != "email" {
+			if !builtinMemberAttr[a.Name.Name] {
 				s[a.Name.Name] = true
 			}
 		}
@@ -606,7 +620,7 @@ func (c *compilation) checkSameAttrs(f *lang.File, first, m *lang.Member) {
 	}
 	msg := "this member " + strings.Join(parts, ", and ")
 	c.errorf(f, m.Email.Span(), CodeMemberAttrs, "%s", msg).related(f, first.Email.Span(), "the first member").
-		help("all members of a team declare the same attributes (weight aside), so member.X is defined for everyone")
+		help("all members of a team declare the same attributes (weight and capacity aside), so member.X is defined for everyone")
 }
 
 func (c *compilation) buildRouting(r at[*lang.Routing]) ir.Routing {

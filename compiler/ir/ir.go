@@ -157,10 +157,20 @@ type Team struct {
 
 // Member is one person in a team.
 type Member struct {
-	Email  string         `json:"email"`
-	Weight int            `json:"weight"`
-	Attrs  map[string]any `json:"attrs,omitempty"`
-	Pos    Pos            `json:"pos"`
+	Email    string         `json:"email"`
+	Weight   int            `json:"weight"`
+	Capacity int            `json:"capacity,omitempty"` // the member's own max open leads, in place of the team's; 0 = the team's
+	Attrs    map[string]any `json:"attrs,omitempty"`
+	Pos      Pos            `json:"pos"`
+}
+
+// CapacityOf is the most open leads m may hold in t: the member's own
+// capacity, else the team's; 0 is unlimited.
+func (t *Team) CapacityOf(m *Member) int {
+	if m.Capacity > 0 {
+		return m.Capacity
+	}
+	return t.Capacity
 }
 
 // Routing picks a responsible owner by the first matching rule.

@@ -248,13 +248,18 @@ func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) 
 	}
 	var buf [16]int
 	cands := buf[:0]
-	full := 0
+	full, fullAt := 0, 0 // members at capacity, and their capacity if all share one (else -1)
 	for i := range t.Members {
 		mb := &t.Members[i]
 		if mb.Email == exclude {
 			continue
 		}
-		if t.Capacity > 0 && s.load(mb.Email) >= t.Capacity {
+		if limit := t.CapacityOf(mb); limit > 0 && s.load(mb.Email) >= limit {
+			if full == 0 {
+				fullAt = limit
+			} else if fullAt != limit {
+				fullAt = -1
+			}
 			full++
 			continue
 		}
@@ -264,7 +269,10 @@ func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) 
 		reason := fmt.Sprintf("team %s has no available member", t.Name)
 		switch {
 		case full > 0:
-			reason = fmt.Sprintf("team %s: every available member is at capacity (%d open leads)", t.Name, t.Capacity)
+			reason = fmt.Sprintf("team %s: every available member is at capacity", t.Name)
+			if fullAt > 0 {
+				reason += fmt.Sprintf(" (%d open leads)", fullAt)
+			}
 		case exclude != "":
 			reason = fmt.Sprintf("team %s has no member besides %s", t.Name, exclude)
 		}

@@ -383,3 +383,30 @@ stage done terminal
 	eq(t, "owners", strings.Join(got, " "), "ben zed ops ana")
 	eq(t, "open", fmt.Sprint(w.rot.Open), "map[ana:1]")
 }
+
+// TestMemberCapacity: a member's own `capacity` replaces the team's for
+// that member (smaller or larger), and a member with one in a team without
+// any is the only one limited.
+func TestMemberCapacity(t *testing.T) {
+	m := compile(t, routeWorkflow(`team t {
+  strategy round_robin
+  capacity 2
+  member "ana" { capacity 1 }
+  member "ben" { capacity 3 }
+  member "cy"
+}`))
+	w := newWorld(t, m, "2026-03-02T15:00:00Z")
+	ids := captureN(w, 7, map[string]any{"email": "x@y.example"})
+	eq(t, "owners", strings.Join(owners(w, ids...), " "), "ana ben cy ben cy ben ops")
+	eq(t, "open", fmt.Sprint(w.rot.Open), "map[ana:1 ben:3 cy:2 ops:1]")
+	eq(t, "reason", w.last(ids[6]).Exceptions[0].Reason, "team t: every available member is at capacity")
+
+	m = compile(t, routeWorkflow(`team t {
+  strategy round_robin
+  member "ana" { capacity 1 }
+  member "ben"
+}`))
+	w = newWorld(t, m, "2026-03-02T15:00:00Z")
+	ids = captureN(w, 4, map[string]any{"email": "x@y.example"})
+	eq(t, "owners without a team capacity", strings.Join(owners(w, ids...), " "), "ana ben ben ben")
+}

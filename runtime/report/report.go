@@ -573,7 +573,7 @@ func Owners(ctx context.Context, src Source, q Query, machines []*engine.Machine
 		for _, t := range m.W.Teams {
 			for _, mem := range t.Members {
 				rw := row(mem.Email)
-				rw["team"], rw["strategy"], rw["weight"], rw["capacity"] = t.Name, t.Strategy, mem.Weight, t.Capacity
+				rw["team"], rw["strategy"], rw["weight"], rw["capacity"] = t.Name, t.Strategy, mem.Weight, t.CapacityOf(&mem)
 			}
 		}
 	}
