@@ -14,8 +14,10 @@ Graphviz digraph (dot; render it with 'dot -Tsvg'), as a Mermaid flowchart
 (mermaid; GitHub renders it in Markdown), or as the compiler's IR (json).
 
 Stages are nodes, grouped by cell; terminal stages are double circles; the
-edges carry their event, guard or timer. SLA edges are dashed and red,
-exception edges dotted. If the workflow has errors, graph prints them to
+edges carry their event, guard or timer (timers and SLAs on a business
+calendar in working hours); a move that happens when no earlier condition
+holds is labelled "otherwise", one that happens at once "always". SLA
+edges are dashed and red, exception edges dotted. If the workflow has errors, graph prints them to
 stderr and exits with status 1.`
 
 func runGraph(env *cmdEnv, args []string) int {

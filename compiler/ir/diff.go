@@ -186,10 +186,13 @@ func transitions(s Stage) []string {
 	for _, t := range s.On {
 		out = append(out, "on "+strings.Join(t.Events, ", ")+guardText(t.Guard)+" -> "+t.Target)
 	}
-	for _, t := range s.When {
+	for i, t := range s.When {
 		g := "always"
-		if t.Guard != nil {
+		switch {
+		case t.Guard != nil:
 			g = "when " + t.Guard.Src
+		case i > 0:
+			g = "otherwise" // a fallback after conditions, as graphs label it
 		}
 		out = append(out, g+" -> "+t.Target)
 	}

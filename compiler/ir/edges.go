@@ -38,8 +38,14 @@ func (w *Workflow) Edges() []Edge {
 		for _, t := range s.On {
 			out = append(out, Edge{ID: t.ID, From: s.Name, To: t.Target, Kind: EdgeEvent, Label: transitionLabel(t), Pos: t.Pos})
 		}
-		for _, t := range s.When {
-			out = append(out, Edge{ID: t.ID, From: s.Name, To: t.Target, Kind: EdgeAuto, Label: transitionLabel(t), Pos: t.Pos})
+		for i, t := range s.When {
+			label := transitionLabel(t)
+			if t.Guard == nil && i > 0 {
+				// A fallback after conditions (a cell's assess when no rule
+				// decides): it fires only when none of them holds.
+				label = "otherwise"
+			}
+			out = append(out, Edge{ID: t.ID, From: s.Name, To: t.Target, Kind: EdgeAuto, Label: label, Pos: t.Pos})
 		}
 		for _, t := range s.After {
 			label := "after " + DescribeDuration(t.After, t.Calendar)
