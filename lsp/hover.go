@@ -100,6 +100,7 @@ var celFunctions = map[string][2]string{
 	"escalated":  {"escalated(role string) bool", "In tests: whether the lead was escalated to the role."},
 	"notified":   {"notified(role string) bool", "In tests: whether the role was notified about the lead."},
 	"stuck":      {"stuck() bool", "In tests: whether the lead is stuck, waiting for an operator."},
+	"sla":        {"sla(name string) string", "In tests: the SLA's last outcome: started, restarted, warned, met, breached, cancelled or exempt (\"\" before it started)."},
 }
 
 // describe renders a symbol as Markdown: what it is, its declaration, and

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -362,4 +363,82 @@ stage done terminal
 	eq(t, "stage", w.lead("L").Stage, "t")
 	eq(t, "edge", w.last("L").Moves[0].Edge, "s#after0")
 	eq(t, "entered at", w.lead("L").EnteredAt.Equal(ts(t, "2026-03-10T12:00:00-04:00")), true)
+}
+
+// TestSLAExempt: an SLA still running when the lead leaves through an
+// exception handler's move, an override, or while stuck is exempt, with
+// or without `until`; leaving by an ordinary move meets it; an SLA already
+// met or breached keeps its outcome.
+func TestSLAExempt(t *testing.T) {
+	m := compile(t, `
+workflow exempt
+start s
+lead { email string, owner_email string = "", zero int = 0, n int = 0 }
+event done
+event call
+event hand_over
+event boom
+role ops
+owner { accountable ops }
+stage s {
+  owner { responsible role ops }
+  on done -> finished
+  on hand_over { assign user lead.owner_email }
+  on boom { set lead.n = 1 / lead.zero }
+  on exception no_owner -> parked
+  sla plain within 1h
+  sla touch within 1h until call
+  sla early within 10m { breach { notify responsible } }
+}
+stage parked {
+  owner { responsible role ops }
+  after 1d -> finished
+}
+stage finished terminal
+`)
+	outcomes := func(w *world) string {
+		var out []string
+		for _, o := range w.last("L").SLAs {
+			if o.Stage == "s" {
+				out = append(out, o.Name+" "+o.State)
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	capture := func() *world {
+		w := newWorld(t, m, "2026-03-02T09:00:00Z")
+		w.capture("L", map[string]any{"email": "a@x.example"})
+		w.wait(15 * time.Minute) // early breaches
+		return w
+	}
+
+	w := capture()
+	w.send("L", "done", nil)
+	eq(t, "an ordinary move", outcomes(w), "plain met, touch cancelled")
+
+	w = capture()
+	w.must("L", Input{Kind: Override, Stage: "finished", Reason: "closed by hand"})
+	eq(t, "an override", outcomes(w), "plain exempt, touch exempt")
+
+	w = capture()
+	w.send("L", "call", nil)
+	w.must("L", Input{Kind: Override, Stage: "finished", Reason: "closed by hand"})
+	eq(t, "an override after until was met", outcomes(w), "plain exempt")
+
+	w = capture()
+	w.send("L", "hand_over", nil) // no_owner, handled: -> parked
+	eq(t, "stage", w.lead("L").Stage, "parked")
+	eq(t, "an exception handler's move", outcomes(w), "plain exempt, touch exempt")
+
+	w = capture()
+	w.send("L", "boom", nil) // eval_error, unhandled: stuck in s
+	if w.lead("L").Stuck == nil {
+		t.Fatal("the lead is not stuck")
+	}
+	eq(t, "being stuck closes nothing", outcomes(w), "")
+	w.send("L", "done", nil)
+	eq(t, "leaving while stuck", outcomes(w), "plain exempt, touch exempt")
+	if w.lead("L").Stuck != nil {
+		t.Error("moving on resolves being stuck")
+	}
 }

@@ -55,6 +55,10 @@ const (
 	SLAMet       = "met"
 	SLABreached  = "breached"
 	SLACancelled = "cancelled" // left the stage before an `until` event
+	// SLAExempt: the lead left the stage through an exception handler, an
+	// operator's override, or while stuck, before the SLA was met or
+	// breached: nobody met it, and nobody missed it.
+	SLAExempt = "exempt"
 )
 
 // SLAState is one SLA of the current stage.

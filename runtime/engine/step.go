@@ -10,7 +10,10 @@ package engine
 //     its timers and SLAs start. A `when` chain continues from there.
 //   - An SLA still running when the lead leaves is met by leaving, unless
 //     it names `until` events: then it is recorded "cancelled" (the events
-//     it waited for never came). A breached SLA stays breached.
+//     it waited for never came). A breached SLA stays breached. Leaving
+//     through an exception handler's move, an override, or while the lead
+//     is stuck makes every SLA still running "exempt" instead: its owner
+//     neither met nor missed it.
 //   - SLA deadlines are exclusive: timers due at the same instant fire in
 //     TimerOrder (warn, breach, then stage timeouts, nurture, decay), so a
 //     lead that times out at the very deadline has missed its SLA.
@@ -779,7 +782,7 @@ func (s *stepper) move(target, edge string, actions []ir.Action) {
 	s.moves++
 	from, ep := s.lead.Stage, s.entered
 	if s.leaving != from || from == "" {
-		s.leave()
+		s.leave(edge)
 		if s.moved(ep) {
 			return // an exception handler moved the lead during exit
 		}
@@ -802,9 +805,9 @@ func (s *stepper) loop(target string) {
 	}
 }
 
-// leave ends the current stage: its timers are cancelled, its SLAs closed,
-// and its exit actions run.
-func (s *stepper) leave() {
+// leave ends the current stage, for a move by edge: its timers are
+// cancelled, its SLAs closed, and its exit actions run.
+func (s *stepper) leave(edge string) {
 	stage := s.stage
 	s.leaving = s.lead.Stage
 	if stage == nil {
@@ -816,12 +819,18 @@ func (s *stepper) leave() {
 			s.cancelTimer(name)
 		}
 	}
+	// Leaving through an exception, an override or while stuck exempts
+	// the SLAs still running: the owner did not meet them.
+	exempt := s.inExc || edge == EdgeOverride || s.lead.Stuck != nil
 	for _, st := range s.lead.SLAs {
 		if st.State != SLARunning && st.State != SLAWarned {
 			continue
 		}
 		state := SLAMet // met by leaving, unless it waits for `until` events
-		if sla := slaOf(stage, st.Name); sla != nil && len(sla.Until) > 0 {
+		switch sla := slaOf(stage, st.Name); {
+		case exempt:
+			state = SLAExempt
+		case sla != nil && len(sla.Until) > 0:
 			state = SLACancelled
 		}
 		s.slaOutcome(SLAOutcome{Name: st.Name, Stage: stage.Name, State: state, Deadline: st.Deadline})

@@ -355,6 +355,9 @@ func (w *world) expect(st compiler.TestStep) *failure {
 		if strings.Contains(st.Expect.Src, "notified(") {
 			fmt.Fprintf(&b, "\n    notified: %s", show(w.notified(l.ID)))
 		}
+		if strings.Contains(st.Expect.Src, "sla(") {
+			fmt.Fprintf(&b, "\n    sla: %s", show(w.slas(l.ID)))
+		}
 		if strings.Contains(st.Expect.Src, "stuck(") && l.Stuck == nil {
 			fmt.Fprintf(&b, "\n    not stuck")
 		}
@@ -374,6 +377,7 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 		celenv.VarEscalated: []string{},
 		celenv.VarNotified:  []string{},
 		celenv.VarStuck:     false,
+		celenv.VarSLA:       map[string]string{},
 		celenv.VarHistory:   []any{},
 	}
 	l := w.lead()
@@ -381,6 +385,7 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 		extra[celenv.VarEscalated] = w.escalated(l.ID)
 		extra[celenv.VarNotified] = w.notified(l.ID)
 		extra[celenv.VarStuck] = l.Stuck != nil
+		extra[celenv.VarSLA] = w.slas(l.ID)
 		var steps []any
 		for _, e := range w.steps(l.ID) {
 			steps = append(steps, celenv.Value(stepObj{e}, celenv.StepType))
@@ -409,6 +414,20 @@ func (w *world) escalated(id string) []string {
 	out := []string{}
 	for _, e := range w.history[id] {
 		out = append(out, e.Escalations...)
+	}
+	return out
+}
+
+// slas maps each SLA of the lead's history to its last outcome: started,
+// restarted, warned, met, breached, cancelled or exempt.
+func (w *world) slas(id string) map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]string{}
+	for _, e := range w.history[id] {
+		for _, o := range e.SLAs {
+			out[o.Name] = o.State
+		}
 	}
 	return out
 }

@@ -13,8 +13,8 @@
 //	                             lead however often it came back; LABEL "_captured" counts them all
 //	v/WF/DIM/DAY/LABEL/BUCKET    of those, how long from capture to LABEL (log-scale buckets)
 //	t/WF/DIM/DAY/STAGE/BUCKET    stays in STAGE that ended on DAY, by their length
-//	s/WF/DIM/DAY/SLA/STAGE/OUT   SLA outcomes on DAY: met, warned, breached, or exempt (met in
-//	                             a step that moved the lead by an override or an exception);
+//	s/WF/DIM/DAY/SLA/STAGE/OUT   SLA outcomes on DAY: met, warned, breached, or exempt (the
+//	                             lead left through an exception, an override or while stuck);
 //	                             DIM also takes owner=… and team=…
 //	a/WF/DIM/STAGE/DAY           leads now in a non-terminal STAGE that entered it on DAY (a
 //	                             gauge: each step adds its new state and removes its old one)
@@ -66,9 +66,10 @@ const Other = "(other)"
 // Captured is the funnel's first step: every lead captured.
 const Captured = "_captured"
 
-// Exempt is the SLA outcome of an SLA closed as met by a step that moved
-// the lead through an override or an exception: its owner did not meet it.
-const Exempt = "exempt"
+// Exempt is the SLA outcome of an SLA still running when the lead left
+// its stage through an exception, an override or while stuck: its owner
+// neither met nor missed it (the engine records it, engine.SLAExempt).
+const Exempt = engine.SLAExempt
 
 // name joins the parts of a counter's name, each escaped (as
 // url.PathEscape escapes) so that no part holds a separator. It is on the
@@ -296,13 +297,11 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 	}
 
 	// SLA outcomes, by owner and team too.
-	exempt := e.Override != nil || len(e.Exceptions) > 0
 	for _, o := range e.SLAs {
 		out := o.State
-		switch {
-		case out == engine.SLAMet && exempt:
-			out = Exempt
-		case out != engine.SLAMet && out != engine.SLAWarned && out != engine.SLABreached:
+		switch out {
+		case engine.SLAMet, engine.SLAWarned, engine.SLABreached, engine.SLAExempt:
+		default:
 			continue
 		}
 		ss := segs

@@ -425,10 +425,10 @@ func Human(d time.Duration) string {
 }
 
 // SLA counts SLA outcomes per group, period, SLA and stage; attainment is
-// met / (met + breached): exempt ones left through an override or an
-// exception and count for neither.
+// met / (met + breached): exempt ones (left through an exception, an
+// override or while stuck) count for neither.
 func SLA(ctx context.Context, src Source, q Query) (*Report, error) {
-	r := header("sla", q, "SLA outcomes in the window: met, warned (a warning fired), breached, and exempt (closed as met by a step that moved the lead through an override or an exception). Attainment is met / (met + breached). by also takes owner and team.",
+	r := header("sla", q, "SLA outcomes in the window: met, warned (a warning fired), breached, and exempt (the lead left the stage through an exception, an override or while stuck, before the SLA was met or breached). Attainment is met / (met + breached). by also takes owner and team.",
 		"group", "period", "sla", "stage", "met", "warned", "breached", "exempt", "attainment")
 	rows := map[rowKey]map[string]any{}
 	err := scan(ctx, src, "s", q, func(c *counter) {

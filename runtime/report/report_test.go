@@ -228,9 +228,6 @@ func (w *world) truth(q report.Query) *truth {
 				}
 				for _, o := range e.SLAs {
 					out := o.State
-					if out == engine.SLAMet && (e.Override != nil || len(e.Exceptions) > 0) {
-						out = report.Exempt
-					}
 					if (out == "met" || out == "warned" || out == "breached" || out == report.Exempt) && in(e.At) {
 						tr.sla[[4]string{g, o.Name, o.Stage, out}]++
 					}

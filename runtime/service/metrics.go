@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Name: "lead_lifecycle_reached_total", Help: "Leads that reached a lifecycle label for the first time, by workflow and label: the funnel, each lead counted once per label.",
 		}, []string{"workflow", "lifecycle"}),
 		slas: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lead_sla_total", Help: "SLA outcomes, by workflow, SLA, lifecycle label of its stage and outcome (met; exempt: met by a step that moved the lead through an override or an exception; breached).",
+			Name: "lead_sla_total", Help: "SLA outcomes, by workflow, SLA, lifecycle label of its stage and outcome (met; breached; exempt: the lead left the stage through an exception, an override or while stuck).",
 		}, []string{"workflow", "sla", "lifecycle", "outcome"}),
 		exceptions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lead_exceptions_total", Help: "Exceptions raised, by workflow and kind, and whether a handler took them or the lead got stuck.",
@@ -105,16 +105,11 @@ func (s *Service) observe(m *engine.Machine, r *engine.Result, prev *engine.Lead
 		}
 		s.met.reached.WithLabelValues(wf, label).Inc()
 	}
-	exempt := r.Entry.Override != nil || len(r.Entry.Exceptions) > 0
 	for _, o := range r.Entry.SLAs {
-		out := o.State
-		switch {
-		case out == engine.SLAMet && exempt:
-			out = report.Exempt
-		case out != engine.SLAMet && out != engine.SLABreached:
-			continue
+		switch o.State {
+		case engine.SLAMet, engine.SLAExempt, engine.SLABreached:
+			s.met.slas.WithLabelValues(wf, o.Name, lifecycle(m, o.Stage), o.State).Inc()
 		}
-		s.met.slas.WithLabelValues(wf, o.Name, lifecycle(m, o.Stage), out).Inc()
 	}
 	for _, x := range r.Entry.Exceptions {
 		s.met.exceptions.WithLabelValues(wf, x.Kind, x.Handler).Inc()

@@ -45,11 +45,12 @@ const (
 )
 
 // Test-only variables behind the test macros escalated(), notified(),
-// stuck() (the language reference §15).
+// stuck() and sla() (the language reference §15).
 const (
 	VarEscalated = "leadtest_escalated"
 	VarNotified  = "leadtest_notified"
 	VarStuck     = "leadtest_stuck"
+	VarSLA       = "leadtest_sla" // map: SLA name -> its last outcome
 	VarHistory   = "history"
 )
 
@@ -57,7 +58,7 @@ const (
 type Context struct {
 	Events []string // the events of the handler or transition; nil: no `event`
 	Team   string   // the team of a `best_fit by` expression: `member`
-	Test   bool     // an `expect` in a test: escalated(), notified(), stuck(), history
+	Test   bool     // an `expect` in a test: escalated(), notified(), stuck(), sla(), history
 }
 
 // Key identifies the context: expressions with equal keys see the same
@@ -146,6 +147,7 @@ func (e *Env) For(ctx Context) (*cel.Env, error) {
 			cel.Variable(VarEscalated, cel.ListType(cel.StringType)),
 			cel.Variable(VarNotified, cel.ListType(cel.StringType)),
 			cel.Variable(VarStuck, cel.BoolType),
+			cel.Variable(VarSLA, cel.MapType(cel.StringType, cel.StringType)),
 			cel.Variable(VarHistory, cel.ListType(cel.ObjectType(StepType))),
 		)
 	}
@@ -407,6 +409,13 @@ func macros(w *ir.Workflow) []cel.Macro {
 		inList("notified", VarNotified),
 		cel.GlobalMacro("stuck", 0, func(eh cel.MacroExprFactory, _ ast.Expr, _ []ast.Expr) (ast.Expr, *cel.Error) {
 			return eh.NewIdent(VarStuck), nil
+		}),
+		// sla(NAME) is the SLA's last outcome ("" before it started).
+		cel.GlobalMacro("sla", 1, func(eh cel.MacroExprFactory, _ ast.Expr, args []ast.Expr) (ast.Expr, *cel.Error) {
+			return eh.NewCall("_?_:_",
+				eh.NewCall("@in", args[0], eh.NewIdent(VarSLA)),
+				eh.NewCall("_[_]", eh.NewIdent(VarSLA), eh.Copy(args[0])),
+				eh.NewLiteral(types.String(""))), nil
 		}),
 	)
 	if w.BantCount {
