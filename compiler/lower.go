@@ -780,7 +780,7 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 	if !ok {
 		return
 	}
-	sla := ir.SLA{ID: s.Name + "#sla:" + st.Name.Name, Name: st.Name.Name, Within: within, Pos: pos(f, st.Span())}
+	sla := ir.SLA{ID: s.Name + "#sla:" + st.Name.Name, Name: st.Name.Name, Within: within, Clock: st.Clock, Pos: pos(f, st.Span())}
 	if st.Calendar != nil {
 		sla.Calendar = c.calendarRef(f, st.Calendar)
 	}

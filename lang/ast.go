@@ -693,15 +693,18 @@ type After struct {
 	Actions  *ActionBlock `parser:"@@?"`
 }
 
-// SLA is `sla NAME within D [on CAL] [until EVENT, ...] [{ warn/breach }]`.
+// SLA is `sla NAME within D [on CAL] [from entry|assignment] [until EVENT,
+// ...] [{ warn/breach }]`. Clock is "" (the default), "entry" or
+// "assignment".
 //
 //lead:block sla an SLA
-//lead:usage `sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`
+//lead:usage `sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`
 type SLA struct {
 	Node
 	Name     *Ident      `parser:"\"sla\" @@"`
 	Within   *Duration   `parser:"\"within\" @@"`
 	Calendar *Ref        `parser:"( \"on\" @@ )?"`
+	Clock    string      `parser:"( \"from\" @( \"entry\" | \"assignment\" ) )?"`
 	Until    []*Ident    `parser:"( \"until\" @@ ( \",\" @@ )* )?"`
 	Braces   bool        `parser:"( @\"{\" EOL*"`
 	Clauses  []SLAClause `parser:"  ( @@ (?= EOL | \"}\" ) EOL* )* \"}\" )?"`

@@ -96,7 +96,7 @@ var usage = map[string]string{
 	"advance owner":     "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
 	"advance reject":    "`reject on EVENT, ... [-> TARGET]`",
 	"advance route":     "`route ROUTING`",
-	"advance sla":       "`sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"advance sla":       "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
 	"advance when":      "`when CONDITION -> TARGET [{ ACTIONS }]`",
 	"assess after":      "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
 	"assess disqualify": "`disqualify when CONDITION -> TARGET`",
@@ -106,7 +106,7 @@ var usage = map[string]string{
 	"assess on":         "`on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`",
 	"assess owner":      "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
 	"assess qualify":    "`qualify when CONDITION`",
-	"assess sla":        "`sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"assess sla":        "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
 	"assess undecided":  "`undecided after DURATION [on CALENDAR] [-> TARGET]`",
 	"assess when":       "`when CONDITION -> TARGET [{ ACTIONS }]`",
 	"calendar holiday":  "`holiday \"YYYY-MM-DD\"`",
@@ -125,7 +125,7 @@ var usage = map[string]string{
 	"develop owner":     "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
 	"develop reassess":  "`reassess on EVENT, ...`",
 	"develop recycle":   "`recycle after DURATION [on CALENDAR] -> TARGET`",
-	"develop sla":       "`sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"develop sla":       "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
 	"develop when":      "`when CONDITION -> TARGET [{ ACTIONS }]`",
 	"owner accountable": "`accountable ROLE`",
 	"owner consulted":   "`consulted ROLE`",
@@ -144,7 +144,7 @@ var usage = map[string]string{
 	"stage lifecycle":   "`lifecycle NAME`",
 	"stage on":          "`on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`",
 	"stage owner":       "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
-	"stage sla":         "`sla NAME within DURATION [on CALENDAR] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"stage sla":         "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
 	"stage when":        "`when CONDITION -> TARGET [{ ACTIONS }]`",
 	"standard require":  "`require sla on LIFECYCLE within DURATION` or `require accountable on every stage`",
 	"standard stages":   "`stages NAME, ...`",
@@ -196,7 +196,7 @@ var exprStopWords = map[string]bool{
 
 // grammarTerms are the terms a syntax failure can name as wanted; each
 // has words in termDescriptions (a test checks).
-var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
+var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
 
 // Parsers of the unions: each returns false, looking for nothing, when
 // none of its members starts at the next token.
@@ -1507,7 +1507,7 @@ func (p *fastParser) parseAfter() *After {
 	return n
 }
 
-// parseSLA parses "sla" @@ "within" @@ ( "on" @@ )? ( "until" @@ ( "," @@ )* )? ( @"{" EOL* ( @@ (?= EOL | "}" ) EOL* )* "}" )?.
+// parseSLA parses "sla" @@ "within" @@ ( "on" @@ )? ( "from" ( @"entry" | @"assignment" ) )? ( "until" @@ ( "," @@ )* )? ( @"{" EOL* ( @@ (?= EOL | "}" ) EOL* )* "}" )?.
 func (p *fastParser) parseSLA() *SLA {
 	pos := p.pos()
 	if !(p.at("sla")) {
@@ -1522,6 +1522,15 @@ func (p *fastParser) parseSLA() *SLA {
 	if p.is("on") {
 		p.next()
 		n.Calendar = p.parseRef()
+	}
+	if p.is("from") {
+		p.next()
+		if !(p.at("entry") || p.at("assignment")) {
+			p.wanted("|\"entry\"")
+			p.record(wanted{"assignment", true})
+			p.fail()
+		}
+		n.Clock = p.next().Value
 	}
 	if p.is("until") {
 		p.next()

@@ -203,6 +203,9 @@ func stageBody(st *ir.Stage) string {
 	}
 	for _, sla := range st.SLAs {
 		line := fmt.Sprintf("\n- SLA `%s` within %s", sla.Name, ir.DescribeDuration(sla.Within, sla.Calendar))
+		if sla.Clock != "" {
+			line += " from " + sla.Clock
+		}
 		if len(sla.Until) > 0 {
 			line += " until " + strings.Join(sla.Until, ", ")
 		}

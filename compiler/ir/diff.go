@@ -213,6 +213,9 @@ func timeoutText(t Timeout) string {
 
 func slaText(x SLA) string {
 	s := x.Name + " within " + DescribeDuration(x.Within, x.Calendar)
+	if x.Clock != "" {
+		s += " from " + x.Clock
+	}
 	if len(x.Until) > 0 {
 		s += " until " + strings.Join(x.Until, ", ")
 	}

@@ -284,17 +284,28 @@ type Timeout struct {
 
 // SLA is a service-level agreement of a stage. Without a breach block
 // (Breach nil and !HasBreach) a breach raises the sla_breach exception.
+// Clock says what a new owner in the stage does to it: ClockEntry keeps
+// it running from the stage's entry, ClockAssignment starts it again (met
+// or not), and "" starts it again after `reassign` or an operator's
+// assignment unless it is met.
 type SLA struct {
 	ID        string   `json:"id"`
 	Name      string   `json:"name"`
 	Within    Duration `json:"within"`
 	Calendar  string   `json:"calendar,omitempty"`
+	Clock     string   `json:"clock,omitempty"`
 	Until     []string `json:"until,omitempty"`
 	Warn      *Warn    `json:"warn,omitempty"`
 	HasBreach bool     `json:"has_breach,omitempty"`
 	Breach    []Action `json:"breach,omitempty"`
 	Pos       Pos      `json:"pos"`
 }
+
+// SLA clocks (SLA.Clock).
+const (
+	ClockEntry      = "entry"      // from the stage's entry: a new owner keeps the clock
+	ClockAssignment = "assignment" // from each assignment: a new owner gets a fresh clock
+)
 
 // Warn fires when Percent of the SLA is used, or At after it started.
 type Warn struct {

@@ -45,9 +45,13 @@ func JSON(w *ir.Workflow) ([]byte, error) {
 
 // slaLine describes an SLA for a stage's node: "sla accept within 1d", or
 // on a calendar in working hours as timeouts are, "sla first_touch within
-// 24h on std.us_business".
+// 24h on std.us_business", with its clock if it has one ("from entry").
 func slaLine(s ir.SLA) string {
-	return "sla " + s.Name + " within " + ir.DescribeDuration(s.Within, s.Calendar)
+	line := "sla " + s.Name + " within " + ir.DescribeDuration(s.Within, s.Calendar)
+	if s.Clock != "" {
+		line += " from " + s.Clock
+	}
+	return line
 }
 
 // group is a cell's stages, or one stage outside any cell.

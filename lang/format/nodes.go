@@ -318,6 +318,9 @@ func (p *printer) node(n any) {
 		p.str(" within ")
 		p.duration(n.Within)
 		p.onCalendar(n.Calendar)
+		if n.Clock != "" {
+			p.str(" from " + n.Clock)
+		}
 		if len(n.Until) > 0 {
 			p.str(" until ")
 			p.idents(n.Until)

@@ -442,3 +442,65 @@ stage finished terminal
 		t.Error("moving on resolves being stuck")
 	}
 }
+
+// TestSLAClocks: `from entry` keeps counting across reassignments, so a
+// ladder of reassignments reaches its last rung; `from assignment` starts
+// again for every new owner, even after its `until` event met it, and on
+// `assign` too; an SLA without a clock restarts on `reassign` unless met.
+func TestSLAClocks(t *testing.T) {
+	m := compile(t, `
+workflow clocks
+start s
+lead { email string }
+event call
+event transfer
+event give
+role ops
+role vp
+owner { accountable ops }
+team sdr {
+  strategy round_robin
+  member "ana"
+  member "ben"
+  member "cy"
+}
+stage s {
+  owner { responsible team sdr }
+  on transfer { reassign }
+  on give { assign role ops }
+  sla touch within 5m from assignment until call { breach { reassign } }
+  sla vp within 30m from entry until call { breach { escalate vp } }
+  sla plain within 1h until call
+  after 30d -> done
+}
+stage done terminal
+`)
+	w := newWorld(t, m, "2026-03-02T09:00:00Z")
+	w.capture("L", map[string]any{"email": "a@x.example"})
+	w.wait(31 * time.Minute)
+	eqs(t, "escalated", w.escalated("L"), []string{"vp"})
+	deadlines := func() string {
+		var out []string
+		for _, st := range w.lead("L").SLAs {
+			out = append(out, st.Name+" "+st.State+" "+st.Deadline.UTC().Format("15:04"))
+		}
+		return strings.Join(out, ", ")
+	}
+	// touch breached at 09:05, 09:10, ... 09:30, each time reassigned and
+	// restarted; plain restarted with it (not met); vp kept its clock.
+	eq(t, "owner", w.lead("L").Owner, "ana")
+	eq(t, "slas", deadlines(), "touch running 09:35, vp breached 09:30, plain running 10:30")
+
+	w = newWorld(t, m, "2026-03-02T09:00:00Z")
+	w.capture("L", map[string]any{"email": "a@x.example"})
+	w.wait(time.Minute)
+	w.send("L", "call", nil)
+	eq(t, "met", deadlines(), "touch met 09:05, vp met 09:30, plain met 10:00")
+	w.wait(time.Minute)
+	w.send("L", "transfer", nil)
+	eq(t, "owner", w.lead("L").Owner, "ben")
+	eq(t, "after reassign", deadlines(), "touch running 09:07, vp met 09:30, plain met 10:00")
+	w.wait(time.Minute)
+	w.send("L", "give", nil)
+	eq(t, "after assign", deadlines(), "touch running 09:08, vp met 09:30, plain met 10:00")
+}

@@ -18,7 +18,10 @@ package engine
 //     TimerOrder (warn, breach, then stage timeouts, nurture, decay), so a
 //     lead that times out at the very deadline has missed its SLA.
 //   - `reassign` routes the stage's responsible target again without the
-//     current owner and restarts every SLA of the stage that is not met.
+//     current owner and restarts every SLA of the stage that is not met,
+//     but for SLAs with a clock: `from entry` ones keep running from the
+//     stage's entry, `from assignment` ones restart, met or not, on every
+//     new owner in the stage (`reassign`, `assign`, an operator's).
 //     Role and user targets ignore the exclusion (a queue or a named person
 //     is who they are). `assign` routes anew, without stickiness.
 //   - An action block is all-or-nothing: when an action fails, the block's
@@ -669,29 +672,47 @@ func (m *Machine) checkOperator(lead *Lead, in Input) error {
 }
 
 // onAssign gives the lead to an operator's choice of owner. As after
-// `reassign`, the stage's SLAs that are not met start again: they measure
-// the new owner.
+// `reassign`, the stage's SLAs start again for the new owner
+// (restartSLAs).
 func (s *stepper) onAssign(in Input) {
 	s.entry.Assign = &AssignRecord{Owner: in.Owner, Previous: s.lead.Owner, Reason: in.Reason, Actor: in.Actor}
 	s.setOwner(in.Owner)
 	s.note("assign " + in.Owner)
-	s.restartSLAs()
+	s.restartSLAs(true)
 	s.settle()
 }
 
-// restartSLAs starts every SLA of the current stage that is not met again
-// from now, for a new owner.
-func (s *stepper) restartSLAs() {
+// restartSLAs starts the current stage's SLAs again from now, for a new
+// owner: those `from assignment` whatever their state; after `reassign` or
+// an operator's assignment (reassigned), those without a clock that are
+// not met. Those `from entry` keep their clock, as do SLAs not started
+// yet (an assignment in `enter`: they start after it).
+func (s *stepper) restartSLAs(reassigned bool) {
 	stage := s.stage
 	if stage == nil || len(stage.SLAs) == 0 {
 		return
 	}
-	s.saveSLAs()
+	saved := false
 	for i := range stage.SLAs {
 		sla := &stage.SLAs[i]
-		if j := s.slaIndex(sla.Name); j >= 0 && s.lead.SLAs[j].State != SLAMet {
-			s.startSLA(stage, sla, "restarted")
+		j := s.slaIndex(sla.Name)
+		if j < 0 {
+			continue
 		}
+		switch sla.Clock {
+		case ir.ClockAssignment:
+		case ir.ClockEntry:
+			continue
+		default:
+			if !reassigned || s.lead.SLAs[j].State == SLAMet {
+				continue
+			}
+		}
+		if !saved {
+			s.saveSLAs()
+			saved = true
+		}
+		s.startSLA(stage, sla, "restarted")
 	}
 }
 
@@ -1149,6 +1170,7 @@ func (s *stepper) action(a *ir.Action) error {
 		}
 		s.setOwner(owner)
 		s.note("assign " + owner)
+		s.restartSLAs(false)
 	case ir.ActReassign:
 		stage := s.stage
 		if stage == nil || stage.Owner.Responsible == nil {
@@ -1164,7 +1186,7 @@ func (s *stepper) action(a *ir.Action) error {
 		}
 		s.setOwner(owner)
 		s.note("reassign " + owner)
-		s.restartSLAs()
+		s.restartSLAs(true)
 	case ir.ActNotify:
 		msg, err := s.message(a, "needs attention")
 		if err != nil {
