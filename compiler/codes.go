@@ -72,6 +72,7 @@ const (
 	CodeShadowed     = "W004"
 	CodeUnused       = "W005"
 	CodeOptionalRead = "W006"
+	CodeCalendarDays = "W007" // a duration on a calendar written in days or weeks
 
 	// Notes (never fail a check).
 	CodeWaiver = "N001" // a waived requirement of the standard, with its reason

@@ -39,7 +39,7 @@ cell intake {
   advance -> done
   develop {
     reassess on form
-    recycle after 30d on biz -> intake.assess
+    recycle after 90bd on biz -> intake.assess
   }
 }
 stage done terminal

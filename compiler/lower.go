@@ -1,10 +1,12 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
@@ -400,14 +402,15 @@ func (c *compilation) lowerScore(s *at[*lang.Score], seen map[string]lang.Span) 
 			}
 			decaySeen = st.Span()
 			p, ok := c.percent(f, st.Percent, 1, 100)
-			every, ok2 := c.duration(f, st.Every)
-			if !ok || !ok2 {
-				continue
-			}
-			dec := &ir.Decay{Percent: p, Every: every}
+			dec := &ir.Decay{Percent: p}
 			if st.Calendar != nil {
 				dec.Calendar = c.calendarRef(f, st.Calendar)
 			}
+			every, _, ok2 := c.durationOn(f, st.Every, st.Calendar, dec.Calendar)
+			if !ok || !ok2 {
+				continue
+			}
+			dec.Every = every
 			sc.Decay = dec
 		case *lang.Limit:
 			// An int score clamps to whole numbers; decay rounds down
@@ -452,6 +455,11 @@ func (c *compilation) percent(f *lang.File, p *lang.Percent, lo, hi int) (int, b
 
 func (c *compilation) duration(f *lang.File, d *lang.Duration) (ir.Duration, bool) {
 	v, err := ir.ParseDuration(d.Text)
+	if errors.Is(err, ir.ErrBusinessDays) {
+		c.errorf(f, d.Span(), CodeDuration, "`%s` counts business days, which only a calendar defines, and there is none here", d.Text).
+			help("write it in hours or days of the clock, e.g. `%s`", strings.ReplaceAll(d.Text, "bd", "d"))
+		return 0, false
+	}
 	if err != nil {
 		c.errorf(f, d.Span(), CodeDuration, "%v", err)
 		return 0, false
@@ -461,6 +469,92 @@ func (c *compilation) duration(f *lang.File, d *lang.Duration) (ir.Duration, boo
 		return 0, false
 	}
 	return ir.Duration(v), true
+}
+
+// durationOn checks a duration measured on calendar ref, whose name is cal
+// ("" when ref is nil, the wall clock, or when ref names no calendar: that
+// is reported already). A business day (`3bd`) is the calendar's working
+// day, which all its working days must share; a day or a week on a
+// calendar is 24 or 168 working hours, several business days, which W007
+// points out. written is the literal when it counts business days.
+func (c *compilation) durationOn(f *lang.File, d *lang.Duration, ref *lang.Ref, cal string) (v ir.Duration, written string, ok bool) {
+	if ref == nil {
+		v, ok = c.duration(f, d)
+		return v, "", ok
+	}
+	if cal == "" {
+		return 0, "", false // the unknown calendar is reported
+	}
+	day, uniform := c.dayLength(cal)
+	if day == 0 { // the calendar is invalid, and reported
+		if ir.UsesBusinessDays(d.Text) {
+			return 0, "", false
+		}
+		v, ok = c.duration(f, d)
+		return v, "", ok
+	}
+	if ir.UsesBusinessDays(d.Text) && !uniform {
+		c.errorf(f, d.Span(), CodeDuration, "`%s` counts business days, but the working days of calendar %s are not all as long", d.Text, cal).
+			help("write the length in working hours: a business day is a fixed amount of working time only on a calendar whose working days are all as long")
+		return 0, "", false
+	}
+	if !uniform {
+		day = 0
+	}
+	n, err := ir.ParseWorkingDuration(d.Text, day)
+	switch {
+	case err != nil:
+		c.errorf(f, d.Span(), CodeDuration, "%v", err)
+		return 0, "", false
+	case n <= 0:
+		c.errorf(f, d.Span(), CodeDuration, "duration %s is zero: use a positive duration", d.Text)
+		return 0, "", false
+	}
+	v = ir.Duration(n)
+	if ir.UsesDays(d.Text) {
+		hours := ir.DurationOn(v, cal)
+		w := c.warnf(f, d.Span(), CodeCalendarDays, "on calendar %s, `%s` is %s of working time, not %s of the clock", cal, d.Text, hours, d.Text)
+		if uniform {
+			bd := fmt.Sprintf("%dbd", time.Duration(v)/day)
+			if rest := time.Duration(v) % day; rest != 0 {
+				bd += ir.DurationOn(ir.Duration(rest), cal)
+			}
+			w.help("a day on a calendar is 24 working hours (%s); write `%s` in business days, or `%s`", businessDays(ir.Day, day), bd, hours)
+		} else {
+			w.help("a day on a calendar is 24 working hours; write the working time in hours, `%s`", hours)
+		}
+	}
+	if ir.UsesBusinessDays(d.Text) {
+		written = d.Text
+	}
+	return v, written, true
+}
+
+// businessDays says how many business days of length day v is: "3
+// business days of 8h", "over 2 business days of 8h30m".
+func businessDays(v, day time.Duration) string {
+	n := v / day
+	switch {
+	case n == 0:
+		return "less than a business day of " + ir.FormatDuration(ir.Duration(day))
+	case v%day != 0:
+		return fmt.Sprintf("over %d %s of %s", n, plural(int(n), "business day", "business days"), ir.FormatDuration(ir.Duration(day)))
+	}
+	return fmt.Sprintf("%d %s of %s", n, plural(int(n), "business day", "business days"), ir.FormatDuration(ir.Duration(day)))
+}
+
+// dayLength is the working time of calendar cal's longest working day, and
+// whether all its working days are as long.
+func (c *compilation) dayLength(cal string) (time.Duration, bool) {
+	ic := c.w.Calendar(cal)
+	if ic == nil {
+		return 0, false
+	}
+	built, err := ic.Build()
+	if err != nil {
+		return 0, false
+	}
+	return built.DayLength()
 }
 
 // stageBuilder accumulates one stage's statements.
@@ -610,13 +704,13 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 		}
 		b.whens = append(b.whens, t)
 	case *lang.After:
-		d, ok := c.duration(f, st.Duration)
-		if !ok {
-			return
-		}
-		t := ir.Timeout{After: d, Pos: pos(f, st.Span())}
+		t := ir.Timeout{Pos: pos(f, st.Span())}
 		if st.Calendar != nil {
 			t.Calendar = c.calendarRef(f, st.Calendar)
+		}
+		var ok bool
+		if t.After, t.Written, ok = c.durationOn(f, st.Duration, st.Calendar, t.Calendar); !ok {
+			return
 		}
 		t.Target = c.resolveTarget(f, st.Target, b.cell)
 		if st.Actions != nil {
@@ -688,13 +782,13 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 		if !b.once("nurture", st.Span()) {
 			return
 		}
-		every, ok := c.duration(f, st.Every)
-		if !ok {
-			return
-		}
-		n := &ir.Nurture{Every: every, Pos: pos(f, st.Span())}
+		n := &ir.Nurture{Pos: pos(f, st.Span())}
 		if st.Calendar != nil {
 			n.Calendar = c.calendarRef(f, st.Calendar)
+		}
+		var ok bool
+		if n.Every, _, ok = c.durationOn(f, st.Every, st.Calendar, n.Calendar); !ok {
+			return
 		}
 		if st.Message != nil {
 			n.Message = c.queue(f, st.Message, celenv.Context{}, wantString, "a nurture message", nil, nil).out
@@ -712,13 +806,13 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 			b.misplaced(st.Span(), "recycle", "develop")
 			return
 		}
-		d, ok := c.duration(f, st.After)
-		if !ok {
-			return
-		}
-		t := ir.Timeout{After: d, Target: c.resolveTarget(f, st.Target, b.cell), Origin: "recycle", Pos: pos(f, st.Span())}
+		t := ir.Timeout{Target: c.resolveTarget(f, st.Target, b.cell), Origin: "recycle", Pos: pos(f, st.Span())}
 		if st.Calendar != nil {
 			t.Calendar = c.calendarRef(f, st.Calendar)
+		}
+		var ok bool
+		if t.After, t.Written, ok = c.durationOn(f, st.After, st.Calendar, t.Calendar); !ok {
+			return
 		}
 		s.After = append(s.After, t)
 	}
@@ -776,14 +870,15 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 			return
 		}
 	}
-	within, ok := c.duration(f, st.Within)
-	if !ok {
-		return
-	}
-	sla := ir.SLA{ID: s.Name + "#sla:" + st.Name.Name, Name: st.Name.Name, Within: within, Clock: st.Clock, Pos: pos(f, st.Span())}
+	sla := ir.SLA{ID: s.Name + "#sla:" + st.Name.Name, Name: st.Name.Name, Clock: st.Clock, Pos: pos(f, st.Span())}
 	if st.Calendar != nil {
 		sla.Calendar = c.calendarRef(f, st.Calendar)
 	}
+	within, written, ok := c.durationOn(f, st.Within, st.Calendar, sla.Calendar)
+	if !ok {
+		return
+	}
+	sla.Within, sla.Written = within, written
 	sla.Until, _ = c.eventList(f, st.Until)
 	var warnAt, breachAt lang.Span
 	for _, cl := range st.Clauses {
@@ -812,7 +907,7 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 				}
 				w.Percent = p
 			} else {
-				d, ok := c.duration(f, cl.Duration)
+				d, _, ok := c.durationOn(f, cl.Duration, st.Calendar, sla.Calendar)
 				if !ok {
 					continue
 				}
@@ -850,12 +945,12 @@ func (b *stageBuilder) finish(defaults partialOwner) {
 		whens := append(append(b.disqualify, b.qualify...), b.whens...)
 		if b.undecided != nil {
 			u := b.undecided
-			d, ok := c.duration(b.f, u.After)
-			if ok {
-				t := ir.Timeout{After: d, Target: b.cell.node.Name.Name + ".develop", Origin: "undecided", Pos: pos(b.f, u.Span())}
-				if u.Calendar != nil {
-					t.Calendar = c.calendarRef(b.f, u.Calendar)
-				}
+			t := ir.Timeout{Target: b.cell.node.Name.Name + ".develop", Origin: "undecided", Pos: pos(b.f, u.Span())}
+			if u.Calendar != nil {
+				t.Calendar = c.calendarRef(b.f, u.Calendar)
+			}
+			var ok bool
+			if t.After, t.Written, ok = c.durationOn(b.f, u.After, u.Calendar, t.Calendar); ok {
 				if u.Target != nil {
 					t.Target = c.resolveTarget(b.f, u.Target, b.cell)
 				}

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"time"
 	"strings"
 
 	"github.com/leadlang/lead/compiler/ir"
@@ -84,6 +85,26 @@ func (c *compilation) buildStandard(s *at[*lang.Standard]) *stdDef {
 	return def
 }
 
+// slaWithin reports whether an SLA keeps within a requirement's length, in
+// calendar-aware terms. An SLA without a calendar compares by its length.
+// One on a calendar whose working day is L (its longest) compares with the
+// most working time a stretch of the required length holds on it: L for
+// each whole day, and up to L of the hours left. So `within 24h` allows
+// 8h (one business day) on an 8-hour calendar, not 24h (three), and
+// `within 4h` allows 4 working hours.
+func (c *compilation) slaWithin(sla *ir.SLA, within ir.Duration) bool {
+	if sla.Calendar == "" {
+		return sla.Within <= within
+	}
+	day, _ := c.dayLength(sla.Calendar)
+	if day <= 0 {
+		return sla.Within <= within
+	}
+	l := ir.Duration(day)
+	d := ir.Duration(ir.Day)
+	return sla.Within <= within/d*l+min(within%d, l)
+}
+
 // violation is one stage breaking one requirement.
 type violation struct {
 	req   requirement
@@ -146,13 +167,14 @@ func (c *compilation) checkStandard() {
 			if s.Lifecycle != r.lifecycle {
 				continue
 			}
-			// SLAs compare by their stated duration: `within 8h on
-			// us_business` meets `require sla on mql within 24h`.
+			// SLAs compare in calendar-aware terms (slaWithin): `within
+			// 8h on us_business` meets `require sla on mql within 24h`,
+			// `within 24h on us_business` (three business days) does not.
 			ok := false
 			var longest *ir.SLA
 			for k := range s.SLAs {
 				sla := &s.SLAs[k]
-				ok = ok || sla.Within <= r.within
+				ok = ok || c.slaWithin(sla, r.within)
 				if longest == nil {
 					longest = sla
 				}
@@ -161,7 +183,11 @@ func (c *compilation) checkStandard() {
 			case ok:
 			case longest != nil:
 				p := longest.Pos
-				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s (%s allows %s)", r.text, longest.Name, ir.DescribeDuration(longest.Within, longest.Calendar)), &p})
+				allows := ir.DescribeDuration(longest.Within, longest.Written, longest.Calendar)
+				if day, uniform := c.dayLength(longest.Calendar); uniform && longest.Written == "" && time.Duration(longest.Within) >= day {
+					allows += ", " + businessDays(time.Duration(longest.Within), day)
+				}
+				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s (%s allows %s)", r.text, longest.Name, allows), &p})
 			default:
 				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s", r.text), nil})
 			}

@@ -141,7 +141,7 @@ stage triage {
   on form_submitted when event.form == "demo" && lead.fit > %[5]d -> %[2]s
   on rejected -> lost { escalate sales_manager%[8]s }
   when lead.engagement >= %[6]d && (lead.budget || lead.need) -> %[2]s
-  after %[7]dd on us_business -> lost
+  after %[7]dh on us_business -> lost
   sla touch_%[1]d within 4h on us_business until call_logged, accepted {
     warn at 50%% { reassign }
     breach      { escalate sales_manager; reassign }
@@ -149,7 +149,7 @@ stage triage {
   on exception no_owner -> triage
 }
 
-`, i, next, g, i%7+1, i%50, i%90+10, i%30+1, rejectMsg[i%2])
+`, i, next, g, i%7+1, i%50, i%90+10, (i%30+1)*24, rejectMsg[i%2])
 		if i%25 == 24 && i != stages-1 {
 			p(`cell c%[1]d {
   owner { accountable marketing_ops  responsible role marketing_ops  informed cmo }
@@ -157,7 +157,7 @@ stage triage {
     lifecycle sal
     disqualify when domain(lead.email) == "competitor.example" -> lost
     qualify    when lead.fit + lead.engagement >= %[2]d
-    undecided after 2d on us_business
+    undecided after 48h on us_business
   }
   advance -> s%[3]d {
     lifecycle sql

@@ -276,7 +276,7 @@ func scanNumber(src string, i int) (lexer.TokenType, int) {
 // durationUnits are the units of duration literals (the language reference
 // §1), a longer unit before any unit it starts with. The lexer's rule, the
 // scanner and the messages about durations all read this list.
-var durationUnits = []string{"ms", "s", "m", "h", "d", "w"}
+var durationUnits = []string{"ms", "s", "m", "h", "bd", "d", "w"}
 
 // unitPattern is the regular expression of a duration unit.
 func unitPattern() string {

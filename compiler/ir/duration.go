@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -20,9 +21,21 @@ var units = []struct {
 	d    time.Duration
 }{{"w", Week}, {"d", Day}, {"h", time.Hour}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}}
 
+// ErrBusinessDays is ParseDuration's error for a literal in business days
+// (`3bd`): only a calendar says how long a business day is.
+var ErrBusinessDays = errors.New("business days (bd) are measured on a calendar")
+
 // ParseDuration parses a Lead duration literal such as `90s`, `1h30m`,
-// `180d` or `2w`: one or more <int><unit> with units ms s m h d w.
-func ParseDuration(s string) (time.Duration, error) {
+// `180d` or `2w`: one or more <int><unit> with units ms s m h d w. A
+// literal in business days (`3bd`) is an ErrBusinessDays error: see
+// ParseWorkingDuration.
+func ParseDuration(s string) (time.Duration, error) { return ParseWorkingDuration(s, 0) }
+
+// ParseWorkingDuration parses a duration measured on a calendar whose
+// business day is day of working time: `3bd` is 3*day, and the other units
+// are as in ParseDuration. With day 0 (no calendar, or one whose days
+// differ) bd is an ErrBusinessDays error.
+func ParseWorkingDuration(s string, day time.Duration) (time.Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty duration")
 	}
@@ -42,7 +55,16 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		rest = rest[i:]
 		var unit time.Duration
+		if strings.HasPrefix(rest, "bd") {
+			if day <= 0 {
+				return 0, fmt.Errorf("%q: %w", s, ErrBusinessDays)
+			}
+			unit, rest = day, rest[2:]
+		}
 		for _, u := range units {
+			if unit != 0 {
+				break
+			}
 			if strings.HasPrefix(rest, u.name) {
 				unit = u.d
 				rest = rest[len(u.name):]
@@ -61,12 +83,34 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 // DescribeDuration writes a duration for people with its calendar:
-// DurationOn's text followed by " on CALENDAR" when there is one.
-func DescribeDuration(d Duration, calendar string) string {
-	if calendar == "" {
-		return FormatDuration(d)
+// DurationOn's text, or written when it is set (a length in business days
+// is shown as written, `3bd`), followed by " on CALENDAR" when there is
+// one.
+func DescribeDuration(d Duration, written, calendar string) string {
+	text := written
+	if text == "" {
+		text = DurationOn(d, calendar)
 	}
-	return DurationOn(d, calendar) + " on " + calendar
+	if calendar == "" {
+		return text
+	}
+	return text + " on " + calendar
+}
+
+// UsesBusinessDays reports whether a duration literal counts business days
+// (`3bd`, `1bd4h`): such a literal is kept as written for people.
+func UsesBusinessDays(s string) bool { return strings.Contains(s, "bd") }
+
+// UsesDays reports whether a duration literal has a day or week unit
+// (`2d`, `1w`, `1d12h`), not a business day: on a calendar such a day is
+// 24 working hours, several business days.
+func UsesDays(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] == 'd' && (i == 0 || s[i-1] != 'b')) || s[i] == 'w' {
+			return true
+		}
+	}
+	return false
 }
 
 // DurationOn writes a duration measured on calendar as a Lead literal. On

@@ -275,6 +275,7 @@ type Transition struct {
 type Timeout struct {
 	ID       string   `json:"id"`
 	After    Duration `json:"after"`
+	Written  string   `json:"written,omitempty"` // After as written, when in business days (`3bd`)
 	Calendar string   `json:"calendar,omitempty"`
 	Target   string   `json:"target"`
 	Actions  []Action `json:"actions,omitempty"`
@@ -292,6 +293,7 @@ type SLA struct {
 	ID        string   `json:"id"`
 	Name      string   `json:"name"`
 	Within    Duration `json:"within"`
+	Written   string   `json:"written,omitempty"` // Within as written, when in business days (`3bd`)
 	Calendar  string   `json:"calendar,omitempty"`
 	Clock     string   `json:"clock,omitempty"`
 	Until     []string `json:"until,omitempty"`

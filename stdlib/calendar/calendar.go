@@ -186,3 +186,27 @@ func digits(s string) (int, bool) {
 func clock(m int) string {
 	return fmt.Sprintf("%02d:%02d", m/60, m%60)
 }
+
+// DayLength is the working time of the calendar's longest working
+// weekday, and whether every working weekday has as much: then a business
+// day is a fixed amount of working time (`3bd` on an 8-hour calendar is
+// 24 working hours). Holidays are not counted: they have none.
+func (c *Calendar) DayLength() (time.Duration, bool) {
+	longest, shortest := 0, 0
+	for _, ivs := range c.Hours {
+		n := 0
+		for _, iv := range ivs {
+			n += iv.End - iv.Start
+		}
+		if n == 0 {
+			continue
+		}
+		if longest == 0 || n > longest {
+			longest = n
+		}
+		if shortest == 0 || n < shortest {
+			shortest = n
+		}
+	}
+	return time.Duration(longest) * time.Minute, longest == shortest
+}

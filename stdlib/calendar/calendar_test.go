@@ -175,3 +175,28 @@ func TestNewNormalises(t *testing.T) {
 		t.Errorf("name %q, location %v", c.Name, c.Location)
 	}
 }
+
+func TestDayLength(t *testing.T) {
+	nine := []Interval{{9 * 60, 17 * 60}}
+	split := []Interval{{9 * 60, 12 * 60}, {13 * 60, 17 * 60}}
+	for _, tc := range []struct {
+		name    string
+		hours   [7][]Interval
+		want    time.Duration
+		uniform bool
+	}{
+		{"mon-fri 9-17", [7][]Interval{1: nine, 2: nine, 3: nine, 4: nine, 5: nine}, 8 * time.Hour, true},
+		{"a lunch break", [7][]Interval{1: split, 2: split}, 7 * time.Hour, true},
+		{"a short friday", [7][]Interval{1: nine, 5: {{9 * 60, 13 * 60}}}, 8 * time.Hour, false},
+		{"around the clock", [7][]Interval{0: {{0, MinutesPerDay}}, 3: {{0, MinutesPerDay}}}, 24 * time.Hour, true},
+	} {
+		c, err := New(tc.name, "UTC", tc.hours, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, uniform := c.DayLength()
+		if got != tc.want || uniform != tc.uniform {
+			t.Errorf("%s: DayLength() = %v, %v; want %v, %v", tc.name, got, uniform, tc.want, tc.uniform)
+		}
+	}
+}
