@@ -269,6 +269,20 @@ func (b *indexer) calendar(r *lang.Ref) {
 	}
 }
 
+// choice indexes the conditions and calendars of a length the lead
+// chooses.
+func (b *indexer) choice(ch *lang.Choice) {
+	if ch == nil {
+		return
+	}
+	for _, r := range ch.Rules {
+		if r.When != nil {
+			b.expr(r.When, nil)
+		}
+		b.calendar(r.Calendar)
+	}
+}
+
 // target records a TARGET: a stage, a cell, a cell's stage, or inside a
 // cell a bare part name.
 func (b *indexer) target(r *lang.Ref) {
@@ -431,10 +445,12 @@ func (b *indexer) stmts(stmts []lang.StageStmt) {
 			b.target(st.Target)
 			b.actions(st.Actions, nil)
 		case *lang.After:
+			b.choice(st.Choice)
 			b.calendar(st.Calendar)
 			b.target(st.Target)
 			b.actions(st.Actions, nil)
 		case *lang.SLA:
+			b.choice(st.Choice)
 			b.calendar(st.Calendar)
 			b.events(st.Until)
 			for _, cl := range st.Clauses {

@@ -530,6 +530,53 @@ func (c *compilation) durationOn(f *lang.File, d *lang.Duration, ref *lang.Ref, 
 	return v, written, true
 }
 
+// length lowers the length of an `after` or an SLA: a duration d on the
+// statement's calendar (ref, resolved to cal), or a choice ch whose rules
+// each take their own calendar, else the statement's. For a choice the
+// fixed length returned is its else rule's, and choices holds every rule.
+func (c *compilation) length(f *lang.File, d *lang.Duration, ch *lang.Choice, ref *lang.Ref, cal string) (v ir.Duration, written, calendar string, choices []ir.Choice, ok bool) {
+	if ch == nil {
+		v, written, ok = c.durationOn(f, d, ref, cal)
+		return v, written, cal, nil, ok
+	}
+	ok = true
+	for i, r := range ch.Rules {
+		if r.Else && i != len(ch.Rules)-1 {
+			c.errorf(f, lang.Span{Start: r.Span().Start, End: r.Span().Start + len("else")}, CodeMisplaced,
+				"`else` must be the last rule of a choice: the rules after it never apply")
+			ok = false
+		}
+		rule := ir.Choice{Pos: pos(f, r.Span())}
+		if r.When != nil {
+			rule.When = c.queue(f, r.When, celenv.Context{}, wantBool, "a choice's condition", nil, nil).out
+		}
+		rref, rcal := ref, cal
+		if r.Calendar != nil {
+			rref, rcal = r.Calendar, c.calendarRef(f, r.Calendar)
+		}
+		rule.Calendar = rcal
+		var rok bool
+		if rule.Length, rule.Written, rok = c.durationOn(f, r.Duration, rref, rcal); !rok {
+			ok = false
+		}
+		choices = append(choices, rule)
+	}
+	hasElse := false
+	for _, r := range ch.Rules {
+		hasElse = hasElse || r.Else
+	}
+	if !hasElse {
+		c.errorf(f, ch.Span(), CodeNotExhaustve, "this choice has no `else`: a lead for which no condition holds would have no length").
+			help("end it with `else -> DURATION`, the length of every other lead")
+		ok = false
+	}
+	if !ok {
+		return 0, "", "", nil, false
+	}
+	e := choices[len(choices)-1]
+	return e.Length, e.Written, e.Calendar, choices, true
+}
+
 // businessDays says how many business days of length day v is: "3
 // business days of 8h", "over 2 business days of 8h30m".
 func businessDays(v, day time.Duration) string {
@@ -705,11 +752,12 @@ func (b *stageBuilder) stmt(st lang.StageStmt) {
 		b.whens = append(b.whens, t)
 	case *lang.After:
 		t := ir.Timeout{Pos: pos(f, st.Span())}
+		cal := ""
 		if st.Calendar != nil {
-			t.Calendar = c.calendarRef(f, st.Calendar)
+			cal = c.calendarRef(f, st.Calendar)
 		}
 		var ok bool
-		if t.After, t.Written, ok = c.durationOn(f, st.Duration, st.Calendar, t.Calendar); !ok {
+		if t.After, t.Written, t.Calendar, t.Choices, ok = c.length(f, st.Duration, st.Choice, st.Calendar, cal); !ok {
 			return
 		}
 		t.Target = c.resolveTarget(f, st.Target, b.cell)
@@ -871,14 +919,19 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 		}
 	}
 	sla := ir.SLA{ID: s.Name + "#sla:" + st.Name.Name, Name: st.Name.Name, Clock: st.Clock, Pos: pos(f, st.Span())}
+	cal := ""
 	if st.Calendar != nil {
-		sla.Calendar = c.calendarRef(f, st.Calendar)
+		cal = c.calendarRef(f, st.Calendar)
 	}
-	within, written, ok := c.durationOn(f, st.Within, st.Calendar, sla.Calendar)
-	if !ok {
+	var ok bool
+	if sla.Within, sla.Written, sla.Calendar, sla.Choices, ok = c.length(f, st.Within, st.Choice, st.Calendar, cal); !ok {
 		return
 	}
-	sla.Within, sla.Written = within, written
+	// The shortest length the lead may choose: `warn at D` comes before it.
+	shortest := sla.Within
+	for _, ch := range sla.Choices {
+		shortest = min(shortest, ch.Length)
+	}
 	sla.Until, _ = c.eventList(f, st.Until)
 	var warnAt, breachAt lang.Span
 	for _, cl := range st.Clauses {
@@ -907,12 +960,16 @@ func (b *stageBuilder) sla(st *lang.SLA) {
 				}
 				w.Percent = p
 			} else {
-				d, _, ok := c.durationOn(f, cl.Duration, st.Calendar, sla.Calendar)
+				d, _, ok := c.durationOn(f, cl.Duration, st.Calendar, cal)
 				if !ok {
 					continue
 				}
-				if d >= within {
-					c.errorf(f, cl.Duration.Span(), CodeWarnAt, "warn at %s is not before the SLA ends (within %s)", cl.Duration.Text, st.Within.Text).
+				if d >= shortest {
+					ends := "the shortest length the lead may choose is " + ir.FormatDuration(shortest)
+					if st.Within != nil {
+						ends = "within " + st.Within.Text
+					}
+					c.errorf(f, cl.Duration.Span(), CodeWarnAt, "warn at %s is not before the SLA ends (%s)", cl.Duration.Text, ends).
 						help("warn while there is still time to act, e.g. at 75%%")
 					continue
 				}

@@ -2,8 +2,8 @@ package compiler
 
 import (
 	"fmt"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
@@ -92,17 +92,28 @@ func (c *compilation) buildStandard(s *at[*lang.Standard]) *stdDef {
 // each whole day, and up to L of the hours left. So `within 24h` allows
 // 8h (one business day) on an 8-hour calendar, not 24h (three), and
 // `within 4h` allows 4 working hours.
+// An SLA whose length the lead chooses keeps within it if every length
+// it may have does.
 func (c *compilation) slaWithin(sla *ir.SLA, within ir.Duration) bool {
-	if sla.Calendar == "" {
-		return sla.Within <= within
+	for _, l := range sla.Lengths() {
+		if !c.lengthWithin(l, within) {
+			return false
+		}
 	}
-	day, _ := c.dayLength(sla.Calendar)
+	return true
+}
+
+func (c *compilation) lengthWithin(l ir.Choice, within ir.Duration) bool {
+	if l.Calendar == "" {
+		return l.Length <= within
+	}
+	day, _ := c.dayLength(l.Calendar)
 	if day <= 0 {
-		return sla.Within <= within
+		return l.Length <= within
 	}
-	l := ir.Duration(day)
+	wd := ir.Duration(day)
 	d := ir.Duration(ir.Day)
-	return sla.Within <= within/d*l+min(within%d, l)
+	return l.Length <= within/d*wd+min(within%d, wd)
 }
 
 // violation is one stage breaking one requirement.
@@ -183,9 +194,17 @@ func (c *compilation) checkStandard() {
 			case ok:
 			case longest != nil:
 				p := longest.Pos
-				allows := ir.DescribeDuration(longest.Within, longest.Written, longest.Calendar)
-				if day, uniform := c.dayLength(longest.Calendar); uniform && longest.Written == "" && time.Duration(longest.Within) >= day {
-					allows += ", " + businessDays(time.Duration(longest.Within), day)
+				// Name the length that breaks it (of a choice, the first).
+				l := longest.Lengths()[0]
+				for _, x := range longest.Lengths() {
+					if !c.lengthWithin(x, r.within) {
+						l = x
+						break
+					}
+				}
+				allows := ir.DescribeDuration(l.Length, l.Written, l.Calendar)
+				if day, uniform := c.dayLength(l.Calendar); uniform && l.Written == "" && time.Duration(l.Length) >= day {
+					allows += ", " + businessDays(time.Duration(l.Length), day)
 				}
 				violations = append(violations, violation{r, s, fmt.Sprintf("has no SLA within %s (%s allows %s)", r.text, longest.Name, allows), &p})
 			default:

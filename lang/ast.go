@@ -682,12 +682,15 @@ type When struct {
 	Actions *ActionBlock `parser:"@@?"`
 }
 
-// After is a timeout `after D [on CAL] -> TARGET [{ ACTIONS }]`.
+// After is a timeout `after D [on CAL] -> TARGET [{ ACTIONS }]`; a choice
+// (`after (when C -> D, else -> D) -> TARGET`) in place of D lets the lead
+// choose it.
 //
-//lead:usage `after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`
+//lead:usage `after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`; the lead may choose the DURATION: `(when CONDITION -> 1d, else -> 5d)`
 type After struct {
 	Node
-	Duration *Duration    `parser:"\"after\" @@"`
+	Choice   *Choice      `parser:"\"after\" (   @@"`
+	Duration *Duration    `parser:"          | @@ )"`
 	Calendar *Ref         `parser:"( \"on\" @@ )?"`
 	Target   *Ref         `parser:"\"->\" @@"`
 	Actions  *ActionBlock `parser:"@@?"`
@@ -698,16 +701,36 @@ type After struct {
 // "assignment".
 //
 //lead:block sla an SLA
-//lead:usage `sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`
+//lead:usage `sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`; the lead may choose the DURATION: `(when CONDITION -> 15m, else -> 4h)`
 type SLA struct {
 	Node
 	Name     *Ident      `parser:"\"sla\" @@"`
-	Within   *Duration   `parser:"\"within\" @@"`
+	Choice   *Choice     `parser:"\"within\" (   @@"`
+	Within   *Duration   `parser:"           | @@ )"`
 	Calendar *Ref        `parser:"( \"on\" @@ )?"`
 	Clock    string      `parser:"( \"from\" @( \"entry\" | \"assignment\" ) )?"`
 	Until    []*Ident    `parser:"( \"until\" @@ ( \",\" @@ )* )?"`
 	Braces   bool        `parser:"( @\"{\" EOL*"`
 	Clauses  []SLAClause `parser:"  ( @@ (?= EOL | \"}\" ) EOL* )* \"}\" )?"`
+}
+
+// Choice is a length chosen by the lead, in place of the duration of
+// `within` and `after`: `( when CONDITION -> DURATION [on CALENDAR], ...,
+// else -> DURATION [on CALENDAR] )`. The first rule whose condition holds
+// gives the length and, if it names one, the calendar.
+type Choice struct {
+	Node
+	Rules []*ChoiceRule `parser:"\"(\" @@ ( \",\" @@ )* \",\"? \")\""`
+}
+
+// ChoiceRule is `when CONDITION -> DURATION [on CALENDAR]` or `else ->
+// DURATION [on CALENDAR]`.
+type ChoiceRule struct {
+	Node
+	When     *Expr     `parser:"(   \"when\" @@"`
+	Else     bool      `parser:"  | @\"else\" ) \"->\""`
+	Duration *Duration `parser:"@@"`
+	Calendar *Ref      `parser:"( \"on\" @@ )?"`
 }
 
 // SLAClause is a `warn at` or `breach` clause of an SLA.

@@ -415,6 +415,8 @@ var termDescriptions = map[string]string{
 	"MemberAttr":   "a member attribute",
 	"OwnerEntry":   "responsible, accountable, consulted or informed",
 	"RouteRule":    "a routing rule",
+	"ChoiceRule":   "a choice: when CONDITION -> DURATION or else -> DURATION",
+	"Choice":       "a choice of length, (when CONDITION -> DURATION, ..., else -> DURATION)",
 	"DotDot":       "`..`",
 	"<dotdot>":     "`..`",
 	"Arrow":        "`->`",

@@ -88,7 +88,7 @@ var usage = map[string]string{
 	"actions reassign":  "`reassign`",
 	"actions set":       "`set lead.FIELD = EXPRESSION`",
 	"advance accept":    "`accept on EVENT, ...`",
-	"advance after":     "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
+	"advance after":     "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`; the lead may choose the DURATION: `(when CONDITION -> 1d, else -> 5d)`",
 	"advance enter":     "`enter { ACTIONS }`",
 	"advance exit":      "`exit { ACTIONS }`",
 	"advance lifecycle": "`lifecycle NAME`",
@@ -96,9 +96,9 @@ var usage = map[string]string{
 	"advance owner":     "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
 	"advance reject":    "`reject on EVENT, ... [-> TARGET]`",
 	"advance route":     "`route ROUTING`",
-	"advance sla":       "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"advance sla":       "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`; the lead may choose the DURATION: `(when CONDITION -> 15m, else -> 4h)`",
 	"advance when":      "`when CONDITION -> TARGET [{ ACTIONS }]`",
-	"assess after":      "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
+	"assess after":      "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`; the lead may choose the DURATION: `(when CONDITION -> 1d, else -> 5d)`",
 	"assess disqualify": "`disqualify when CONDITION -> TARGET`",
 	"assess enter":      "`enter { ACTIONS }`",
 	"assess exit":       "`exit { ACTIONS }`",
@@ -106,7 +106,7 @@ var usage = map[string]string{
 	"assess on":         "`on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`",
 	"assess owner":      "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
 	"assess qualify":    "`qualify when CONDITION`",
-	"assess sla":        "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"assess sla":        "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`; the lead may choose the DURATION: `(when CONDITION -> 15m, else -> 4h)`",
 	"assess undecided":  "`undecided after DURATION [on CALENDAR] [-> TARGET]`",
 	"assess when":       "`when CONDITION -> TARGET [{ ACTIONS }]`",
 	"calendar holiday":  "`holiday \"YYYY-MM-DD\"`",
@@ -116,7 +116,7 @@ var usage = map[string]string{
 	"cell assess":       "`assess { STATEMENTS }`",
 	"cell develop":      "`develop { STATEMENTS }`",
 	"cell owner":        "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
-	"develop after":     "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
+	"develop after":     "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`; the lead may choose the DURATION: `(when CONDITION -> 1d, else -> 5d)`",
 	"develop enter":     "`enter { ACTIONS }`",
 	"develop exit":      "`exit { ACTIONS }`",
 	"develop lifecycle": "`lifecycle NAME`",
@@ -125,7 +125,7 @@ var usage = map[string]string{
 	"develop owner":     "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
 	"develop reassess":  "`reassess on EVENT, ...`",
 	"develop recycle":   "`recycle after DURATION [on CALENDAR] -> TARGET`",
-	"develop sla":       "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"develop sla":       "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`; the lead may choose the DURATION: `(when CONDITION -> 15m, else -> 4h)`",
 	"develop when":      "`when CONDITION -> TARGET [{ ACTIONS }]`",
 	"owner accountable": "`accountable ROLE`",
 	"owner consulted":   "`consulted ROLE`",
@@ -138,13 +138,13 @@ var usage = map[string]string{
 	"score on":          "`on EVENT[, EVENT...] [when CONDITION] add N`",
 	"sla breach":        "`breach { ACTIONS }`",
 	"sla warn":          "`warn at PERCENT | DURATION { ACTIONS }`, e.g. `warn at 50% { notify responsible }`",
-	"stage after":       "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`",
+	"stage after":       "`after DURATION [on CALENDAR] -> TARGET [{ ACTIONS }]`; the lead may choose the DURATION: `(when CONDITION -> 1d, else -> 5d)`",
 	"stage enter":       "`enter { ACTIONS }`",
 	"stage exit":        "`exit { ACTIONS }`",
 	"stage lifecycle":   "`lifecycle NAME`",
 	"stage on":          "`on EVENT[, EVENT...] [when CONDITION] -> TARGET [{ ACTIONS }]`, `on EVENT [when CONDITION] { ACTIONS }` or `on exception KIND -> TARGET`",
 	"stage owner":       "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
-	"stage sla":         "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`",
+	"stage sla":         "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`; the lead may choose the DURATION: `(when CONDITION -> 15m, else -> 4h)`",
 	"stage when":        "`when CONDITION -> TARGET [{ ACTIONS }]`",
 	"standard require":  "`require sla on LIFECYCLE within DURATION` or `require accountable on every stage`",
 	"standard stages":   "`stages NAME, ...`",
@@ -196,7 +196,7 @@ var exprStopWords = map[string]bool{
 
 // grammarTerms are the terms a syntax failure can name as wanted; each
 // has words in termDescriptions (a test checks).
-var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
+var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
 
 // Parsers of the unions: each returns false, looking for nothing, when
 // none of its members starts at the next token.
@@ -1482,7 +1482,7 @@ func (p *fastParser) parseWhen() *When {
 	return n
 }
 
-// parseAfter parses "after" @@ ( "on" @@ )? "->" @@ @@?.
+// parseAfter parses "after" ( @@ | @@ ) ( "on" @@ )? "->" @@ @@?.
 func (p *fastParser) parseAfter() *After {
 	pos := p.pos()
 	if !(p.at("after")) {
@@ -1491,7 +1491,13 @@ func (p *fastParser) parseAfter() *After {
 	}
 	n := &After{}
 	p.next()
-	n.Duration = p.parseDuration()
+	switch {
+	case p.at("("):
+		n.Choice = p.parseChoice()
+	default:
+		p.wanted("Choice")
+		n.Duration = p.parseDuration()
+	}
 	if p.is("on") {
 		p.next()
 		n.Calendar = p.parseRef()
@@ -1507,7 +1513,7 @@ func (p *fastParser) parseAfter() *After {
 	return n
 }
 
-// parseSLA parses "sla" @@ "within" @@ ( "on" @@ )? ( "from" ( @"entry" | @"assignment" ) )? ( "until" @@ ( "," @@ )* )? ( @"{" EOL* ( @@ (?= EOL | "}" ) EOL* )* "}" )?.
+// parseSLA parses "sla" @@ "within" ( @@ | @@ ) ( "on" @@ )? ( "from" ( @"entry" | @"assignment" ) )? ( "until" @@ ( "," @@ )* )? ( @"{" EOL* ( @@ (?= EOL | "}" ) EOL* )* "}" )?.
 func (p *fastParser) parseSLA() *SLA {
 	pos := p.pos()
 	if !(p.at("sla")) {
@@ -1518,7 +1524,13 @@ func (p *fastParser) parseSLA() *SLA {
 	p.next()
 	n.Name = p.parseIdent()
 	p.expect("within")
-	n.Within = p.parseDuration()
+	switch {
+	case p.at("("):
+		n.Choice = p.parseChoice()
+	default:
+		p.wanted("Choice")
+		n.Within = p.parseDuration()
+	}
 	if p.is("on") {
 		p.next()
 		n.Calendar = p.parseRef()
@@ -1544,6 +1556,55 @@ func (p *fastParser) parseSLA() *SLA {
 		p.next()
 		n.Braces = true
 		n.Clauses = block(p, p.parseSLAClause)
+	}
+	n.Node = p.node(pos)
+	return n
+}
+
+// parseChoice parses "(" @@ ( "," @@ )* ","? ")".
+func (p *fastParser) parseChoice() *Choice {
+	pos := p.pos()
+	if !(p.at("(")) {
+		p.wanted("Choice")
+		p.fail()
+	}
+	n := &Choice{}
+	p.next()
+	n.Rules = append(n.Rules, p.parseChoiceRule())
+	for p.is(",") {
+		p.next()
+		n.Rules = append(n.Rules, p.parseChoiceRule())
+	}
+	if p.is(",") {
+		p.next()
+	}
+	p.expect(")")
+	n.Node = p.node(pos)
+	return n
+}
+
+// parseChoiceRule parses ( "when" @@ | @"else" ) "->" @@ ( "on" @@ )?.
+func (p *fastParser) parseChoiceRule() *ChoiceRule {
+	pos := p.pos()
+	if !(p.at("when") || p.at("else")) {
+		p.wanted("ChoiceRule")
+		p.fail()
+	}
+	n := &ChoiceRule{}
+	switch {
+	case p.at("when"):
+		p.next()
+		n.When = p.expr()
+	default:
+		p.wanted("|\"when\"")
+		p.expect("else")
+		n.Else = true
+	}
+	p.expect("->")
+	n.Duration = p.parseDuration()
+	if p.is("on") {
+		p.next()
+		n.Calendar = p.parseRef()
 	}
 	n.Node = p.node(pos)
 	return n

@@ -202,7 +202,7 @@ func stageBody(st *ir.Stage) string {
 		fmt.Fprintf(&b, "\n- RACI: %s", strings.Join(raci, " · "))
 	}
 	for _, sla := range st.SLAs {
-		line := fmt.Sprintf("\n- SLA `%s` within %s", sla.Name, ir.DescribeDuration(sla.Within, sla.Written, sla.Calendar))
+		line := fmt.Sprintf("\n- SLA `%s` within %s", sla.Name, ir.DescribeLength(sla.Within, sla.Written, sla.Calendar, sla.Choices))
 		if sla.Clock != "" {
 			line += " from " + sla.Clock
 		}
@@ -222,7 +222,7 @@ func stageBody(st *ir.Stage) string {
 		fmt.Fprintf(&b, "\n- when `%s` → `%s`", t.Guard.Src, t.Target)
 	}
 	for _, t := range st.After {
-		fmt.Fprintf(&b, "\n- after %s → `%s`", ir.DescribeDuration(t.After, t.Written, t.Calendar), t.Target)
+		fmt.Fprintf(&b, "\n- after %s → `%s`", ir.DescribeLength(t.After, t.Written, t.Calendar, t.Choices), t.Target)
 	}
 	return b.String()
 }

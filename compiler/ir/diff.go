@@ -208,11 +208,11 @@ func guardText(g *Expr) string {
 }
 
 func timeoutText(t Timeout) string {
-	return "after " + DescribeDuration(t.After, t.Written, t.Calendar) + " -> " + t.Target
+	return "after " + DescribeLength(t.After, t.Written, t.Calendar, t.Choices) + " -> " + t.Target
 }
 
 func slaText(x SLA) string {
-	s := x.Name + " within " + DescribeDuration(x.Within, x.Written, x.Calendar)
+	s := x.Name + " within " + DescribeLength(x.Within, x.Written, x.Calendar, x.Choices)
 	if x.Clock != "" {
 		s += " from " + x.Clock
 	}

@@ -97,6 +97,30 @@ func DescribeDuration(d Duration, written, calendar string) string {
 	return text + " on " + calendar
 }
 
+// DescribeLength writes a length for people: a fixed one as
+// DescribeDuration does, one the lead chooses as its rules, `(when
+// lead.tier == "hot" -> 15m, else -> 4h on us_business)`.
+func DescribeLength(d Duration, written, calendar string, choices []Choice) string {
+	if len(choices) == 0 {
+		return DescribeDuration(d, written, calendar)
+	}
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, c := range choices {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if c.When != nil {
+			b.WriteString("when " + c.When.Src)
+		} else {
+			b.WriteString("else")
+		}
+		b.WriteString(" -> " + DescribeDuration(c.Length, c.Written, c.Calendar))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
 // UsesBusinessDays reports whether a duration literal counts business days
 // (`3bd`, `1bd4h`): such a literal is kept as written for people.
 func UsesBusinessDays(s string) bool { return strings.Contains(s, "bd") }

@@ -48,7 +48,7 @@ func (w *Workflow) Edges() []Edge {
 			out = append(out, Edge{ID: t.ID, From: s.Name, To: t.Target, Kind: EdgeAuto, Label: label, Pos: t.Pos})
 		}
 		for _, t := range s.After {
-			label := "after " + DescribeDuration(t.After, t.Written, t.Calendar)
+			label := "after " + DescribeLength(t.After, t.Written, t.Calendar, t.Choices)
 			out = append(out, Edge{ID: t.ID, From: s.Name, To: t.Target, Kind: EdgeTimer, Label: label, Pos: t.Pos})
 		}
 		for _, sla := range s.SLAs {

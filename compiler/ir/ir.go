@@ -277,6 +277,7 @@ type Timeout struct {
 	After    Duration `json:"after"`
 	Written  string   `json:"written,omitempty"` // After as written, when in business days (`3bd`)
 	Calendar string   `json:"calendar,omitempty"`
+	Choices  []Choice `json:"choices,omitempty"` // the lead chooses: After and Calendar are the else rule's
 	Target   string   `json:"target"`
 	Actions  []Action `json:"actions,omitempty"`
 	Origin   string   `json:"origin,omitempty"`
@@ -295,12 +296,33 @@ type SLA struct {
 	Within    Duration `json:"within"`
 	Written   string   `json:"written,omitempty"` // Within as written, when in business days (`3bd`)
 	Calendar  string   `json:"calendar,omitempty"`
+	Choices   []Choice `json:"choices,omitempty"` // the lead chooses: Within and Calendar are the else rule's
 	Clock     string   `json:"clock,omitempty"`
 	Until     []string `json:"until,omitempty"`
 	Warn      *Warn    `json:"warn,omitempty"`
 	HasBreach bool     `json:"has_breach,omitempty"`
 	Breach    []Action `json:"breach,omitempty"`
 	Pos       Pos      `json:"pos"`
+}
+
+// Choice is one rule of a length the lead chooses, `within (when C -> D
+// on CAL, ..., else -> D)` or the same in `after`: the first rule whose
+// When holds (nil: else, always the last) gives the length and calendar,
+// when the SLA starts or the timer is set.
+type Choice struct {
+	When     *Expr    `json:"when,omitempty"`
+	Length   Duration `json:"length"`
+	Written  string   `json:"written,omitempty"` // Length as written, when in business days
+	Calendar string   `json:"calendar,omitempty"`
+	Pos      Pos      `json:"pos"`
+}
+
+// Lengths are the lengths an SLA may have: its choices, or its one length.
+func (s *SLA) Lengths() []Choice {
+	if len(s.Choices) > 0 {
+		return s.Choices
+	}
+	return []Choice{{Length: s.Within, Written: s.Written, Calendar: s.Calendar, Pos: s.Pos}}
 }
 
 // SLA clocks (SLA.Clock).

@@ -47,7 +47,7 @@ func JSON(w *ir.Workflow) ([]byte, error) {
 // on a calendar in working hours as timeouts are, "sla first_touch within
 // 24h on std.us_business", with its clock if it has one ("from entry").
 func slaLine(s ir.SLA) string {
-	line := "sla " + s.Name + " within " + ir.DescribeDuration(s.Within, s.Written, s.Calendar)
+	line := "sla " + s.Name + " within " + ir.DescribeLength(s.Within, s.Written, s.Calendar, s.Choices)
 	if s.Clock != "" {
 		line += " from " + s.Clock
 	}

@@ -2,6 +2,7 @@ package format
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/leadlang/lead/lang"
 )
@@ -304,7 +305,7 @@ func (p *printer) node(n any) {
 		}
 	case *lang.After:
 		p.str("after ")
-		p.duration(n.Duration)
+		p.length(n.Duration, n.Choice)
 		p.onCalendar(n.Calendar)
 		p.str(" -> ")
 		p.ref(n.Target)
@@ -316,7 +317,7 @@ func (p *printer) node(n any) {
 		p.str("sla ")
 		p.ident(n.Name)
 		p.str(" within ")
-		p.duration(n.Within)
+		p.length(n.Within, n.Choice)
 		p.onCalendar(n.Calendar)
 		if n.Clock != "" {
 			p.str(" from " + n.Clock)
@@ -327,7 +328,14 @@ func (p *printer) node(n any) {
 		}
 		if n.Braces {
 			p.str(" ")
-			block(p, n.Clauses, p.findOpen(n.Within.EndPos.Offset), closeOf(&n.Node), sepStmt)
+			from := n.Name.EndPos.Offset
+			switch {
+			case n.Choice != nil:
+				from = n.Choice.EndPos.Offset
+			case n.Within != nil:
+				from = n.Within.EndPos.Offset
+			}
+			block(p, n.Clauses, p.findOpen(from), closeOf(&n.Node), sepStmt)
 		}
 	case *lang.Warn:
 		p.str("warn at ")
@@ -448,6 +456,61 @@ func (p *printer) token(n *lang.Node, text string) {
 func (p *printer) ident(id *lang.Ident)        { p.token(&id.Node, id.Name) }
 func (p *printer) stringLit(s *lang.StringLit) { p.token(&s.Node, s.Raw) }
 func (p *printer) duration(d *lang.Duration)   { p.token(&d.Node, d.Text) }
+
+// length prints a duration, or a choice of one: on one line, `(when
+// lead.tier == "hot" -> 15m, else -> 4h on us_business)`, or, if it was
+// written on several, one rule a line, with the comments between them.
+func (p *printer) length(d *lang.Duration, c *lang.Choice) {
+	if c == nil {
+		p.duration(d)
+		return
+	}
+	multi := strings.IndexByte(p.src[c.Pos.Offset:c.EndPos.Offset], '\n') >= 0
+	p.str("(")
+	last := c.Pos.Offset + 1
+	for i, r := range c.Rules {
+		switch {
+		case multi:
+			if i > 0 {
+				p.str(",")
+			}
+			p.trailing(&last, r.Pos.Offset)
+			p.ownLines(r.Pos.Offset, p.indent+2)
+			p.nl()
+			p.spaces(p.indent + 2)
+		case i > 0:
+			p.str(", ")
+		}
+		last = r.EndPos.Offset
+		if r.Else {
+			p.str("else")
+		} else {
+			p.str("when ")
+			p.expr(r.When)
+		}
+		p.str(" -> ")
+		p.duration(r.Duration)
+		p.onCalendar(r.Calendar)
+	}
+	if multi {
+		p.trailing(&last, c.EndPos.Offset-1)
+		p.ownLines(c.EndPos.Offset-1, p.indent+2)
+		p.nl()
+		p.spaces(p.indent)
+	}
+	p.str(")")
+}
+
+// ownLines prints the comments that start before off, each on a line of
+// its own indented by indent.
+func (p *printer) ownLines(off, indent int) {
+	for p.ci < len(p.comments) && p.comments[p.ci].Span.Start < off {
+		p.nl()
+		p.spaces(indent)
+		p.comment(p.comments[p.ci])
+		p.ci++
+	}
+}
 
 func (p *printer) idents(ids []*lang.Ident) {
 	for i, id := range ids {

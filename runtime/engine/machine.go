@@ -227,9 +227,15 @@ func (m *Machine) compile() error {
 			actions(s.When[j].Actions, none)
 		}
 		for j := range s.After {
+			for k := range s.After[j].Choices {
+				add(s.After[j].Choices[k].When, none)
+			}
 			actions(s.After[j].Actions, none)
 		}
 		for j := range s.SLAs {
+			for k := range s.SLAs[j].Choices {
+				add(s.SLAs[j].Choices[k].When, none)
+			}
 			if w := s.SLAs[j].Warn; w != nil {
 				actions(w.Actions, none)
 			}

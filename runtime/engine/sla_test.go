@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -503,4 +504,69 @@ stage done terminal
 	w.wait(time.Minute)
 	w.send("L", "give", nil)
 	eq(t, "after assign", deadlines(), "touch running 09:08, vp met 09:30, plain met 10:00")
+}
+
+// TestLengthChoice: an SLA's and a timeout's length and calendar chosen by
+// the lead, when the stage is entered and again when the SLA restarts for
+// a new owner; a condition that fails counts as false (the else rule
+// applies) and raises eval_error once the timers are set.
+func TestLengthChoice(t *testing.T) {
+	m := compile(t, `
+workflow choice
+start s
+lead { email string, tier string = "warm", region string = "na", n int = 0, zero int = 0 }
+event call
+event bump
+event hot
+role ops
+owner { accountable ops }
+`+calendars+`
+calendar london {
+  timezone "Europe/London"
+  hours mon-fri 09:00-17:00
+}
+stage s {
+  owner { responsible role ops }
+  on call -> done
+  on hot { set lead.tier = "hot" }
+  on bump { reassign }
+  on exception eval_error { notify responsible "a length failed" }
+  sla touch within (when lead.tier == "hot" -> 15m, when lead.n / lead.zero > 0 -> 1m, else -> 4h) on us_business from assignment until call {
+    warn at 50% { notify responsible }
+  }
+  sla region within (when lead.region == "emea" -> 1bd on london, else -> 1bd on us_business) until call
+  after (when lead.tier == "hot" -> 1d, else -> 5d) -> done
+}
+stage done terminal
+`)
+	deadlines := func(w *world) string {
+		var out []string
+		for _, st := range w.lead("L").SLAs {
+			out = append(out, st.Name+" "+st.Deadline.UTC().Format("Mon 15:04"))
+		}
+		for name, at := range w.lead("L").Timers {
+			if strings.HasPrefix(name, "after:") || strings.HasPrefix(name, "warn:") {
+				out = append(out, name+" "+at.UTC().Format("Mon 15:04"))
+			}
+		}
+		slices.Sort(out)
+		return strings.Join(out, ", ")
+	}
+	// Monday 2 March 2026, 10:00 in New York (15:00Z), 15:00 in London.
+	w := newWorld(t, m, "2026-03-02T15:00:00Z")
+	w.capture("L", map[string]any{"email": "a@x.example", "tier": "hot", "region": "emea"})
+	eq(t, "hot in EMEA", deadlines(w),
+		"after:0 Tue 15:00, region Tue 15:00, touch Mon 15:15, warn:touch Mon 15:07")
+	eqs(t, "no exception", w.exceptions("L"), nil)
+
+	w = newWorld(t, m, "2026-03-02T15:00:00Z")
+	w.capture("L", map[string]any{"email": "a@x.example"})
+	eq(t, "warm in NA", deadlines(w),
+		"after:0 Sat 15:00, region Tue 15:00, touch Mon 19:00, warn:touch Mon 17:00")
+	eqs(t, "the failing condition raised eval_error", w.exceptions("L"), []string{"eval_error/stage"})
+
+	w.send("L", "hot", nil)
+	w.send("L", "bump", nil) // a new owner: touch is chosen again
+	eq(t, "hot after reassign", deadlines(w),
+		"after:0 Sat 15:00, region Tue 15:00, touch Mon 15:15, warn:touch Mon 15:07")
 }

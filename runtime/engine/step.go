@@ -693,6 +693,7 @@ func (s *stepper) restartSLAs(reassigned bool) {
 		return
 	}
 	saved := false
+	var failed error
 	for i := range stage.SLAs {
 		sla := &stage.SLAs[i]
 		j := s.slaIndex(sla.Name)
@@ -712,7 +713,10 @@ func (s *stepper) restartSLAs(reassigned bool) {
 			s.saveSLAs()
 			saved = true
 		}
-		s.startSLA(stage, sla, "restarted")
+		failed = cmp.Or(failed, s.startSLA(stage, sla, "restarted"))
+	}
+	if failed != nil {
+		s.fail(failed)
 	}
 }
 
@@ -901,20 +905,49 @@ func (s *stepper) enter(target, edge string) {
 }
 
 func (s *stepper) startTimers(stage *ir.Stage) {
-	for i, t := range stage.After {
-		s.setTimer(s.m.afterNames[i], s.m.add(s.now, time.Duration(t.After), t.Calendar))
+	var failed error
+	for i := range stage.After {
+		t := &stage.After[i]
+		d, cal, err := s.length(t.After, t.Calendar, t.Choices)
+		failed = cmp.Or(failed, err)
+		s.setTimer(s.m.afterNames[i], s.m.add(s.now, d, cal))
 	}
 	for i := range stage.SLAs {
-		s.startSLA(stage, &stage.SLAs[i], "started")
+		failed = cmp.Or(failed, s.startSLA(stage, &stage.SLAs[i], "started"))
 	}
 	if n := stage.Nurture; n != nil {
 		s.setTimer(timerNurture, s.m.add(s.now, time.Duration(n.Every), n.Calendar))
 	}
+	if failed != nil {
+		s.fail(failed)
+	}
 }
 
-// startSLA (re)starts an SLA from now.
-func (s *stepper) startSLA(stage *ir.Stage, sla *ir.SLA, outcome string) {
-	deadline := s.m.add(s.now, time.Duration(sla.Within), sla.Calendar)
+// length is the length a timeout or an SLA has for this lead, now, and the
+// calendar it is measured on: the first of choices whose condition holds,
+// or the fixed one. A condition that fails to evaluate does not hold; the
+// error is returned, to be raised (eval_error) once the timers are set.
+func (s *stepper) length(d ir.Duration, cal string, choices []ir.Choice) (time.Duration, string, error) {
+	var failed error
+	for i := range choices {
+		c := &choices[i]
+		if c.When != nil {
+			ok, err := s.m.evalBool(c.When, s.act())
+			failed = cmp.Or(failed, err)
+			if err != nil || !ok {
+				continue
+			}
+		}
+		return time.Duration(c.Length), c.Calendar, failed
+	}
+	return time.Duration(d), cal, failed
+}
+
+// startSLA (re)starts an SLA from now, with the length the lead chooses,
+// and returns the error of a choice's condition that failed (length).
+func (s *stepper) startSLA(stage *ir.Stage, sla *ir.SLA, outcome string) error {
+	within, cal, failed := s.length(sla.Within, sla.Calendar, sla.Choices)
+	deadline := s.m.add(s.now, within, cal)
 	st := SLAState{Name: sla.Name, Started: s.now, Deadline: deadline, State: SLARunning}
 	slas := s.mutSLAs()
 	replaced := false
@@ -929,13 +962,14 @@ func (s *stepper) startSLA(stage *ir.Stage, sla *ir.SLA, outcome string) {
 	if w := sla.Warn; w != nil {
 		at := time.Duration(w.At)
 		if w.Percent > 0 {
-			at = time.Duration(int64(sla.Within) / 100 * int64(w.Percent))
-			at += time.Duration(int64(sla.Within) % 100 * int64(w.Percent) / 100)
+			at = time.Duration(int64(within) / 100 * int64(w.Percent))
+			at += time.Duration(int64(within) % 100 * int64(w.Percent) / 100)
 		}
-		s.setTimer(s.m.warnNames[sla.Name], s.m.add(s.now, at, sla.Calendar))
+		s.setTimer(s.m.warnNames[sla.Name], s.m.add(s.now, at, cal))
 	}
 	s.setTimer(s.m.breachNames[sla.Name], deadline)
 	s.slaOutcome(SLAOutcome{Name: sla.Name, Stage: stage.Name, State: outcome, Deadline: deadline})
+	return failed
 }
 
 func (s *stepper) slaIndex(name string) int {
