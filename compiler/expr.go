@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -797,14 +798,20 @@ func (j *exprJob) walk(a *ast.AST, e ast.Expr, guarded map[string]bool) {
 			for i := 0; i < 2; i++ {
 				if f, key, ok := j.objectField(a, args[i]); ok && f.Type.Kind == ir.Enum {
 					j.checkEnumLiteral(a, args[1-i], &f, key)
+				} else if ok && key == "lead.lifecycle" {
+					j.checkLifecycleLiteral(a, args[1-i])
 				}
 			}
 		case "business_hours_between", "in_business_hours":
 			j.checkCalendarArg(a, args[0])
 		case operators.In:
-			if f, key, ok := j.objectField(a, args[0]); ok && f.Type.Kind == ir.Enum && args[1].Kind() == ast.ListKind {
+			if f, key, ok := j.objectField(a, args[0]); ok && args[1].Kind() == ast.ListKind {
 				for _, el := range args[1].AsList().Elements() {
-					j.checkEnumLiteral(a, el, &f, key)
+					if f.Type.Kind == ir.Enum {
+						j.checkEnumLiteral(a, el, &f, key)
+					} else if key == "lead.lifecycle" {
+						j.checkLifecycleLiteral(a, el)
+					}
 				}
 			}
 		}
@@ -853,6 +860,40 @@ func (j *exprJob) checkEnumLiteral(a *ast.AST, e ast.Expr, f *ir.Field, key stri
 	}
 	start, end := j.nodeSpan(a, e)
 	j.errorf(start, end, CodeEnumCheck, "%q is not a value of %s: it is one of %s", s, key, strings.Join(f.Type.Enum, ", ")).suggest(s, f.Type.Enum)
+}
+
+// checkLifecycleLiteral reports a string literal compared with
+// lead.lifecycle that no stage of the workflow has as its lifecycle ("" is
+// the lifecycle of a stage without one).
+func (j *exprJob) checkLifecycleLiteral(a *ast.AST, e ast.Expr) {
+	if e.Kind() == ast.CallKind && e.AsCall().FunctionName() == operators.Conditional {
+		j.checkLifecycleLiteral(a, e.AsCall().Args()[1])
+		j.checkLifecycleLiteral(a, e.AsCall().Args()[2])
+		return
+	}
+	if e.Kind() != ast.LiteralKind {
+		return
+	}
+	s, ok := e.AsLiteral().Value().(string)
+	if !ok || s == "" {
+		return
+	}
+	var labels []string
+	for _, st := range j.workflow.Stages {
+		if st.Lifecycle == s {
+			return
+		}
+		if st.Lifecycle != "" && !slices.Contains(labels, st.Lifecycle) {
+			labels = append(labels, st.Lifecycle)
+		}
+	}
+	start, end := j.nodeSpan(a, e)
+	if len(labels) == 0 {
+		j.errorf(start, end, CodeEnumCheck, "no stage has the lifecycle %q: no stage declares a lifecycle, so lead.lifecycle is always \"\"", s).
+			help("label stages with `lifecycle NAME` (the language reference §13)")
+		return
+	}
+	j.errorf(start, end, CodeEnumCheck, "no stage has the lifecycle %q: lead.lifecycle is one of %s, or \"\" in a stage without one", s, strings.Join(labels, ", ")).suggest(s, labels)
 }
 
 // objectField resolves `lead.x` / `event.x` / `member.x` to its declared

@@ -23,11 +23,12 @@ type Test struct {
 
 // Test step kinds.
 const (
-	StepAt      = "at"
-	StepCapture = "capture"
-	StepSend    = "send"
-	StepWait    = "wait"
-	StepExpect  = "expect"
+	StepAt       = "at"
+	StepCapture  = "capture"
+	StepSend     = "send"
+	StepWait     = "wait"
+	StepExpect   = "expect"
+	StepOverride = "override"
 )
 
 // TestStep is one statement of a test, with its values already checked
@@ -39,6 +40,8 @@ type TestStep struct {
 	Fields map[string]any // capture fields or send payload
 	ID     string         // capture: the lead id, if given
 	Event  string         // send
+	Stage  string         // override: the stage (a cell's qualified)
+	Reason string         // override: the reason recorded
 	Wait   time.Duration  // wait
 	Expect *ir.Expr       // expect: a bool expression in the test context
 }
@@ -98,6 +101,23 @@ func (c *compilation) compileTests() {
 					step.Fields = c.updateFields(f, st.Data)
 				default:
 					step.Fields = c.payload(f, st)
+				}
+			case *lang.Override:
+				if !captured {
+					c.errorf(f, st.Span(), CodeTest, "`override` needs a lead: capture one first")
+				}
+				step.Kind = StepOverride
+				if step.Stage = c.resolveTarget(f, st.Stage, nil); step.Stage == "" {
+					continue
+				}
+				step.Reason = "overridden by a test"
+				if st.Reason != nil {
+					if strings.TrimSpace(st.Reason.Value()) == "" {
+						c.errorf(f, st.Reason.Span(), CodeTest, "an override's reason cannot be empty").
+							help("say why the lead is moved, or leave the reason out")
+						continue
+					}
+					step.Reason = st.Reason.Value()
 				}
 			case *lang.Wait:
 				d, ok := c.duration(f, st.For)

@@ -592,6 +592,16 @@ type Send struct {
 	Data  *ObjectLit `parser:"@@?"`
 }
 
+// Override is `override STAGE ["REASON"]`: an operator moves the current
+// lead, as `lead override` and POST /v1/leads/{id}/override do.
+//
+//lead:usage `override STAGE ["REASON"]`
+type Override struct {
+	Node
+	Stage  *Ref       `parser:"\"override\" @@"`
+	Reason *StringLit `parser:"@@?"`
+}
+
 // ObjectLit is `{ NAME = LITERAL, ... }`.
 //
 //lead:block values a list of field values
@@ -976,11 +986,12 @@ func (*Develop) cellPart()    {}
 func (*StandardStages) standardStmt() {}
 func (*Require) standardStmt()        {}
 
-func (*At) testStmt()      {}
-func (*Capture) testStmt() {}
-func (*Send) testStmt()    {}
-func (*Wait) testStmt()    {}
-func (*Expect) testStmt()  {}
+func (*At) testStmt()       {}
+func (*Capture) testStmt()  {}
+func (*Send) testStmt()     {}
+func (*Override) testStmt() {}
+func (*Wait) testStmt()     {}
+func (*Expect) testStmt()   {}
 
 func (*Disqualify) stageStmt() {}
 func (*Qualify) stageStmt()    {}

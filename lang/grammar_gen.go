@@ -26,7 +26,7 @@ var blockKinds = map[string]blockKind{
 	"stage":    {"a stage", []string{"owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
 	"standard": {"a standard", []string{"stages", "terminal", "require"}},
 	"team":     {"a team", []string{"strategy", "capacity", "calendar", "member"}},
-	"test":     {"a test", []string{"at", "capture", "send", "wait", "expect"}},
+	"test":     {"a test", []string{"at", "capture", "send", "override", "wait", "expect"}},
 	"values":   {"a list of field values", nil},
 }
 
@@ -156,6 +156,7 @@ var usage = map[string]string{
 	"test at":           "`at \"2026-03-02T09:00:00Z\"`",
 	"test capture":      "`capture { FIELD = VALUE, ... }`",
 	"test expect":       "`expect CONDITION`",
+	"test override":     "`override STAGE [\"REASON\"]`",
 	"test send":         "`send EVENT [{ FIELD = VALUE, ... }]`",
 	"test wait":         "`wait DURATION`",
 }
@@ -196,7 +197,7 @@ var exprStopWords = map[string]bool{
 
 // grammarTerms are the terms a syntax failure can name as wanted; each
 // has words in termDescriptions (a test checks).
-var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
+var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
 
 // Parsers of the unions: each returns false, looking for nothing, when
 // none of its members starts at the next token.
@@ -312,6 +313,8 @@ func (p *fastParser) parseTestStmt() (TestStmt, bool) {
 		return p.parseCapture(), true
 	case "send":
 		return p.parseSend(), true
+	case "override":
+		return p.parseOverride(), true
 	case "wait":
 		return p.parseWait(), true
 	case "expect":
@@ -1333,6 +1336,25 @@ func (p *fastParser) parseSend() *Send {
 		n.Data = p.parseObjectLit()
 	} else {
 		p.wanted("ObjectLit")
+	}
+	n.Node = p.node(pos)
+	return n
+}
+
+// parseOverride parses "override" @@ @@?.
+func (p *fastParser) parseOverride() *Override {
+	pos := p.pos()
+	if !(p.at("override")) {
+		p.wanted("Override")
+		p.fail()
+	}
+	n := &Override{}
+	p.next()
+	n.Stage = p.parseRef()
+	if p.peek().Type == tokString {
+		n.Reason = p.parseStringLit()
+	} else {
+		p.wanted("StringLit")
 	}
 	n.Node = p.node(pos)
 	return n

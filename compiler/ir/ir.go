@@ -512,6 +512,7 @@ var BuiltinAttrs = []Field{
 	{Name: "created_at", Type: Type{Kind: Timestamp}},
 	{Name: "entered_at", Type: Type{Kind: Timestamp}},
 	{Name: "version", Type: Type{Kind: String}},
+	{Name: "lifecycle", Type: Type{Kind: String}},
 }
 
 // IsBuiltinAttr reports whether name is a built-in lead attribute.

@@ -254,6 +254,13 @@ func (p *printer) node(n any) {
 			p.str(" ")
 			p.objectLit(n.Data)
 		}
+	case *lang.Override:
+		p.str("override ")
+		p.ref(n.Stage)
+		if n.Reason != nil {
+			p.str(" ")
+			p.stringLit(n.Reason)
+		}
 	case *lang.FieldValue:
 		p.ident(n.Name)
 		p.str(" = ")

@@ -35,6 +35,11 @@ func (o *leadObj) Field(name string) (any, bool) {
 		return o.l.EnteredAt, true
 	case "version":
 		return o.l.Version, true
+	case "lifecycle":
+		if st := o.m.stages[o.l.Stage]; st != nil {
+			return st.Lifecycle, true
+		}
+		return "", true
 	}
 	i, ok := o.m.fieldIndex[name]
 	if !ok || o.l.Fields[i] == nil {

@@ -277,6 +277,13 @@ func (w *world) do(st compiler.TestStep) *failure {
 		if err != nil {
 			return &failure{st.Pos, fmt.Sprintf("send %s rejected: %s", st.Event, testError(err))}
 		}
+	case compiler.StepOverride:
+		if w.current == "" {
+			return &failure{st.Pos, "override: no lead captured yet"}
+		}
+		if _, err := w.svc.Override(background, w.current, st.Stage, st.Reason, "test"); err != nil {
+			return &failure{st.Pos, fmt.Sprintf("override to %s rejected: %s", st.Stage, testError(err))}
+		}
 	case compiler.StepExpect:
 		return w.expect(st)
 	}
@@ -349,7 +356,7 @@ func (w *world) expect(st compiler.TestStep) *failure {
 				fmt.Fprintf(&b, "\n    lead.%s is not set", m[1])
 			}
 		}
-		if strings.Contains(st.Expect.Src, "escalated(") {
+		if strings.Contains(st.Expect.Src, "escalated(") || strings.Contains(st.Expect.Src, "escalations(") {
 			fmt.Fprintf(&b, "\n    escalated: %s", show(w.escalated(l.ID)))
 		}
 		if strings.Contains(st.Expect.Src, "notified(") {
@@ -374,15 +381,22 @@ func (w *world) expect(st compiler.TestStep) *failure {
 
 func (w *world) evalExpect(p cel.Program) (bool, error) {
 	var extra = map[string]any{
-		celenv.VarEscalated: []string{},
-		celenv.VarNotified:  []string{},
-		celenv.VarStuck:     false,
-		celenv.VarSLA:       map[string]string{},
-		celenv.VarHistory:   []any{},
+		celenv.VarEscalated:   []string{},
+		celenv.VarEscalations: map[string]int64{},
+		celenv.VarNotified:    []string{},
+		celenv.VarStuck:       false,
+		celenv.VarSLA:         map[string]string{},
+		celenv.VarHistory:     []any{},
 	}
 	l := w.lead()
 	if l != nil {
-		extra[celenv.VarEscalated] = w.escalated(l.ID)
+		esc := w.escalated(l.ID)
+		extra[celenv.VarEscalated] = esc
+		counts := map[string]int64{}
+		for _, r := range esc {
+			counts[r]++
+		}
+		extra[celenv.VarEscalations] = counts
 		extra[celenv.VarNotified] = w.notified(l.ID)
 		extra[celenv.VarStuck] = l.Stuck != nil
 		extra[celenv.VarSLA] = w.slas(l.ID)
@@ -406,8 +420,8 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 	return bool(b), nil
 }
 
-// escalated lists the roles the lead was ever escalated to: escalated(r)
-// holds once an escalation to r is in the lead's history.
+// escalated lists the escalations in the lead's history, one entry for
+// each: escalated(r) holds once r is in it, escalations(r) counts them.
 func (w *world) escalated(id string) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -337,3 +337,74 @@ test "updated runs the handler and the automatic transitions" {
 		t.Fatalf("%+v", results)
 	}
 }
+
+// TestLifecycleOverrideEscalations: lead.lifecycle follows the stage
+// (including a cell's), `override` moves the lead as an operator does (an
+// override into the stage it is in restarts its SLAs), and escalations(r)
+// counts the escalations to r.
+func TestLifecycleOverrideEscalations(t *testing.T) {
+	src := `workflow lc
+start inbox
+lead {
+  email string
+}
+event accepted
+role ops
+role boss
+stage inbox {
+  lifecycle mql
+  owner { accountable ops  responsible role ops }
+  on accepted when lead.lifecycle == "mql" -> sales
+  sla touch within 1h {
+    breach { escalate boss }
+  }
+  after 5h -> lost
+}
+cell sales {
+  owner { accountable ops  responsible role ops }
+  assess {
+    lifecycle sal
+    qualify when lead.email != ""
+  }
+  advance -> won {
+    accept on accepted
+  }
+  develop {
+    nurture every 30d
+  }
+}
+stage won terminal {
+  lifecycle won
+}
+stage lost terminal
+test "counts" {
+  capture { email = "a@b.example" }
+  expect lead.lifecycle == "mql" && escalations("boss") == 0
+  wait 1h
+  expect escalations("boss") == 1
+  override inbox "the boss asked for another hour"
+  wait 1h
+  expect escalations("boss") == 2 && escalated("boss") && escalations("ops") == 0
+  expect history[2].cause == "override"
+  override sales.assess
+  expect lead.stage == "sales.advance" && lead.lifecycle == ""
+  override lost "gone"
+  expect lead.lifecycle == "" && lead.stage == "lost"
+}
+test "fails with the count" {
+  capture { email = "a@b.example" }
+  wait 1h
+  expect escalations("boss") == 2
+}
+`
+	results, _ := Run([]*Suite{suite(t, "lc.lead", src)}, nil)
+	if len(results) != 2 {
+		t.Fatalf("%+v", results)
+	}
+	if results[0].Status != Pass {
+		t.Errorf("counts: %s", results[0].Message)
+	}
+	if f := results[1]; f.Status != Fail || !strings.Contains(f.Message, `escalated: ["boss"]`) {
+		t.Errorf("fails with the count: %+v", f)
+	}
+}

@@ -44,21 +44,24 @@ const (
 	memberType = "lead.Member."
 )
 
-// Test-only variables behind the test macros escalated(), notified(),
-// stuck() and sla() (the language reference §15).
+// Test-only variables behind the test macros escalated(), escalations(),
+// notified(), stuck() and sla() (the language reference §15).
 const (
 	VarEscalated = "leadtest_escalated"
-	VarNotified  = "leadtest_notified"
-	VarStuck     = "leadtest_stuck"
-	VarSLA       = "leadtest_sla" // map: SLA name -> its last outcome
-	VarHistory   = "history"
+	// VarEscalations counts the escalations to each role or person:
+	// escalations(r).
+	VarEscalations = "leadtest_escalations"
+	VarNotified    = "leadtest_notified"
+	VarStuck       = "leadtest_stuck"
+	VarSLA         = "leadtest_sla" // map: SLA name -> its last outcome
+	VarHistory     = "history"
 )
 
 // Context says which variables an expression sees (the language reference §6).
 type Context struct {
 	Events []string // the events of the handler or transition; nil: no `event`
 	Team   string   // the team of a `best_fit by` expression: `member`
-	Test   bool     // an `expect` in a test: escalated(), notified(), stuck(), sla(), history
+	Test   bool     // an `expect` in a test: escalated(), escalations(), notified(), stuck(), sla(), history
 }
 
 // Key identifies the context: expressions with equal keys see the same
@@ -145,6 +148,7 @@ func (e *Env) For(ctx Context) (*cel.Env, error) {
 	if ctx.Test {
 		opts = append(opts,
 			cel.Variable(VarEscalated, cel.ListType(cel.StringType)),
+			cel.Variable(VarEscalations, cel.MapType(cel.StringType, cel.IntType)),
 			cel.Variable(VarNotified, cel.ListType(cel.StringType)),
 			cel.Variable(VarStuck, cel.BoolType),
 			cel.Variable(VarSLA, cel.MapType(cel.StringType, cel.StringType)),
@@ -407,6 +411,13 @@ func macros(w *ir.Workflow) []cel.Macro {
 	ms = append(ms,
 		inList("escalated", VarEscalated),
 		inList("notified", VarNotified),
+		// escalations(r) counts the escalations to r: r in m ? m[r] : 0.
+		cel.GlobalMacro("escalations", 1, func(eh cel.MacroExprFactory, _ ast.Expr, args []ast.Expr) (ast.Expr, *cel.Error) {
+			return eh.NewCall("_?_:_",
+				eh.NewCall("@in", args[0], eh.NewIdent(VarEscalations)),
+				eh.NewCall("_[_]", eh.NewIdent(VarEscalations), eh.Copy(args[0])),
+				eh.NewLiteral(types.Int(0))), nil
+		}),
 		cel.GlobalMacro("stuck", 0, func(eh cel.MacroExprFactory, _ ast.Expr, _ []ast.Expr) (ast.Expr, *cel.Error) {
 			return eh.NewIdent(VarStuck), nil
 		}),
