@@ -49,6 +49,7 @@ const (
 	CodeHours    = "E151"
 	CodeDate     = "E152"
 	CodeCalendar = "E153" // missing timezone or hours
+	CodeWorkday  = "E154" // a workday given twice or also a holiday
 	CodeDuration = "E160"
 	CodePercent  = "E161"
 	CodeWarnAt   = "E162"

@@ -342,8 +342,7 @@ func (c *compilation) buildCalendar(cal at[*lang.Calendar]) (ir.Calendar, bool) 
 	ok := true
 	fail := func() { ok = false }
 	var tzSeen *lang.Timezone
-	var hours [7][]calendar.Interval
-	var holidays []calendar.Date
+	holidaySeen, workdaySeen := map[calendar.Date]lang.Span{}, map[calendar.Date]lang.Span{}
 	for _, s := range d.Stmts {
 		switch s := s.(type) {
 		case *lang.Timezone:
@@ -360,29 +359,7 @@ func (c *compilation) buildCalendar(cal at[*lang.Calendar]) (ir.Calendar, bool) 
 				fail()
 			}
 		case *lang.Hours:
-			start, ok1 := calendar.ParseClock(s.Start.Text)
-			end, ok2 := calendar.ParseClock(s.End.Text)
-			if !ok1 {
-				c.errorf(f, s.Start.Span(), CodeHours, "invalid time %s", s.Start.Text).help("times are 24-hour HH:MM, from 00:00 to 24:00")
-				fail()
-				continue
-			}
-			if !ok2 {
-				c.errorf(f, s.End.Span(), CodeHours, "invalid time %s", s.End.Text).help("times are 24-hour HH:MM, from 00:00 to 24:00")
-				fail()
-				continue
-			}
-			if end == start {
-				c.errorf(f, lang.Span{Start: s.Start.Span().Start, End: s.End.Span().End}, CodeHours,
-					"working hours %s-%s are empty: they end when they start", s.Start.Text, s.End.Text).
-					help("write the end of the working day, e.g. 09:00-17:00")
-				fail()
-				continue
-			}
-			if end < start {
-				c.errorf(f, lang.Span{Start: s.Start.Span().Start, End: s.End.Span().End}, CodeHours,
-					"working hours %s-%s end before they start", s.Start.Text, s.End.Text).
-					help("hours cannot cross midnight; write two lines, e.g. 22:00-24:00 and 00:00-06:00 on the next day")
+			if !c.timeRange(f, s.Start, s.End) {
 				fail()
 				continue
 			}
@@ -393,10 +370,7 @@ func (c *compilation) buildCalendar(cal at[*lang.Calendar]) (ir.Calendar, bool) 
 					fail()
 					continue
 				}
-				for _, day := range days {
-					h.Days = append(h.Days, day)
-					hours[day] = append(hours[day], calendar.Interval{Start: start, End: end})
-				}
+				h.Days = append(h.Days, days...)
 			}
 			out.Hours = append(out.Hours, h)
 		case *lang.Holiday:
@@ -406,8 +380,48 @@ func (c *compilation) buildCalendar(cal at[*lang.Calendar]) (ir.Calendar, bool) 
 				fail()
 				continue
 			}
-			holidays = append(holidays, date)
+			if prev, dup := workdaySeen[date]; dup {
+				c.errorf(f, s.Date.Span(), CodeWorkday, "%s is a workday and a holiday", date).
+					related(f, prev, "declared a workday here").help("a date either works (`workday`) or does not (`holiday`): remove one")
+				fail()
+				continue
+			}
+			holidaySeen[date] = s.Date.Span()
 			out.Holidays = append(out.Holidays, date.String())
+		case *lang.Workday:
+			date, okd := calendar.ParseDate(s.Date.Value())
+			if !okd {
+				c.errorf(f, s.Date.Span(), CodeDate, "invalid date %s", s.Date.Raw).help("dates are written \"YYYY-MM-DD\", e.g. \"2027-01-09\"")
+				fail()
+				continue
+			}
+			if prev, dup := workdaySeen[date]; dup {
+				c.errorf(f, s.Date.Span(), CodeWorkday, "workday %s is declared twice", date).
+					related(f, prev, "first declared here").help("give all of the day's hours on one line: `workday \"%s\" 09:00-12:00, 13:00-17:00`", date)
+				fail()
+				continue
+			}
+			if prev, dup := holidaySeen[date]; dup {
+				c.errorf(f, s.Date.Span(), CodeWorkday, "%s is a holiday and a workday", date).
+					related(f, prev, "declared a holiday here").help("a date either works (`workday`) or does not (`holiday`): remove one")
+				fail()
+				continue
+			}
+			workdaySeen[date] = s.Date.Span()
+			wd := ir.Workday{Date: date.String()}
+			okw := true
+			for _, r := range s.Hours {
+				if !c.timeRange(f, r.Start, r.End) {
+					okw = false
+					continue
+				}
+				wd.Hours = append(wd.Hours, ir.TimeRange{Start: r.Start.Text, End: r.End.Text})
+			}
+			if !okw {
+				fail()
+				continue
+			}
+			out.Workdays = append(out.Workdays, wd)
 		}
 	}
 	if tzSeen == nil {
@@ -419,12 +433,40 @@ func (c *compilation) buildCalendar(cal at[*lang.Calendar]) (ir.Calendar, bool) 
 		fail()
 	}
 	if ok {
-		if _, err := calendar.New(out.Name, out.Timezone, hours, holidays); err != nil {
+		if _, err := out.Build(); err != nil {
 			c.errorf(f, d.Name.Span(), CodeCalendar, "invalid calendar: %v", err)
 			fail()
 		}
 	}
 	return out, ok
+}
+
+// timeRange checks working hours START-END: 24-hour times, the end after
+// the start (hours do not cross midnight).
+func (c *compilation) timeRange(f *lang.File, s, e *lang.Clock) bool {
+	start, ok1 := calendar.ParseClock(s.Text)
+	end, ok2 := calendar.ParseClock(e.Text)
+	if !ok1 {
+		c.errorf(f, s.Span(), CodeHours, "invalid time %s", s.Text).help("times are 24-hour HH:MM, from 00:00 to 24:00")
+		return false
+	}
+	if !ok2 {
+		c.errorf(f, e.Span(), CodeHours, "invalid time %s", e.Text).help("times are 24-hour HH:MM, from 00:00 to 24:00")
+		return false
+	}
+	if end == start {
+		c.errorf(f, lang.Span{Start: s.Span().Start, End: e.Span().End}, CodeHours,
+			"working hours %s-%s are empty: they end when they start", s.Text, e.Text).
+			help("write the end of the working day, e.g. 09:00-17:00")
+		return false
+	}
+	if end < start {
+		c.errorf(f, lang.Span{Start: s.Span().Start, End: e.Span().End}, CodeHours,
+			"working hours %s-%s end before they start", s.Text, e.Text).
+			help("hours cannot cross midnight; write two lines, e.g. 22:00-24:00 and 00:00-06:00 on the next day")
+		return false
+	}
+	return true
 }
 
 func (c *compilation) dayRange(f *lang.File, dr *lang.DayRange) ([]int, bool) {

@@ -293,7 +293,7 @@ type MemberAttr struct {
 // Calendar is `calendar NAME { ... }`.
 //
 //lead:block calendar a calendar
-//lead:usage `calendar NAME { timezone "AREA/CITY" ... hours DAYS HH:MM-HH:MM ... }`
+//lead:usage `calendar NAME { timezone "AREA/CITY" ... hours DAYS HH:MM-HH:MM ... holiday "YYYY-MM-DD" ... workday "YYYY-MM-DD" HH:MM-HH:MM ... }`
 type Calendar struct {
 	Node
 	Name  *Ident    `parser:"\"calendar\" @@ \"{\" EOL*"`
@@ -343,6 +343,23 @@ type Clock struct {
 type Holiday struct {
 	Node
 	Date *StringLit `parser:"\"holiday\" @@"`
+}
+
+// Workday is `workday "YYYY-MM-DD" HH:MM-HH:MM[, HH:MM-HH:MM...]`: a date
+// that works these hours instead of its weekday's (a make-up Saturday).
+//
+//lead:usage `workday "YYYY-MM-DD" HH:MM-HH:MM[, HH:MM-HH:MM]`, e.g. `workday "2027-01-09" 09:00-17:00`
+type Workday struct {
+	Node
+	Date  *StringLit   `parser:"\"workday\" @@"`
+	Hours []*TimeRange `parser:"@@ ( \",\" @@ )*"`
+}
+
+// TimeRange is `HH:MM-HH:MM`.
+type TimeRange struct {
+	Node
+	Start *Clock `parser:"@@ \"-\""`
+	End   *Clock `parser:"@@"`
 }
 
 // Routing is `routing NAME { RULES }`.
@@ -973,6 +990,7 @@ func (*Member) teamStmt()       {}
 func (*Timezone) calStmt() {}
 func (*Hours) calStmt()    {}
 func (*Holiday) calStmt()  {}
+func (*Workday) calStmt()  {}
 
 func (*ScoreRule) scoreStmt() {}
 func (*Decay) scoreStmt()     {}

@@ -13,7 +13,7 @@ var blockKinds = map[string]blockKind{
 	"actions":  {"an action block", []string{"set", "assign", "reassign", "notify", "escalate", "->"}},
 	"advance":  {"a cell's advance", []string{"route", "accept", "reject", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
 	"assess":   {"a cell's assess", []string{"disqualify", "qualify", "undecided", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"calendar": {"a calendar", []string{"timezone", "hours", "holiday"}},
+	"calendar": {"a calendar", []string{"timezone", "hours", "holiday", "workday"}},
 	"cell":     {"a cell", []string{"owner", "assess", "advance", "develop"}},
 	"develop":  {"a cell's develop", []string{"nurture", "reassess", "recycle", "owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
 	"event":    {"an event", nil},
@@ -63,7 +63,7 @@ var blockOpeners = map[string]string{
 // usage is the syntax of each statement (see //lead:usage), keyed by the
 // kind of block it is in ("" at the top level), a space and its keyword.
 var usage = map[string]string{
-	" calendar":         "`calendar NAME { timezone \"AREA/CITY\" ... hours DAYS HH:MM-HH:MM ... }`",
+	" calendar":         "`calendar NAME { timezone \"AREA/CITY\" ... hours DAYS HH:MM-HH:MM ... holiday \"YYYY-MM-DD\" ... workday \"YYYY-MM-DD\" HH:MM-HH:MM ... }`",
 	" cell":             "`cell NAME { owner { ... } assess { ... } advance -> TARGET [{ ... }] develop { ... } }`",
 	" conforms":         "`conforms STANDARD`",
 	" event":            "`event NAME [{ NAME TYPE, ... }]`",
@@ -112,6 +112,7 @@ var usage = map[string]string{
 	"calendar holiday":  "`holiday \"YYYY-MM-DD\"`",
 	"calendar hours":    "`hours DAYS HH:MM-HH:MM`, e.g. `hours mon-fri 09:00-17:00`",
 	"calendar timezone": "`timezone \"AREA/CITY\"`",
+	"calendar workday":  "`workday \"YYYY-MM-DD\" HH:MM-HH:MM[, HH:MM-HH:MM]`, e.g. `workday \"2027-01-09\" 09:00-17:00`",
 	"cell advance":      "`advance -> TARGET [{ STATEMENTS }]`",
 	"cell assess":       "`assess { STATEMENTS }`",
 	"cell develop":      "`develop { STATEMENTS }`",
@@ -197,7 +198,7 @@ var exprStopWords = map[string]bool{
 
 // grammarTerms are the terms a syntax failure can name as wanted; each
 // has words in termDescriptions (a test checks).
-var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
+var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workday\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
 
 // Parsers of the unions: each returns false, looking for nothing, when
 // none of its members starts at the next token.
@@ -265,6 +266,8 @@ func (p *fastParser) parseCalStmt() (CalStmt, bool) {
 		return p.parseHours(), true
 	case "holiday":
 		return p.parseHoliday(), true
+	case "workday":
+		return p.parseWorkday(), true
 	}
 	return nil, false
 }
@@ -925,6 +928,40 @@ func (p *fastParser) parseHoliday() *Holiday {
 	n := &Holiday{}
 	p.next()
 	n.Date = p.parseStringLit()
+	n.Node = p.node(pos)
+	return n
+}
+
+// parseWorkday parses "workday" @@ @@ ( "," @@ )*.
+func (p *fastParser) parseWorkday() *Workday {
+	pos := p.pos()
+	if !(p.at("workday")) {
+		p.wanted("Workday")
+		p.fail()
+	}
+	n := &Workday{}
+	p.next()
+	n.Date = p.parseStringLit()
+	n.Hours = append(n.Hours, p.parseTimeRange())
+	for p.is(",") {
+		p.next()
+		n.Hours = append(n.Hours, p.parseTimeRange())
+	}
+	n.Node = p.node(pos)
+	return n
+}
+
+// parseTimeRange parses @@ "-" @@.
+func (p *fastParser) parseTimeRange() *TimeRange {
+	pos := p.pos()
+	if !(p.peek().Type == tokClock) {
+		p.wanted("Clock")
+		p.fail()
+	}
+	n := &TimeRange{}
+	n.Start = p.parseClock()
+	p.expect("-")
+	n.End = p.parseClock()
 	n.Node = p.node(pos)
 	return n
 }

@@ -32,5 +32,22 @@ func (c Calendar) Build() (*calendar.Calendar, error) {
 		}
 		holidays = append(holidays, d)
 	}
-	return calendar.New(c.Name, c.Timezone, hours, holidays)
+	var workdays []calendar.Workday
+	for _, w := range c.Workdays {
+		d, ok := calendar.ParseDate(w.Date)
+		if !ok {
+			return nil, fmt.Errorf("calendar %s: bad workday %q", c.Name, w.Date)
+		}
+		wd := calendar.Workday{Date: d}
+		for _, r := range w.Hours {
+			start, ok1 := calendar.ParseClock(r.Start)
+			end, ok2 := calendar.ParseClock(r.End)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("calendar %s: bad hours %s-%s on %s", c.Name, r.Start, r.End, w.Date)
+			}
+			wd.Hours = append(wd.Hours, calendar.Interval{Start: start, End: end})
+		}
+		workdays = append(workdays, wd)
+	}
+	return calendar.New(c.Name, c.Timezone, hours, holidays, workdays...)
 }

@@ -215,11 +215,25 @@ func (a *Assignee) String() string {
 
 // Calendar is a business calendar (the language reference §5).
 type Calendar struct {
-	Name     string   `json:"name"`
-	Timezone string   `json:"timezone"`
-	Hours    []Hours  `json:"hours"`
-	Holidays []string `json:"holidays,omitempty"` // YYYY-MM-DD
-	Pos      Pos      `json:"pos"`
+	Name     string    `json:"name"`
+	Timezone string    `json:"timezone"`
+	Hours    []Hours   `json:"hours"`
+	Holidays []string  `json:"holidays,omitempty"` // YYYY-MM-DD
+	Workdays []Workday `json:"workdays,omitempty"`
+	Pos      Pos       `json:"pos"`
+}
+
+// Workday is one `workday` line: a date (YYYY-MM-DD) that works these
+// local time ranges instead of its weekday's hours.
+type Workday struct {
+	Date  string      `json:"date"`
+	Hours []TimeRange `json:"hours"`
+}
+
+// TimeRange is a local time range HH:MM-HH:MM.
+type TimeRange struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
 }
 
 // Hours is one `hours` line: weekdays (0 = Sunday) and a local time range.

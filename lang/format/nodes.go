@@ -167,6 +167,19 @@ func (p *printer) node(n any) {
 	case *lang.Holiday:
 		p.str("holiday ")
 		p.stringLit(n.Date)
+	case *lang.Workday:
+		p.str("workday ")
+		p.stringLit(n.Date)
+		for i, r := range n.Hours {
+			if i > 0 {
+				p.comma(n.Hours[i-1].EndPos.Offset, r.Pos.Offset)
+			} else {
+				p.str(" ")
+			}
+			p.token(&r.Start.Node, r.Start.Text)
+			p.str("-")
+			p.token(&r.End.Node, r.End.Text)
+		}
 	case *lang.RouteRule:
 		if n.Else {
 			p.str("else")

@@ -71,6 +71,16 @@ type Calendar struct {
 	Hours [7][]Interval
 	// Holidays are local days with no working time.
 	Holidays map[Date]bool
+	// Workdays are local days with working hours of their own, which
+	// replace their weekday's (a make-up Saturday), sorted and disjoint.
+	Workdays map[Date][]Interval
+}
+
+// Workday is a dated exception to the weekly hours: on Date the calendar
+// works Hours instead of its weekday's hours.
+type Workday struct {
+	Date  Date
+	Hours []Interval
 }
 
 // New returns the calendar called name with working hours in timezone (an
@@ -78,8 +88,10 @@ type Calendar struct {
 // intervals on one weekday are merged. It is an error for the zone to be
 // unknown, for an interval to be empty, inverted or outside 00:00-24:00, for
 // a holiday not to be a real date, and for the calendar to have no working
-// hours at all (a duration on it could never elapse).
-func New(name, timezone string, hours [7][]Interval, holidays []Date) (*Calendar, error) {
+// hours at all (a duration on it could never elapse). Workdays give dates
+// hours of their own; it is an error for one to have no hours or invalid
+// ones, for a date to be given twice, or to be both a holiday and a workday.
+func New(name, timezone string, hours [7][]Interval, holidays []Date, workdays ...Workday) (*Calendar, error) {
 	fail := func(format string, args ...any) error {
 		msg := fmt.Sprintf(format, args...)
 		if name == "" {
@@ -119,6 +131,28 @@ func New(name, timezone string, hours [7][]Interval, holidays []Date) (*Calendar
 			return nil, fail("holiday %s is not a real date", d)
 		}
 		c.Holidays[d] = true
+	}
+	for _, wd := range workdays {
+		d := wd.Date
+		switch {
+		case !d.valid():
+			return nil, fail("workday %s is not a real date", d)
+		case c.Holidays[d]:
+			return nil, fail("%s is both a holiday and a workday", d)
+		case c.Workdays[d] != nil:
+			return nil, fail("workday %s is given twice", d)
+		case len(wd.Hours) == 0:
+			return nil, fail("workday %s has no hours", d)
+		}
+		for _, iv := range wd.Hours {
+			if iv.Start < 0 || iv.End > MinutesPerDay || iv.End <= iv.Start {
+				return nil, fail("workday %s: hours %s are not a range within 00:00-24:00", d, iv)
+			}
+		}
+		if c.Workdays == nil {
+			c.Workdays = make(map[Date][]Interval, len(workdays))
+		}
+		c.Workdays[d] = merge(wd.Hours)
 	}
 	return c, nil
 }

@@ -200,3 +200,51 @@ func TestDayLength(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkdays: a workday gives its date hours of its own (a make-up
+// Saturday works, a short Friday closes early); New rejects a workday that
+// is also a holiday, given twice, without hours or with bad ones.
+func TestWorkdays(t *testing.T) {
+	c := withWorkdays(t, usBusiness(t), "2026-03-07 09:00-17:00", "2026-03-13 09:00-12:00")
+	checkAdd(t, c, []addCase{
+		// Friday 16:00 + 2h: one hour Friday, one on the make-up Saturday
+		{"2026-03-06T16:00:00-05:00", 2 * time.Hour, "2026-03-07T10:00:00-05:00"},
+		// Saturday before it opens
+		{"2026-03-07T07:00:00-05:00", 8 * time.Hour, "2026-03-07T17:00:00-05:00"},
+		// the short Friday closes at noon; the next Saturday is a weekend day
+		{"2026-03-13T11:00:00-04:00", 2 * time.Hour, "2026-03-16T10:00:00-04:00"},
+		// the make-up Saturday is the sixth working day of the week
+		{"2026-03-02T09:00:00-05:00", 48 * time.Hour, "2026-03-07T17:00:00-05:00"},
+		// more than a week: the whole-week skip stops at the workdays
+		{"2026-02-23T09:00:00-05:00", 96 * time.Hour, "2026-03-09T17:00:00-04:00"},
+	})
+	// two weeks: 9 days of 8h, the Saturday's 8h and the Friday's 3h
+	if got := c.Between(ts(t, "2026-03-02T00:00:00-05:00"), ts(t, "2026-03-16T00:00:00-04:00")); got != 83*time.Hour {
+		t.Errorf("Between over the two weeks = %v; want 83h", got)
+	}
+	if !c.InHours(ts(t, "2026-03-07T12:00:00-05:00")) || c.InHours(ts(t, "2026-03-13T13:00:00-04:00")) {
+		t.Error("InHours ignores the workdays")
+	}
+	if got := c.NextOpen(ts(t, "2026-03-06T18:00:00-05:00")); !got.Equal(ts(t, "2026-03-07T09:00:00-05:00")) {
+		t.Errorf("NextOpen after Friday = %s; want the make-up Saturday", got)
+	}
+	var hours [7][]Interval
+	hours[time.Monday] = []Interval{{540, 1020}}
+	sat := Date{2026, 3, 7}
+	for _, tt := range []struct {
+		holidays []Date
+		workdays []Workday
+		want     string
+	}{
+		{[]Date{sat}, []Workday{{sat, []Interval{{540, 600}}}}, "calendar n: 2026-03-07 is both a holiday and a workday"},
+		{nil, []Workday{{sat, []Interval{{540, 600}}}, {sat, []Interval{{600, 700}}}}, "calendar n: workday 2026-03-07 is given twice"},
+		{nil, []Workday{{sat, nil}}, "calendar n: workday 2026-03-07 has no hours"},
+		{nil, []Workday{{sat, []Interval{{600, 540}}}}, "calendar n: workday 2026-03-07: hours 10:00-09:00 are not a range within 00:00-24:00"},
+		{nil, []Workday{{Date{2027, 2, 29}, []Interval{{540, 600}}}}, "calendar n: workday 2027-02-29 is not a real date"},
+	} {
+		_, err := New("n", "UTC", hours, tt.holidays, tt.workdays...)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("New: %v; want %s", err, tt.want)
+		}
+	}
+}

@@ -1,5 +1,5 @@
 // Package calendar implements business calendars: working hours per weekday
-// in one time zone, minus whole-day holidays (the language reference §5). The runtime
+// in one time zone, minus whole-day holidays, plus dated workdays (the language reference §5). The runtime
 // uses them to measure durations written `within 4h on us_business`, which
 // count only working time.
 //
@@ -15,10 +15,12 @@
 //   - a local time that occurs twice (clocks went back) means its first
 //     occurrence: 01:30 on 2026-11-01 in New York is 01:30 EDT.
 //
-// Holidays remove whole local days. Results keep the location of the time
+// Holidays remove whole local days; workdays (make-up Saturdays) give a
+// local day hours of its own, in place of its weekday's. Results keep the location of the time
 // passed in; durations are exact to the nanosecond, with no rounding.
 //
 // Add, Between, InHours and NextOpen walk the calendar at most one day at a
-// time, and skip whole weeks at once where no holiday and no zone transition
-// falls, so they stay cheap for durations of months or years.
+// time, and skip whole weeks at once where no holiday, no workday and no
+// zone transition falls, so they stay cheap for durations of months or
+// years.
 package calendar

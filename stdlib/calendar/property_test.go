@@ -2,6 +2,7 @@ package calendar
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,19 +23,59 @@ func propertyCalendars(t testing.TB) map[string]*Calendar {
 		"havana_early":  build(t, "America/Havana", []string{"mon-sun 00:00-04:00"}),
 		"sydney_sat":    build(t, "Australia/Sydney", []string{"mon-fri 09:00-17:00", "sat 10:00-13:00"}, "2026-04-06", "2026-10-05"),
 		"kolkata_night": build(t, "Asia/Kolkata", []string{"mon-fri 22:00-24:00", "tue-sat 00:00-02:00"}),
+		"shanghai_makeup": withWorkdays(t, build(t, "Asia/Shanghai", []string{"mon-fri 09:00-18:00"}, "2026-02-16", "2026-02-17", "2026-02-18"),
+			"2026-02-14 09:00-18:00", "2026-02-28 09:00-12:00 13:00-18:00", "2026-02-20 10:00-12:00", "2027-01-09 09:00-17:00"),
 	}
 }
 
+// withWorkdays rebuilds c with workdays written "YYYY-MM-DD HH:MM-HH:MM...".
+func withWorkdays(t testing.TB, c *Calendar, days ...string) *Calendar {
+	t.Helper()
+	var wds []Workday
+	for _, s := range days {
+		f := strings.Fields(s)
+		d, ok := ParseDate(f[0])
+		if !ok {
+			t.Fatalf("bad date %q", f[0])
+		}
+		wd := Workday{Date: d}
+		for _, r := range f[1:] {
+			a, b, _ := strings.Cut(r, "-")
+			sm, ok1 := ParseClock(a)
+			em, ok2 := ParseClock(b)
+			if !ok1 || !ok2 {
+				t.Fatalf("bad interval %q", r)
+			}
+			wd.Hours = append(wd.Hours, Interval{sm, em})
+		}
+		wds = append(wds, wd)
+	}
+	var hs []Date
+	for d := range c.Holidays {
+		hs = append(hs, d)
+	}
+	out, err := New(c.Name, c.Location.String(), c.Hours, hs, wds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // oracleWorking reports whether the minute starting at x is working time:
-// its local clock reading lies in an interval of its local weekday, on a
-// day that is not a holiday.
+// its local clock reading lies in an interval of its local weekday (its
+// own, on a workday), on a day that is not a holiday.
 func oracleWorking(c *Calendar, x time.Time) bool {
 	l := x.In(c.Location)
-	if c.Holidays[Date{l.Year(), l.Month(), l.Day()}] {
+	date := Date{l.Year(), l.Month(), l.Day()}
+	if c.Holidays[date] {
 		return false
 	}
 	m := l.Hour()*60 + l.Minute()
-	for _, iv := range c.Hours[l.Weekday()] {
+	ivs := c.Hours[l.Weekday()]
+	if wd, ok := c.Workdays[date]; ok {
+		ivs = wd
+	}
+	for _, iv := range ivs {
 		if iv.Start <= m && m < iv.End {
 			return true
 		}

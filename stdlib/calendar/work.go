@@ -171,7 +171,9 @@ type walker struct {
 	z        zone
 	haveZone bool
 	spans    []span
-	holidays []int64 // sorted holiday days, built on first use
+	// exceptions are the sorted days of holidays and workdays, built on
+	// first use: the days whose hours are not their weekday's.
+	exceptions []int64
 }
 
 func (c *Calendar) walker() *walker {
@@ -211,7 +213,16 @@ func (w *walker) dayStart(day int64) int64 {
 func (w *walker) daySpans(day int64) []span {
 	w.spans = w.spans[:0]
 	ivs := w.c.Hours[((day+4)%7+7)%7] // 1970-01-01 was a Thursday
-	if len(ivs) == 0 || w.isHoliday(day) {
+	if len(w.c.Holidays) > 0 || len(w.c.Workdays) > 0 {
+		date := dateOf(day)
+		if w.c.Holidays[date] {
+			return w.spans
+		}
+		if wd, ok := w.c.Workdays[date]; ok {
+			ivs = wd
+		}
+	}
+	if len(ivs) == 0 {
 		return w.spans
 	}
 	midnight := day * secondsPerDay
@@ -225,17 +236,15 @@ func (w *walker) daySpans(day int64) []span {
 	return w.spans
 }
 
-func (w *walker) isHoliday(day int64) bool {
-	if len(w.c.Holidays) == 0 {
-		return false
-	}
+// dateOf returns the date of a local day number.
+func dateOf(day int64) Date {
 	y, m, d := time.Unix(day*secondsPerDay, 0).UTC().Date()
-	return w.c.Holidays[Date{y, m, d}]
+	return Date{y, m, d}
 }
 
 // clearWeeks returns how many whole weeks, at most limit, starting at day's
-// midnight hold no holiday and no change of UTC offset; each of them holds
-// exactly w.weekly of working time.
+// midnight hold no holiday, no workday and no change of UTC offset; each of
+// them holds exactly w.weekly of working time.
 func (w *walker) clearWeeks(day, limit int64) int64 {
 	if limit <= 0 {
 		return 0
@@ -249,27 +258,33 @@ func (w *walker) clearWeeks(day, limit int64) int64 {
 		// The last local time used, midnight 7n days on, must stay safe.
 		n = min(n, (w.z.end-zoneMargin-1-start)/secondsPerWeek)
 	}
-	if h, ok := w.nextHoliday(day); ok {
+	if h, ok := w.nextException(day); ok {
 		n = min(n, (h-day)/7)
 	}
 	return max(n, 0)
 }
 
-// nextHoliday returns the first holiday on or after day.
-func (w *walker) nextHoliday(day int64) (int64, bool) {
-	if w.holidays == nil {
-		w.holidays = make([]int64, 0, len(w.c.Holidays))
-		for d := range w.c.Holidays {
+// nextException returns the first holiday or workday on or after day.
+func (w *walker) nextException(day int64) (int64, bool) {
+	if w.exceptions == nil {
+		w.exceptions = make([]int64, 0, len(w.c.Holidays)+len(w.c.Workdays))
+		add := func(d Date) {
 			t := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
-			w.holidays = append(w.holidays, t.Unix()/secondsPerDay)
+			w.exceptions = append(w.exceptions, t.Unix()/secondsPerDay)
 		}
-		slices.Sort(w.holidays)
+		for d := range w.c.Holidays {
+			add(d)
+		}
+		for d := range w.c.Workdays {
+			add(d)
+		}
+		slices.Sort(w.exceptions)
 	}
-	i, _ := slices.BinarySearch(w.holidays, day)
-	if i == len(w.holidays) {
+	i, _ := slices.BinarySearch(w.exceptions, day)
+	if i == len(w.exceptions) {
 		return 0, false
 	}
-	return w.holidays[i], true
+	return w.exceptions[i], true
 }
 
 // instant returns the instant at which the local clock reads wall (seconds
