@@ -680,7 +680,7 @@ func envFields(w *ir.Workflow, ctx celenv.Context) map[string][]string {
 		out["event"] = ev
 	}
 	if ctx.Team != "" {
-		m := []string{"email", "weight"}
+		m := []string{"email", "weight", "load"}
 		if t := w.Team(ctx.Team); t != nil {
 			for _, a := range t.Attrs {
 				m = append(m, a.Name)

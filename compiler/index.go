@@ -551,7 +551,8 @@ func (b *indexer) test(t *lang.Test) {
 
 // expr records the names an expression uses: `lead.F`, `event.F` (a
 // field of the first of events that has it), stage names in strings
-// compared with lead.stage, calendars named by the business-hours
+// compared with lead.stage, a standard's lifecycles in strings compared
+// with lead.lifecycle, calendars named by the business-hours
 // functions, and roles named by escalated(), escalations() and notified() in tests.
 func (b *indexer) expr(e *lang.Expr, events []string) {
 	if e == nil {
@@ -564,11 +565,29 @@ func (b *indexer) expr(e *lang.Expr, events []string) {
 			sig = append(sig, t)
 		}
 	}
-	stageStrings := false
+	// attrs[i] is "stage" or "lifecycle" where sig[i] starts lead.stage or
+	// lead.lifecycle: a string names a stage or a lifecycle by the nearest
+	// of them before it (after it, if none is before).
+	attrs := map[int]string{}
 	for i := 0; i+2 < len(sig); i++ {
-		if sig[i].Text == "lead" && sig[i+1].Text == "." && sig[i+2].Text == "stage" && (i == 0 || sig[i-1].Text != ".") {
-			stageStrings = true
+		if sig[i].Text == "lead" && sig[i+1].Text == "." && (i == 0 || sig[i-1].Text != ".") {
+			if a := sig[i+2].Text; a == "stage" || a == "lifecycle" {
+				attrs[i] = a
+			}
 		}
+	}
+	comparedWith := func(at int) string {
+		for i := at - 1; i >= 0; i-- {
+			if a, ok := attrs[i]; ok {
+				return a
+			}
+		}
+		for i := at + 1; i < len(sig); i++ {
+			if a, ok := attrs[i]; ok {
+				return a
+			}
+		}
+		return ""
 	}
 	for i, t := range sig {
 		prevDot := i > 0 && sig[i-1].Text == "."
@@ -601,8 +620,10 @@ func (b *indexer) expr(e *lang.Expr, events []string) {
 				b.ref(b.ix.Find(SymCalendar, v), lang.Span{Start: inner, End: inner + len(v)})
 			case b.inTest && (fn == "escalated" || fn == "escalations" || fn == "notified"):
 				b.ref(b.ix.Find(SymRole, v), lang.Span{Start: inner, End: inner + len(v)})
-			case stageStrings:
+			case comparedWith(i) == "stage":
 				b.stageString(v, inner)
+			case comparedWith(i) == "lifecycle" && b.standard != nil:
+				b.ref(b.ix.Find(SymLifecycle, b.standard.Name+"."+v), lang.Span{Start: inner, End: inner + len(v)})
 			}
 		}
 	}

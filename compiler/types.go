@@ -533,6 +533,13 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 				c.errorf(f, s.Span(), CodeStrategy, "best_fit needs `by EXPR`: the score to maximise over lead and member")
 			case s.Kind.Name != ir.BestFit && s.By != nil:
 				c.errorf(f, s.By.Span(), CodeStrategy, "only best_fit takes `by`")
+			case s.Min != nil:
+				v, err := strconv.ParseFloat(s.Min.String(), 64)
+				if err != nil || math.IsInf(v, 0) {
+					c.errorf(f, s.Min.Span(), CodeStrategy, "invalid minimum score %s", s.Min.String())
+					break
+				}
+				out.Min = &v
 			}
 		case *lang.Capacity:
 			n, err := strconv.Atoi(s.Max.String())
@@ -584,6 +591,10 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 					c.errorf(f, a.Name.Span(), CodeMemberAttrs, "`member.email` is built in: it is the member's name")
 					continue
 				}
+				if a.Name.Name == "load" {
+					c.errorf(f, a.Name.Span(), CodeMemberAttrs, "`member.load` is built in: it is the member's count of open leads")
+					continue
+				}
 				typ, v, ok := c.literalType(f, a.Value)
 				if !ok {
 					continue
@@ -623,8 +634,9 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 
 // builtinMemberAttr are the member attributes the language defines: they
 // need not be given for every member, and are not member.X attributes
-// (`member.email` and `member.weight` are built into expressions).
-var builtinMemberAttr = map[string]bool{"email": true, "weight": true, "capacity": true}
+// (`member.email` and `member.weight` are built into expressions, and
+// `member.load` is the member's open leads).
+var builtinMemberAttr = map[string]bool{"email": true, "weight": true, "capacity": true, "load": true}
 
 // checkSameAttrs reports a member whose attribute names differ from the
 // first member's: `member.X` must mean the same for every member.

@@ -247,13 +247,14 @@ type TeamStmt interface {
 	teamStmt()
 }
 
-// Strategy is `strategy KIND [by EXPR]`.
+// Strategy is `strategy KIND [by EXPR [min N]]`.
 //
-//lead:usage `strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION`
+//lead:usage `strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION [min SCORE]`
 type Strategy struct {
 	Node
-	Kind *Ident `parser:"\"strategy\" @@"`
-	By   *Expr  `parser:"( \"by\" @@ )?"`
+	Kind *Ident  `parser:"\"strategy\" @@"`
+	By   *Expr   `parser:"( \"by\" @@"`
+	Min  *Number `parser:"  ( \"min\" @@ )? )?"`
 }
 
 // Capacity is `capacity N`.

@@ -153,7 +153,7 @@ var usage = map[string]string{
 	"team calendar":     "`calendar CALENDAR`",
 	"team capacity":     "`capacity N`",
 	"team member":       "`member \"EMAIL\" [{ NAME VALUE, ... }]`",
-	"team strategy":     "`strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION`",
+	"team strategy":     "`strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION [min SCORE]`",
 	"test at":           "`at \"2026-03-02T09:00:00Z\"`",
 	"test capture":      "`capture { FIELD = VALUE, ... }`",
 	"test expect":       "`expect CONDITION`",
@@ -193,12 +193,13 @@ var exprStopWords = map[string]bool{
 	"add":         true,
 	"consulted":   true,
 	"informed":    true,
+	"min":         true,
 	"responsible": true,
 }
 
 // grammarTerms are the terms a syntax failure can name as wanted; each
 // has words in termDescriptions (a test checks).
-var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workday\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
+var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"min\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workday\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
 
 // Parsers of the unions: each returns false, looking for nothing, when
 // none of its members starts at the next token.
@@ -758,7 +759,7 @@ func (p *fastParser) parseTeam() *Team {
 	return n
 }
 
-// parseStrategy parses "strategy" @@ ( "by" @@ )?.
+// parseStrategy parses "strategy" @@ ( "by" @@ ( "min" @@ )? )?.
 func (p *fastParser) parseStrategy() *Strategy {
 	pos := p.pos()
 	if !(p.at("strategy")) {
@@ -771,6 +772,10 @@ func (p *fastParser) parseStrategy() *Strategy {
 	if p.is("by") {
 		p.next()
 		n.By = p.expr()
+		if p.is("min") {
+			p.next()
+			n.Min = p.parseNumber()
+		}
 	}
 	n.Node = p.node(pos)
 	return n

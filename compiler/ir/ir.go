@@ -148,6 +148,7 @@ type Team struct {
 	Name     string   `json:"name"`
 	Strategy string   `json:"strategy"`
 	By       *Expr    `json:"by,omitempty"`       // best_fit score over lead and member
+	Min      *float64 `json:"min,omitempty"`      // best_fit: the lowest score that fits
 	Capacity int      `json:"capacity,omitempty"` // max open leads per member; 0 = unlimited
 	Calendar string   `json:"calendar,omitempty"` // shifts: only members on shift receive leads
 	Attrs    []Field  `json:"attrs,omitempty"`    // member attribute types, from their literals

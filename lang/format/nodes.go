@@ -127,6 +127,10 @@ func (p *printer) node(n any) {
 		if n.By != nil {
 			p.str(" by ")
 			p.expr(n.By)
+			if n.Min != nil {
+				p.str(" min ")
+				p.number(n.Min)
+			}
 		}
 	case *lang.Capacity:
 		p.str("capacity ")

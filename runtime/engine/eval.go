@@ -102,6 +102,21 @@ func (o *memberObj) Field(name string) (any, bool) {
 	return v, ok
 }
 
+// memberLoad is a member as one best_fit evaluation sees it: its
+// attributes and its current load (`member.load`, its open leads other
+// than this one).
+type memberLoad struct {
+	*memberObj
+	load int64
+}
+
+func (o *memberLoad) Field(name string) (any, bool) {
+	if name == "load" {
+		return o.load, true
+	}
+	return o.memberObj.Field(name)
+}
+
 // runtimeAttr converts a member attribute from its IR form: numbers are
 // float64 after a JSON round trip but int or int64 when built by the
 // compiler; lists become []any.

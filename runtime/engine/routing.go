@@ -321,7 +321,7 @@ func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) 
 		best := 0.0
 		for _, i := range cands {
 			act := s.act()
-			act.member = rt.members[i]
+			act.member = &memberLoad{rt.members[i], int64(s.load(t.Members[i].Email))}
 			v, err := s.m.evalNumber(t.By, act)
 			act.member = nil
 			if err != nil {
@@ -333,6 +333,10 @@ func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) 
 			case v == best:
 				tied = append(tied, i)
 			}
+		}
+		if t.Min != nil && best < *t.Min {
+			return "", &noOwner{fmt.Sprintf("team %s: no member fits: the best score is %s, under the minimum %s",
+				t.Name, strconv.FormatFloat(best, 'g', -1, 64), strconv.FormatFloat(*t.Min, 'g', -1, 64))}
 		}
 		chosen = atCursor(tied, st.Next, n)
 	default: // round_robin

@@ -139,6 +139,33 @@ func TestBestFit(t *testing.T) {
 	eq(t, "picks", strings.Join(got, " "), "storage:kim storage:max compute:lou storage:max backup:kim other:max other:kim")
 }
 
+// TestBestFitFloor: with `min`, a best score under the floor means nobody
+// fits: no_owner is raised, with the score and the floor in its reason.
+// member.load is the member's open leads, so a load-aware score spreads
+// leads until everyone is too busy.
+func TestBestFitFloor(t *testing.T) {
+	m := compile(t, routeWorkflow(`team t {
+  strategy best_fit by (lead.product in member.products ? 3 : 0) - member.load min 1
+  member "kim" { products ["storage"] }
+  member "lou" { products ["storage", "compute"] }
+}`))
+	w := newWorld(t, m, "2026-03-02T15:00:00Z")
+	var got []string
+	for _, p := range []string{"storage", "storage", "compute", "storage", "storage", "other"} {
+		id := captureN(w, 1, map[string]any{"email": "x@y.example", "product": p})[0]
+		got = append(got, p+":"+w.lead(id).Owner)
+	}
+	// storage: kim 3, lou 3 (tie: kim); then kim 2, lou 3: lou; compute:
+	// lou 2; storage: kim 2, lou 1: kim; storage: kim 1, lou 1: a tie at
+	// the floor fits (lou, from the cursor); other: kim -2, lou -3: nobody.
+	eq(t, "picks", strings.Join(got, " "), "storage:kim storage:lou compute:lou storage:kim storage:lou other:ops")
+	last := w.order[len(w.order)-1]
+	eqs(t, "exceptions", w.exceptions(last), []string{"no_owner/workflow"})
+	if r := w.last(last).Exceptions[0].Reason; r != "team t: no member fits: the best score is -2, under the minimum 1" {
+		t.Errorf("reason %q", r)
+	}
+}
+
 // TestCapacity: members at capacity are skipped; when all are, no_owner is
 // raised; a lead reaching a terminal stage frees its owner's capacity.
 func TestCapacity(t *testing.T) {

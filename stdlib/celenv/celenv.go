@@ -109,7 +109,7 @@ func New(w *ir.Workflow) (*Env, error) {
 	e.prov.add(LeadType, leadFields(w))
 	e.prov.add(StepType, stepFields)
 	for _, t := range w.Teams {
-		fields := []ir.Field{{Name: "email", Type: ir.Type{Kind: ir.String}}, {Name: "weight", Type: ir.Type{Kind: ir.Int}}}
+		fields := []ir.Field{{Name: "email", Type: ir.Type{Kind: ir.String}}, {Name: "weight", Type: ir.Type{Kind: ir.Int}}, {Name: "load", Type: ir.Type{Kind: ir.Int}}}
 		e.prov.add(memberType+t.Name, append(fields, t.Attrs...))
 	}
 	base, err = base.Extend(
