@@ -31,6 +31,7 @@ const (
 	wantBool        // guards and conditions
 	wantNumber      // best_fit scores
 	wantString      // user targets and messages
+	wantTarget      // an escalation target: a string naming a role or person
 	wantField       // a `set` value: the field's type
 )
 
@@ -184,6 +185,49 @@ func (c *compilation) checkExpr(j *exprJob) {
 		}
 	}
 	j.walk(checked.NativeRep(), checked.NativeRep().Expr(), guarded)
+	if j.want == wantTarget && out.Kind() == types.StringKind {
+		j.checkTargets(checked.NativeRep(), checked.NativeRep().Expr())
+	}
+}
+
+// checkTargets checks the escalation targets an expression can give that
+// are known statically: each string literal it can result in (through
+// conditionals) must name a role or a team member. manager_of() gives a
+// declared manager (checked where declared); other values are known only
+// at run time.
+func (j *exprJob) checkTargets(a *ast.AST, e ast.Expr) {
+	if e.Kind() == ast.CallKind && e.AsCall().FunctionName() == operators.Conditional {
+		j.checkTargets(a, e.AsCall().Args()[1])
+		j.checkTargets(a, e.AsCall().Args()[2])
+		return
+	}
+	if e.Kind() != ast.LiteralKind {
+		return
+	}
+	v, ok := e.AsLiteral().Value().(string)
+	if !ok {
+		return
+	}
+	var known []string
+	for _, r := range j.workflow.Roles {
+		if r.Name == v {
+			return
+		}
+		known = append(known, r.Name)
+	}
+	for _, t := range j.workflow.Teams {
+		for _, m := range t.Members {
+			if m.Email == v {
+				return
+			}
+			known = append(known, m.Email)
+		}
+	}
+	start, end := j.nodeSpan(a, e)
+	d := j.errorf(start, end, CodeUnknownRole, "escalation target %q is not a declared role or team member", v).suggest(v, known)
+	if v == "" {
+		d.help("an escalation needs someone to reach: name a role, a team member, or use manager_of(lead.owner)")
+	}
 }
 
 // span converts an expression node's location to a span in the file.
@@ -249,6 +293,7 @@ var leadFunctions = map[string]string{
 	"business_hours_between": "business_hours_between(calendar string, from timestamp, to timestamp) duration",
 	"in_business_hours":      "in_business_hours(calendar string, ts timestamp) bool",
 	"bant_count":             "bant_count(lead) int",
+	"manager_of":             "manager_of(member string) string",
 }
 
 // functionDocs say in one line what each Lead stdlib function does.
@@ -261,6 +306,7 @@ var functionDocs = map[string]string{
 	"business_hours_between": "The working time of a calendar between two timestamps.",
 	"in_business_hours":      "Whether a timestamp falls in a calendar's working hours.",
 	"bant_count":             "How many of budget, authority, need and timeline are true (use std.bant).",
+	"manager_of":             "The manager of a team member (theirs, else their team's), \"\" if none: escalate (manager_of(lead.owner)).",
 }
 
 // Function returns the signature and a line of documentation of a Lead
@@ -496,7 +542,7 @@ func (j *exprJob) undeclared(start, end int, name string) diag {
 		return j.errorf(start, end, CodeExpr, "unknown name `%s`", name).
 			help("in expressions a role is named by a string: \"%s\", as in escalated(\"%s\")", name, name)
 	}
-	fns := stdlib.Names()
+	fns := append(stdlib.Names(), celenv.ManagerOf)
 	if j.workflow.BantCount {
 		fns = append(fns, "bant_count")
 	}
@@ -725,6 +771,11 @@ func (j *exprJob) checkResult(out *types.Type) {
 			case types.IntKind, types.DoubleKind, types.BoolKind, types.TimestampKind, types.DurationKind:
 				d.help("convert it with string(...)")
 			}
+		}
+	case wantTarget:
+		if out.Kind() != types.StringKind {
+			j.errorf(s, e, CodeExprType, "%s must be a string naming a role or person, but this is %s", j.what, typeName(out)).
+				help("choose the role by a condition: `(lead.region == \"emea\" ? \"emea_director\" : \"na_director\")`")
 		}
 	case wantField:
 		want := celenv.CELType(j.field.Type)

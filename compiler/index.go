@@ -309,6 +309,23 @@ func (b *indexer) target(r *lang.Ref) {
 
 func (b *indexer) roleLike(id *lang.Ident) { b.ident(id, SymRole, SymTeam, SymRouting) }
 
+// roleStrings records the roles named by string literals in an escalation
+// target: `escalate (lead.region == "emea" ? "emea_director" : "vp")`.
+func (b *indexer) roleStrings(e *lang.Expr) {
+	for _, t := range lang.Tokens(e.Text, e.Span().Start) {
+		if t.Kind != lang.TokString {
+			continue
+		}
+		v, err := strconv.Unquote(t.Text)
+		if err != nil || v == "" || len(v) != len(t.Text)-2 {
+			continue
+		}
+		if r := b.ix.Find(SymRole, v); r != nil {
+			b.ref(r, lang.Span{Start: t.Offset + 1, End: t.Offset + 1 + len(v)})
+		}
+	}
+}
+
 func (b *indexer) assignee(a *lang.Assignee, events []string) {
 	if a == nil {
 		return
@@ -361,6 +378,10 @@ func (b *indexer) decl(d lang.Decl) {
 				}
 			case *lang.TeamCalendar:
 				b.calendar(st.Calendar)
+			case *lang.TeamManager:
+				if st.Role != nil {
+					b.ident(st.Role, SymRole)
+				}
 			}
 		}
 	case *lang.Routing:
@@ -514,7 +535,12 @@ func (b *indexer) actions(blk *lang.ActionBlock, events []string) {
 				b.expr(a.Message, events)
 			}
 		case *lang.Escalate:
-			b.roleLike(a.Role)
+			if a.Role != nil {
+				b.roleLike(a.Role)
+			} else {
+				b.expr(a.To, events)
+				b.roleStrings(a.To)
+			}
 			if a.Message != nil {
 				b.expr(a.Message, events)
 			}

@@ -1125,10 +1125,15 @@ func (c *compilation) actions(f *lang.File, blk *lang.ActionBlock, ctx celenv.Co
 			}
 			out = append(out, act)
 		case *lang.Escalate:
-			if !c.resolveRole(f, a.Role, "escalate") {
-				continue
+			act := ir.Action{Kind: ir.ActEscalate, Pos: p}
+			if a.Role != nil {
+				if !c.resolveRole(f, a.Role, "escalate") {
+					continue
+				}
+				act.Target = a.Role.Name
+			} else {
+				act.To = c.queue(f, a.To, ctx, wantTarget, "an escalation target", nil, guard).out
 			}
-			act := ir.Action{Kind: ir.ActEscalate, Target: a.Role.Name, Pos: p}
 			if a.Message != nil {
 				act.Value = c.queue(f, a.Message, ctx, wantString, "an escalation message", nil, guard).out
 			}

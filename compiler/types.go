@@ -509,6 +509,7 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 	f, d := t.file, t.node
 	out := ir.Team{Name: t.qual + d.Name.Name, Pos: pos(f, d.Span()), Members: []ir.Member{}}
 	var strategy *lang.Strategy
+	var manager *lang.TeamManager
 	var attrsFrom *lang.Member
 	attrTypes := map[string]ir.Type{}
 	seenEmail := map[string]lang.Span{}
@@ -550,6 +551,19 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 			out.Capacity = n
 		case *lang.TeamCalendar:
 			out.Calendar = c.calendarRef(f, s.Calendar)
+		case *lang.TeamManager:
+			if manager != nil {
+				c.errorf(f, s.Span(), CodeRepeated, "a team has one manager").related(f, manager.Span(), "first manager")
+				continue
+			}
+			manager = s
+			if s.Role != nil {
+				if c.resolveRole(f, s.Role, "manager") {
+					out.Manager = s.Role.Name
+				}
+			} else if out.Manager = strings.TrimSpace(s.Person.Value()); out.Manager == "" {
+				c.errorf(f, s.Person.Span(), CodeBadLiteral, "a manager needs a name or email")
+			}
 		case *lang.Member:
 			email := strings.TrimSpace(s.Email.Value())
 			if email == "" {
@@ -589,6 +603,20 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 				}
 				if a.Name.Name == "email" {
 					c.errorf(f, a.Name.Span(), CodeMemberAttrs, "`member.email` is built in: it is the member's name")
+					continue
+				}
+				if a.Name.Name == "manager" {
+					// a role by its name, or a person by a string
+					switch {
+					case a.Value.Name != nil:
+						if c.resolveRole(f, a.Value.Name, "manager") {
+							m.Manager = a.Value.Name.Name
+						}
+					case a.Value.String != nil && strings.TrimSpace(a.Value.String.Value()) != "":
+						m.Manager = strings.TrimSpace(a.Value.String.Value())
+					default:
+						c.errorf(f, a.Value.Span(), CodeMemberAttrs, "a manager is a role or a person: `manager sales_director` or `manager \"dana@acme.example\"`")
+					}
 					continue
 				}
 				if a.Name.Name == "load" {
@@ -635,8 +663,9 @@ func (c *compilation) buildTeam(t at[*lang.Team]) ir.Team {
 // builtinMemberAttr are the member attributes the language defines: they
 // need not be given for every member, and are not member.X attributes
 // (`member.email` and `member.weight` are built into expressions, and
-// `member.load` is the member's open leads).
-var builtinMemberAttr = map[string]bool{"email": true, "weight": true, "capacity": true, "load": true}
+// `member.load` is the member's open leads; `manager` is whom escalations
+// to manager_of(member) reach).
+var builtinMemberAttr = map[string]bool{"email": true, "weight": true, "capacity": true, "load": true, "manager": true}
 
 // checkSameAttrs reports a member whose attribute names differ from the
 // first member's: `member.X` must mean the same for every member.
@@ -674,7 +703,7 @@ func (c *compilation) checkSameAttrs(f *lang.File, first, m *lang.Member) {
 	}
 	msg := "this member " + strings.Join(parts, ", and ")
 	c.errorf(f, m.Email.Span(), CodeMemberAttrs, "%s", msg).related(f, first.Email.Span(), "the first member").
-		help("all members of a team declare the same attributes (weight and capacity aside), so member.X is defined for everyone")
+		help("all members of a team declare the same attributes (weight, capacity and manager aside), so member.X is defined for everyone")
 }
 
 func (c *compilation) buildRouting(r at[*lang.Routing]) ir.Routing {

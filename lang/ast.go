@@ -273,6 +273,16 @@ type TeamCalendar struct {
 	Calendar *Ref `parser:"\"calendar\" @@"`
 }
 
+// TeamManager is `manager ROLE` or `manager "PERSON"` inside a team: who
+// its members' escalations reach (manager_of).
+//
+//lead:usage `manager ROLE | "PERSON"`
+type TeamManager struct {
+	Node
+	Role   *Ident     `parser:"\"manager\" (   @@"`
+	Person *StringLit `parser:"             | @@ )"`
+}
+
 // Member is `member "email" [{ ATTRS }]`.
 //
 //lead:block member a member
@@ -925,12 +935,14 @@ type Notify struct {
 	Message *Expr  `parser:"@@?"`
 }
 
-// Escalate is `escalate ROLE [EXPR]`.
+// Escalate is `escalate ROLE [EXPR]` or `escalate (EXPR) [EXPR]`: to a
+// role, or to the role or person an expression names.
 //
-//lead:usage `escalate ROLE [MESSAGE]`
+//lead:usage `escalate ROLE [MESSAGE]` or `escalate (TARGET) [MESSAGE]`, e.g. `escalate (manager_of(lead.owner))`
 type Escalate struct {
 	Node
-	Role    *Ident `parser:"\"escalate\" @@"`
+	Role    *Ident `parser:"\"escalate\" (   @@"`
+	To      *Expr  `parser:"              | \"(\" @@ \")\" )"`
 	Message *Expr  `parser:"@@?"`
 }
 
@@ -986,6 +998,7 @@ func (*Test) decl()       {}
 func (*Strategy) teamStmt()     {}
 func (*Capacity) teamStmt()     {}
 func (*TeamCalendar) teamStmt() {}
+func (*TeamManager) teamStmt()  {}
 func (*Member) teamStmt()       {}
 
 func (*Timezone) calStmt() {}

@@ -25,7 +25,7 @@ var blockKinds = map[string]blockKind{
 	"sla":      {"an SLA", []string{"warn", "breach"}},
 	"stage":    {"a stage", []string{"owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
 	"standard": {"a standard", []string{"stages", "terminal", "require"}},
-	"team":     {"a team", []string{"strategy", "capacity", "calendar", "member"}},
+	"team":     {"a team", []string{"strategy", "capacity", "calendar", "manager", "member"}},
 	"test":     {"a test", []string{"at", "capture", "send", "override", "wait", "expect"}},
 	"values":   {"a list of field values", nil},
 }
@@ -83,7 +83,7 @@ var usage = map[string]string{
 	" workflow":         "`workflow NAME [\"Title\"]`",
 	"actions ->":        "`-> TARGET`",
 	"actions assign":    "`assign route R | team T | role R | user EXPRESSION`",
-	"actions escalate":  "`escalate ROLE [MESSAGE]`",
+	"actions escalate":  "`escalate ROLE [MESSAGE]` or `escalate (TARGET) [MESSAGE]`, e.g. `escalate (manager_of(lead.owner))`",
 	"actions notify":    "`notify ROLE | responsible | accountable | consulted | informed [MESSAGE]`",
 	"actions reassign":  "`reassign`",
 	"actions set":       "`set lead.FIELD = EXPRESSION`",
@@ -152,6 +152,7 @@ var usage = map[string]string{
 	"standard terminal": "`terminal NAME, ...`",
 	"team calendar":     "`calendar CALENDAR`",
 	"team capacity":     "`capacity N`",
+	"team manager":      "`manager ROLE | \"PERSON\"`",
 	"team member":       "`member \"EMAIL\" [{ NAME VALUE, ... }]`",
 	"team strategy":     "`strategy round_robin | weighted | least_loaded | best_fit by EXPRESSION [min SCORE]`",
 	"test at":           "`at \"2026-03-02T09:00:00Z\"`",
@@ -199,7 +200,7 @@ var exprStopWords = map[string]bool{
 
 // grammarTerms are the terms a syntax failure can name as wanted; each
 // has words in termDescriptions (a test checks).
-var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"map\"", "\"member\"", "\"min\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workday\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
+var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"manager\"", "\"map\"", "\"member\"", "\"min\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workday\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
 
 // Parsers of the unions: each returns false, looking for nothing, when
 // none of its members starts at the next token.
@@ -253,6 +254,8 @@ func (p *fastParser) parseTeamStmt() (TeamStmt, bool) {
 		return p.parseCapacity(), true
 	case "calendar":
 		return p.parseTeamCalendar(), true
+	case "manager":
+		return p.parseTeamManager(), true
 	case "member":
 		return p.parseMember(), true
 	}
@@ -805,6 +808,26 @@ func (p *fastParser) parseTeamCalendar() *TeamCalendar {
 	n := &TeamCalendar{}
 	p.next()
 	n.Calendar = p.parseRef()
+	n.Node = p.node(pos)
+	return n
+}
+
+// parseTeamManager parses "manager" ( @@ | @@ ).
+func (p *fastParser) parseTeamManager() *TeamManager {
+	pos := p.pos()
+	if !(p.at("manager")) {
+		p.wanted("TeamManager")
+		p.fail()
+	}
+	n := &TeamManager{}
+	p.next()
+	switch {
+	case p.peek().Type == tokIdent:
+		n.Role = p.parseIdent()
+	default:
+		p.wanted("<ident>")
+		n.Person = p.parseStringLit()
+	}
 	n.Node = p.node(pos)
 	return n
 }
@@ -1954,7 +1977,7 @@ func (p *fastParser) parseNotify() *Notify {
 	return n
 }
 
-// parseEscalate parses "escalate" @@ @@?.
+// parseEscalate parses "escalate" ( @@ | "(" @@ ")" ) @@?.
 func (p *fastParser) parseEscalate() *Escalate {
 	pos := p.pos()
 	if !(p.at("escalate")) {
@@ -1963,7 +1986,15 @@ func (p *fastParser) parseEscalate() *Escalate {
 	}
 	n := &Escalate{}
 	p.next()
-	n.Role = p.parseIdent()
+	switch {
+	case p.peek().Type == tokIdent:
+		n.Role = p.parseIdent()
+	default:
+		p.wanted("<ident>")
+		p.expect("(")
+		n.To = p.expr()
+		p.expect(")")
+	}
 	n.Message = p.optExpr()
 	n.Node = p.node(pos)
 	return n

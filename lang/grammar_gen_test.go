@@ -10,7 +10,7 @@ import "github.com/alecthomas/participle/v2"
 func grammarUnions() []participle.Option {
 	return []participle.Option{
 		participle.Union[Decl](&Workflow{}, &Start{}, &Conforms{}, &Use{}, &Waive{}, &LeadSchema{}, &Event{}, &Role{}, &Team{}, &Calendar{}, &Routing{}, &Score{}, &OwnerBlock{}, &On{}, &Stage{}, &Cell{}, &Standard{}, &Test{}),
-		participle.Union[TeamStmt](&Strategy{}, &Capacity{}, &TeamCalendar{}, &Member{}),
+		participle.Union[TeamStmt](&Strategy{}, &Capacity{}, &TeamCalendar{}, &TeamManager{}, &Member{}),
 		participle.Union[CalStmt](&Timezone{}, &Hours{}, &Holiday{}, &Workday{}),
 		participle.Union[ScoreStmt](&ScoreRule{}, &Decay{}, &Limit{}),
 		participle.Union[CellPart](&OwnerBlock{}, &Assess{}, &Advance{}, &Develop{}),

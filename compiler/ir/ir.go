@@ -151,6 +151,7 @@ type Team struct {
 	Min      *float64 `json:"min,omitempty"`      // best_fit: the lowest score that fits
 	Capacity int      `json:"capacity,omitempty"` // max open leads per member; 0 = unlimited
 	Calendar string   `json:"calendar,omitempty"` // shifts: only members on shift receive leads
+	Manager  string   `json:"manager,omitempty"`  // a role or person: manager_of its members
 	Attrs    []Field  `json:"attrs,omitempty"`    // member attribute types, from their literals
 	Members  []Member `json:"members"`
 	Pos      Pos      `json:"pos"`
@@ -161,6 +162,7 @@ type Member struct {
 	Email    string         `json:"email"`
 	Weight   int            `json:"weight"`
 	Capacity int            `json:"capacity,omitempty"` // the member's own max open leads, in place of the team's; 0 = the team's
+	Manager  string         `json:"manager,omitempty"`  // a role or person; else the team's
 	Attrs    map[string]any `json:"attrs,omitempty"`
 	Pos      Pos            `json:"pos"`
 }
@@ -427,13 +429,15 @@ const (
 
 // Action is one action. Set uses Field and Value; Assign uses Assign;
 // Notify uses Target (a role or responsible/accountable/consulted/informed)
-// and Value (the message); Escalate uses Target (a role) and Value; Move
-// uses Target (a stage).
+// and Value (the message); Escalate uses Target (a role) or To (an
+// expression naming a role or person) and Value; Move uses Target (a
+// stage).
 type Action struct {
 	Kind   string    `json:"kind"`
 	Field  string    `json:"field,omitempty"`
 	Value  *Expr     `json:"value,omitempty"`
 	Target string    `json:"target,omitempty"`
+	To     *Expr     `json:"to,omitempty"`
 	Assign *Assignee `json:"assign,omitempty"`
 	Pos    Pos       `json:"pos"`
 }

@@ -138,6 +138,13 @@ func (p *printer) node(n any) {
 	case *lang.TeamCalendar:
 		p.str("calendar ")
 		p.ref(n.Calendar)
+	case *lang.TeamManager:
+		p.str("manager ")
+		if n.Role != nil {
+			p.ident(n.Role)
+		} else {
+			p.stringLit(n.Person)
+		}
 	case *lang.Member:
 		p.str("member ")
 		p.stringLit(n.Email)
@@ -447,7 +454,21 @@ func (p *printer) node(n any) {
 		}
 	case *lang.Escalate:
 		p.str("escalate ")
-		p.ident(n.Role)
+		if n.Role != nil {
+			p.ident(n.Role)
+		} else {
+			p.str("(")
+			p.expr(n.To)
+			end := n.EndPos.Offset
+			if n.Message != nil {
+				end = n.Message.Pos.Offset
+			}
+			if i := p.findByte(n.To.EndPos.Offset, end, ')'); i >= 0 {
+				p.at(i) // comments before the `)`
+			}
+			p.tight()
+			p.str(")")
+		}
 		if n.Message != nil {
 			p.str(" ")
 			p.expr(n.Message)

@@ -32,6 +32,7 @@ type Machine struct {
 	events     map[string]*ir.Event
 	teams      map[string]*teamRT
 	routings   map[string]*ir.Routing
+	roles      map[string]bool
 	cals       map[string]*calendar.Calendar
 	scores     map[string]*ir.Score
 	wfExc      map[string]*ir.ExceptionHandler
@@ -83,6 +84,7 @@ func Load(w *ir.Workflow) (*Machine, error) {
 		events:     map[string]*ir.Event{},
 		teams:      map[string]*teamRT{},
 		routings:   map[string]*ir.Routing{},
+		roles:      map[string]bool{},
 		cals:       map[string]*calendar.Calendar{},
 		scores:     map[string]*ir.Score{},
 		wfExc:      map[string]*ir.ExceptionHandler{},
@@ -105,6 +107,9 @@ func Load(w *ir.Workflow) (*Machine, error) {
 	}
 	for i := range w.Routings {
 		m.routings[w.Routings[i].Name] = &w.Routings[i]
+	}
+	for _, r := range w.Roles {
+		m.roles[r.Name] = true
 	}
 	for _, c := range w.Calendars {
 		cal, err := c.Build()
@@ -149,6 +154,9 @@ func Load(w *ir.Workflow) (*Machine, error) {
 	return m, nil
 }
 
+// isRole reports whether name is a role of the workflow.
+func (m *Machine) isRole(name string) bool { return m.roles[name] }
+
 // Version is the workflow version the machine runs.
 func (m *Machine) Version() string { return m.W.Version }
 
@@ -179,6 +187,7 @@ func (m *Machine) compile() error {
 		for i := range acts {
 			a := &acts[i]
 			add(a.Value, ctx)
+			add(a.To, ctx)
 			if a.Assign != nil {
 				add(a.Assign.User, ctx)
 			}

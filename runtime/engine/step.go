@@ -1229,13 +1229,27 @@ func (s *stepper) action(a *ir.Action) error {
 		s.notifyTarget(a.Target, msg)
 		s.note("notify " + a.Target)
 	case ir.ActEscalate:
+		to, role := a.Target, a.Target
+		if a.To != nil {
+			v, err := s.m.evalString(a.To, s.act())
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(v) == "" || len(v) > 1024 || strings.ContainsFunc(v, unicode.IsControl) {
+				return &errEval{a.To, fmt.Errorf("the escalation target is %q: it names no role or person", v)}
+			}
+			to, role = v, ""
+			if s.m.isRole(v) {
+				role = v
+			}
+		}
 		msg, err := s.message(a, "is escalated")
 		if err != nil {
 			return err
 		}
-		s.notify(NotifyEscalate, a.Target, a.Target, msg)
-		s.entry.Escalations = append(s.entry.Escalations, a.Target)
-		s.note("escalate " + a.Target)
+		s.notify(NotifyEscalate, to, role, msg)
+		s.entry.Escalations = append(s.entry.Escalations, to)
+		s.note("escalate " + to)
 	case ir.ActMove:
 		if s.stage != nil && s.stage.Terminal {
 			s.note("stay in terminal stage " + s.stage.Name + " (not -> " + a.Target + ")")

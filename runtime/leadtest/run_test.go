@@ -408,3 +408,87 @@ test "fails with the count" {
 		t.Errorf("fails with the count: %+v", f)
 	}
 }
+
+// TestEscalateByExpression: an escalation target chosen by the lead (a
+// role by region) or the owner's manager (the member's own, else the
+// team's); an empty target is an eval_error.
+func TestEscalateByExpression(t *testing.T) {
+	src := `workflow esc
+start inbox
+lead {
+  email  string
+  region enum(na, emea) = na
+}
+event poke
+role ops
+role na_director
+role emea_director
+team sdr {
+  strategy round_robin
+  manager na_director
+  member "ana@acme.example" { manager "dana@acme.example" }
+  member "ben@acme.example"
+}
+stage inbox {
+  owner { accountable ops  responsible team sdr }
+  on poke { escalate (lead.region == "emea" ? "emea_director" : "na_director") "slow" }
+  sla touch within 1h {
+    breach { escalate (manager_of(lead.owner)) "untouched" }
+  }
+  on exception eval_error -> done
+  after 1d -> done
+}
+stage done terminal
+test "by region and by manager" {
+  capture { email = "a@b.example", region = "emea" }
+  send poke
+  expect escalated("emea_director") && !escalated("na_director")
+  wait 1h
+  expect lead.owner == "ana@acme.example" && escalated("dana@acme.example") && notified("dana@acme.example")
+  capture { email = "c@d.example" }
+  send poke
+  expect escalated("na_director")
+  wait 1h
+  expect lead.owner == "ben@acme.example" && escalations("na_director") == 2
+}
+`
+	results, _ := Run([]*Suite{suite(t, "esc.lead", src)}, nil)
+	if len(results) != 1 || results[0].Status != Pass {
+		t.Fatalf("%+v", results)
+	}
+}
+
+// TestEscalateToNobody: a target that evaluates to "" raises eval_error,
+// and the step's other actions are undone.
+func TestEscalateToNobody(t *testing.T) {
+	src := `workflow esc
+start inbox
+lead {
+  email string
+  rep   string = ""
+  n     int = 0
+}
+event poke
+role ops
+stage inbox {
+  owner { accountable ops  responsible role ops }
+  on poke {
+    set lead.n = 1
+    escalate (lead.rep)
+  }
+  on exception eval_error -> done
+  after 1d -> done
+}
+stage done terminal
+test "nobody" {
+  capture { email = "a@b.example" }
+  send poke
+  expect lead.stage == "done" && lead.n == 0 && escalations("") == 0
+  expect history[1].cause == "event"
+}
+`
+	results, _ := Run([]*Suite{suite(t, "esc.lead", src)}, nil)
+	if len(results) != 1 || results[0].Status != Pass {
+		t.Fatalf("%+v", results)
+	}
+}

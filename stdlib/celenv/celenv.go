@@ -93,7 +93,17 @@ func New(w *ir.Workflow) (*Env, error) {
 		}
 	}
 	e := &Env{w: w, envs: map[string]*cel.Env{}, errs: map[string]error{}}
+	managers := Managers(w)
 	base, err := cel.NewEnv(
+		cel.Function(ManagerOf,
+			cel.Overload("lead_manager_of_string", []*cel.Type{cel.StringType}, cel.StringType,
+				cel.UnaryBinding(func(v ref.Val) ref.Val {
+					s, ok := v.(types.String)
+					if !ok {
+						return types.NewErr("manager_of: %s is not a string", v.Type().TypeName())
+					}
+					return types.String(managers[string(s)])
+				}))),
 		cel.StdLib(),
 		ext.Strings(), // the language reference §6: CEL's string extensions
 		stdlib.Library(func(name string) *calendar.Calendar { return cals[name] }),
@@ -121,6 +131,34 @@ func New(w *ir.Workflow) (*Env, error) {
 	}
 	e.base = base
 	return e, nil
+}
+
+// ManagerOf is the function giving a team member's manager.
+const ManagerOf = "manager_of"
+
+// Managers maps each team member to their manager: the member's own
+// `manager`, else that of the first team (in declaration order) that lists
+// them and declares one. manager_of(x) is "" for anyone else.
+func Managers(w *ir.Workflow) map[string]string {
+	out := map[string]string{}
+	for _, t := range w.Teams {
+		for _, m := range t.Members {
+			if m.Manager != "" {
+				out[m.Email] = m.Manager
+			}
+		}
+	}
+	for _, t := range w.Teams {
+		if t.Manager == "" {
+			continue
+		}
+		for _, m := range t.Members {
+			if _, ok := out[m.Email]; !ok {
+				out[m.Email] = t.Manager
+			}
+		}
+	}
+	return out
 }
 
 // Workflow returns the workflow the environments were built for.
