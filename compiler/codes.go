@@ -62,18 +62,20 @@ const (
 	CodeUselessWaiver   = "E184"
 	CodeUnknownRequire  = "E185"
 	CodeStandardInvalid = "E186"
+	CodeWaiverScope     = "E187" // a waiver that would cover several deviations
 
 	// Tests.
 	CodeTest = "E190"
 
 	// Warnings.
-	CodeUnreachable  = "W001"
-	CodeWaitsForever = "W002"
-	CodeNoTerminal   = "W003"
-	CodeShadowed     = "W004"
-	CodeUnused       = "W005"
-	CodeOptionalRead = "W006"
-	CodeCalendarDays = "W007" // a duration on a calendar written in days or weeks
+	CodeUnreachable   = "W001"
+	CodeWaitsForever  = "W002"
+	CodeNoTerminal    = "W003"
+	CodeShadowed      = "W004"
+	CodeUnused        = "W005"
+	CodeOptionalRead  = "W006"
+	CodeCalendarDays  = "W007" // a duration on a calendar written in days or weeks
+	CodeWaiverExpired = "W008" // a waiver past its `until` date
 
 	// Notes (never fail a check).
 	CodeWaiver = "N001" // a waived requirement of the standard, with its reason

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
@@ -35,6 +36,9 @@ type Options struct {
 	StandardsPath []string
 	// SkipTests leaves test blocks uncompiled (the runtime does not need them).
 	SkipTests bool
+	// Today is the date waivers' expiry is judged on; zero means the
+	// local date now.
+	Today time.Time
 }
 
 func (o Options) read(name string) ([]byte, error) {

@@ -362,6 +362,9 @@ func (b *indexer) decl(d lang.Decl) {
 	case *lang.Conforms:
 		b.ref(b.ix.Find(SymStandard, d.Standard.String()), d.Standard.Span())
 	case *lang.Waive:
+		if d.Stage != nil {
+			b.target(d.Stage)
+		}
 		// "sla.LIFECYCLE" names a stage of the standard's vocabulary.
 		raw := d.Requirement.Raw
 		if lc, ok := strings.CutPrefix(d.Requirement.Value(), "sla."); ok && b.standard != nil && raw == `"sla.`+lc+`"` {

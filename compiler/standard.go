@@ -7,6 +7,7 @@ import (
 
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/stdlib/calendar"
 )
 
 // stdDef is a checked standard (the language reference §13).
@@ -116,6 +117,13 @@ func (c *compilation) lengthWithin(l ir.Choice, within ir.Duration) bool {
 	return l.Length <= within/d*wd+min(within%d, wd)
 }
 
+func describeLifecycle(lc string) string {
+	if lc == "" {
+		return "without a lifecycle"
+	}
+	return "`" + lc + "`"
+}
+
 // violation is one stage breaking one requirement.
 type violation struct {
 	req   requirement
@@ -212,52 +220,119 @@ func (c *compilation) checkStandard() {
 			}
 		}
 	}
-	waived := map[string]bool{}
+	var names []string
+	for _, r := range def.requires {
+		names = append(names, r.name)
+	}
+	today := c.opts.Today
+	if today.IsZero() {
+		today = time.Now()
+	}
+	todayDate := calendar.Date{Year: today.Year(), Month: today.Month(), Day: today.Day()}
+	key := func(v violation) string { return v.req.name + "|" + v.stage.Name }
+	waived := map[string]lang.Span{} // violation key -> the waiver covering it
 	for _, wv := range c.waives {
-		name := wv.node.Requirement.Value()
+		w := wv.node
+		name := w.Requirement.Value()
 		known := false
 		for _, r := range def.requires {
 			known = known || r.name == name
 		}
-		var names []string
-		for _, r := range def.requires {
-			names = append(names, r.name)
-		}
 		if !known {
-			c.errorf(wv.file, wv.node.Requirement.Span(), CodeUnknownRequire, "standard %s has no requirement %q", def.name, name).
+			c.errorf(wv.file, w.Requirement.Span(), CodeUnknownRequire, "standard %s has no requirement %q", def.name, name).
 				suggest(name, names).help("requirements are named sla.LIFECYCLE and accountable; %s has: %s", def.name, strings.Join(names, ", "))
 			continue
 		}
-		fails := false
-		for _, v := range violations {
-			fails = fails || v.req.name == name
+		stage := ""
+		if w.Stage != nil {
+			if t, ok := c.targets[w.Stage.Name]; ok && t.cell != nil && w.Stage.Member == "" {
+				c.errorf(wv.file, w.Stage.Span(), CodeUnknownStage, "`%s` is a cell: a waiver names one of its stages", w.Stage.Name).
+					help("write `on %s.assess`, `on %s.advance` or `on %s.develop`", w.Stage.Name, w.Stage.Name, w.Stage.Name)
+				continue
+			}
+			if stage = c.resolveTarget(wv.file, w.Stage, nil); stage == "" {
+				continue
+			}
 		}
-		if !fails {
-			c.errorf(wv.file, wv.node.Requirement.Span(), CodeUselessWaiver, "waiver %q waives nothing: the workflow meets that requirement", name).
+		until := ""
+		if w.Until != nil {
+			d, ok := calendar.ParseDate(w.Until.Value())
+			if !ok {
+				c.errorf(wv.file, w.Until.Span(), CodeDate, "invalid date %s", w.Until.Raw).help("dates are written \"YYYY-MM-DD\": the last day the waiver applies")
+				continue
+			}
+			until = d.String()
+			if d.String() < todayDate.String() { // YYYY-MM-DD sorts by date
+				c.warnf(wv.file, w.Until.Span(), CodeWaiverExpired, "waiver %q expired on %s: it no longer waives anything", name, until).
+					help("meet the requirement, or renew the waiver with a new date and its approval")
+				continue
+			}
+		}
+		var matches []violation
+		for _, v := range violations {
+			if v.req.name == name && (stage == "" || v.stage.Name == stage) {
+				matches = append(matches, v)
+			}
+		}
+		var fresh []violation
+		for _, v := range matches {
+			if _, done := waived[key(v)]; !done {
+				fresh = append(fresh, v)
+			}
+		}
+		switch {
+		case len(matches) == 0 && stage != "":
+			why := "the stage meets that requirement"
+			for _, r := range def.requires {
+				if st := c.w.Stage(stage); r.name == name && r.lifecycle != "" && st != nil && st.Lifecycle != r.lifecycle {
+					why = fmt.Sprintf("%s applies to %s stages, and %s is %s", name, r.lifecycle, stage, describeLifecycle(st.Lifecycle))
+				}
+			}
+			c.errorf(wv.file, w.Stage.Span(), CodeUselessWaiver, "waiver %q waives nothing on %s: %s", name, stage, why).
 				help("remove the waiver; waivers record real deviations from the standard")
 			continue
-		}
-		if strings.TrimSpace(wv.node.Reason.Value()) == "" {
-			c.errorf(wv.file, wv.node.Reason.Span(), CodeUselessWaiver, "a waiver needs its justification").
-				help("say why and who approved it, e.g. \"China launch: 48h first touch, approved by the CMO 2026-10-01\"")
+		case len(matches) == 0:
+			c.errorf(wv.file, w.Requirement.Span(), CodeUselessWaiver, "waiver %q waives nothing: the workflow meets that requirement", name).
+				help("remove the waiver; waivers record real deviations from the standard")
 			continue
-		}
-		waived[name] = true
-		// the language reference §13: `lead check` lists every waiver with its reason.
-		note := c.report(lang.Note, wv.file, wv.node.Requirement.Span(), CodeWaiver, "requirement %s of %s is waived: %s", name, def.name, wv.node.Reason.Value())
-		for _, v := range violations {
-			if v.req.name == name {
+		case len(fresh) == 0:
+			d := c.errorf(wv.file, w.Span(), CodeUselessWaiver, "waiver %q waives nothing another waiver does not", name)
+			d.related(wv.file, waived[key(matches[0])], "the waiver that covers it")
+			continue
+		case stage == "" && len(matches) > 1:
+			var stages []string
+			for _, v := range matches {
+				stages = append(stages, v.stage.Name)
+			}
+			d := c.errorf(wv.file, w.Requirement.Span(), CodeWaiverScope, "waiver %q would cover %d deviations (stages %s): a waiver covers one", name, len(matches), strings.Join(stages, ", ")).
+				help("scope it to the stage it was approved for: waive %q \"...\" on %s; each other deviation needs its own waiver", name, stages[0])
+			for _, v := range matches {
 				f, span := c.fileSpan(v.stage.Pos)
 				if v.at != nil {
 					f, span = c.fileSpan(*v.at)
 				}
-				note.related(f, span, "stage %s %s", v.stage.Name, v.what)
+				d.related(f, span, "stage %s %s", v.stage.Name, v.what)
 			}
+			continue
 		}
-		c.w.Waivers = append(c.w.Waivers, ir.Waiver{Requirement: name, Reason: wv.node.Reason.Value(), Pos: pos(wv.file, wv.node.Span())})
+		if strings.TrimSpace(w.Reason.Value()) == "" {
+			c.errorf(wv.file, w.Reason.Span(), CodeUselessWaiver, "a waiver needs its justification").
+				help("say why and who approved it, e.g. \"China launch: 48h first touch, approved by the CMO 2026-10-01\"")
+			continue
+		}
+		v := fresh[0]
+		waived[key(v)] = w.Span()
+		// the language reference §13: `lead check` lists every waiver with its reason.
+		note := c.report(lang.Note, wv.file, w.Requirement.Span(), CodeWaiver, "requirement %s of %s is waived: %s", name, def.name, w.Reason.Value())
+		f, span := c.fileSpan(v.stage.Pos)
+		if v.at != nil {
+			f, span = c.fileSpan(*v.at)
+		}
+		note.related(f, span, "stage %s %s", v.stage.Name, v.what)
+		c.w.Waivers = append(c.w.Waivers, ir.Waiver{Requirement: name, Reason: w.Reason.Value(), Stage: stage, Until: until, Pos: pos(wv.file, w.Span())})
 	}
 	for _, v := range violations {
-		if waived[v.req.name] {
+		if _, ok := waived[key(v)]; ok {
 			continue
 		}
 		f, span := c.fileSpan(v.stage.Pos)
@@ -266,6 +341,6 @@ func (c *compilation) checkStandard() {
 		}
 		c.errorf(f, span, CodeRequirement, "stage %s %s, as standard %s requires (%s)", v.stage.Name, v.what, def.name, v.req.name).
 			related(v.req.f, v.req.span, "the requirement").
-			help("meet it, or record a justified exception: waive %q \"why, and who approved it\"", v.req.name)
+			help("meet it, or record a justified exception: waive %q \"why, and who approved it\" on %s", v.req.name, v.stage.Name)
 	}
 }

@@ -174,13 +174,15 @@ type Use struct {
 	Module *Ref `parser:"\"use\" @@"`
 }
 
-// Waive is `waive "REQUIREMENT" "REASON"`.
+// Waive is `waive "REQUIREMENT" "REASON" [on STAGE] [until "YYYY-MM-DD"]`.
 //
-//lead:usage `waive "REQUIREMENT" "REASON"`
+//lead:usage `waive "REQUIREMENT" "REASON" [on STAGE] [until "YYYY-MM-DD"]`
 type Waive struct {
 	Node
 	Requirement *StringLit `parser:"\"waive\" @@"`
 	Reason      *StringLit `parser:"@@"`
+	Stage       *Ref       `parser:"( \"on\" @@ )?"`
+	Until       *StringLit `parser:"( \"until\" @@ )?"`
 }
 
 // LeadSchema is the `lead { ... }` block.

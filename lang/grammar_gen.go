@@ -79,7 +79,7 @@ var usage = map[string]string{
 	" team":             "`team NAME { strategy KIND ... member \"EMAIL\" ... }`",
 	" test":             "`test \"NAME\" { STEPS }`",
 	" use":              "`use std.MODULE`",
-	" waive":            "`waive \"REQUIREMENT\" \"REASON\"`",
+	" waive":            "`waive \"REQUIREMENT\" \"REASON\" [on STAGE] [until \"YYYY-MM-DD\"]`",
 	" workflow":         "`workflow NAME [\"Title\"]`",
 	"actions ->":        "`-> TARGET`",
 	"actions assign":    "`assign route R | team T | role R | user EXPRESSION`",
@@ -613,7 +613,7 @@ func (p *fastParser) parseUse() *Use {
 	return n
 }
 
-// parseWaive parses "waive" @@ @@.
+// parseWaive parses "waive" @@ @@ ( "on" @@ )? ( "until" @@ )?.
 func (p *fastParser) parseWaive() *Waive {
 	pos := p.pos()
 	if !(p.at("waive")) {
@@ -624,6 +624,14 @@ func (p *fastParser) parseWaive() *Waive {
 	p.next()
 	n.Requirement = p.parseStringLit()
 	n.Reason = p.parseStringLit()
+	if p.is("on") {
+		p.next()
+		n.Stage = p.parseRef()
+	}
+	if p.is("until") {
+		p.next()
+		n.Until = p.parseStringLit()
+	}
 	n.Node = p.node(pos)
 	return n
 }

@@ -454,6 +454,8 @@ type Expr struct {
 type Waiver struct {
 	Requirement string `json:"requirement"`
 	Reason      string `json:"reason"`
+	Stage       string `json:"stage,omitempty"` // the one stage it covers
+	Until       string `json:"until,omitempty"` // YYYY-MM-DD: the last day it applies
 	Pos         Pos    `json:"pos"`
 }
 

@@ -41,6 +41,14 @@ func (p *printer) node(n any) {
 		p.stringLit(n.Requirement)
 		p.str(" ")
 		p.stringLit(n.Reason)
+		if n.Stage != nil {
+			p.str(" on ")
+			p.ref(n.Stage)
+		}
+		if n.Until != nil {
+			p.str(" until ")
+			p.stringLit(n.Until)
+		}
 	case *lang.LeadSchema:
 		p.str("lead ")
 		block(p, n.Fields, p.findOpen(n.Pos.Offset+len("lead")), closeOf(&n.Node), sepList)
