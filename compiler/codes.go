@@ -63,6 +63,7 @@ const (
 	CodeUnknownRequire  = "E185"
 	CodeStandardInvalid = "E186"
 	CodeWaiverScope     = "E187" // a waiver that would cover several deviations
+	CodeVocabulary      = "E188" // a conforming workflow redefining the standard's vocabulary
 
 	// Tests.
 	CodeTest = "E190"

@@ -51,6 +51,10 @@ type compilation struct {
 
 	// standard is the standard the workflow conforms to, once loaded.
 	standard *at[*lang.Standard]
+	// rules are its named rules; redefined, the workflow's lead fields
+	// that redefine one of its fields (reported, then left out).
+	rules     []at[*lang.StandardRule]
+	redefined map[*lang.Field]bool
 
 	// Symbol tables, by (qualified) name.
 	eventByName   map[string]at[*lang.Event]
@@ -283,6 +287,63 @@ func (c *compilation) loadStandard() {
 	}
 	c.errorf(conf.file, conf.node.Standard.Span(), CodeUnknownStd, "unknown standard `%s`", name).
 		help("looked for %s.lead in %s", name, strings.Join(dirs, ", "))
+}
+
+// importVocabulary adds the conformed standard's lead fields and events to
+// the workflow's, and collects its rules (the language reference §13). A
+// conforming workflow uses them as they are: declaring one of them again is
+// an error.
+func (c *compilation) importVocabulary() {
+	c.redefined = map[*lang.Field]bool{}
+	if c.standard == nil {
+		return
+	}
+	std := c.standard
+	stdName := std.qual + std.node.Name.Name
+	fields := map[string]*lang.Field{}
+	events := map[string]*lang.Event{}
+	var schemas []at[*lang.LeadSchema]
+	var evs []at[*lang.Event]
+	for _, st := range std.node.Stmts {
+		switch st := st.(type) {
+		case *lang.LeadSchema:
+			schemas = append(schemas, at[*lang.LeadSchema]{st, std.file, ""})
+			for _, fd := range st.Fields {
+				if _, ok := fields[fd.Name.Name]; !ok {
+					fields[fd.Name.Name] = fd
+				}
+			}
+		case *lang.Event:
+			evs = append(evs, at[*lang.Event]{st, std.file, ""})
+			if _, ok := events[st.Name.Name]; !ok {
+				events[st.Name.Name] = st
+			}
+		case *lang.StandardRule:
+			c.rules = append(c.rules, at[*lang.StandardRule]{st, std.file, ""})
+		}
+	}
+	for _, s := range c.schemas {
+		for _, fd := range s.node.Fields {
+			if prev := fields[fd.Name.Name]; prev != nil {
+				c.errorf(s.file, fd.Name.Span(), CodeVocabulary, "lead field `%s` is defined by standard %s: a conforming workflow uses it as it is", fd.Name.Name, stdName).
+					related(std.file, prev.Name.Span(), "defined here").
+					help("remove this declaration; lead.%s is the standard's", fd.Name.Name)
+				c.redefined[fd] = true
+			}
+		}
+	}
+	keep := evs
+	for _, e := range c.events {
+		if prev := events[e.node.Name.Name]; prev != nil && e.qual == "" {
+			c.errorf(e.file, e.node.Name.Span(), CodeVocabulary, "event `%s` is defined by standard %s: a conforming workflow uses it as it is", e.node.Name.Name, stdName).
+				related(std.file, prev.Name.Span(), "defined here").
+				help("remove this declaration; the event %s is the standard's", e.node.Name.Name)
+			continue
+		}
+		keep = append(keep, e)
+	}
+	c.schemas = append(schemas, c.schemas...)
+	c.events = keep
 }
 
 // checkDuplicates builds the symbol tables, reporting names declared twice.

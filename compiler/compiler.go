@@ -116,6 +116,7 @@ func (c *compilation) run() {
 	c.loadTestFile()
 	c.loadModules()
 	c.loadStandard()
+	c.importVocabulary()
 	c.index = BuildIndex(c.files)
 	c.checkDuplicates()
 	before := len(c.diags)
@@ -124,6 +125,7 @@ func (c *compilation) run() {
 		return
 	}
 	c.buildPeople()
+	c.buildRules()
 	env, err := celenv.New(c.w)
 	if err != nil {
 		c.errorf(c.main, c.header.Span(), CodeExpr, "cannot build the expression environment: %v", err)

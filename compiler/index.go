@@ -202,9 +202,19 @@ func (b *indexer) declare(f *lang.File) {
 		case *lang.Standard:
 			std := b.add(SymStandard, qual+d.Name.Name, f, d.Name.Span(), d, nil)
 			for _, st := range d.Stmts {
-				if sg, ok := st.(*lang.StandardStages); ok {
-					for _, n := range sg.Names {
+				switch st := st.(type) {
+				case *lang.StandardStages:
+					for _, n := range st.Names {
 						b.add(SymLifecycle, std.Name+"."+n.Name, f, n.Span(), n, std)
+					}
+				case *lang.LeadSchema: // the vocabulary conforming workflows share
+					for _, fd := range st.Fields {
+						b.add(SymField, fd.Name.Name, f, fd.Name.Span(), fd, nil)
+					}
+				case *lang.Event:
+					ev := b.add(SymEvent, st.Name.Name, f, st.Name.Span(), st, nil)
+					for _, fd := range st.Fields {
+						b.add(SymEventField, ev.Name+"."+fd.Name.Name, f, fd.Name.Span(), fd, ev)
 					}
 				}
 			}

@@ -2,12 +2,15 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/leadlang/lead/compiler/ir"
 	"github.com/leadlang/lead/lang"
+	"github.com/leadlang/lead/stdlib"
 	"github.com/leadlang/lead/stdlib/calendar"
+	"github.com/leadlang/lead/stdlib/celenv"
 )
 
 // stdDef is a checked standard (the language reference §13).
@@ -342,5 +345,55 @@ func (c *compilation) checkStandard() {
 		c.errorf(f, span, CodeRequirement, "stage %s %s, as standard %s requires (%s)", v.stage.Name, v.what, def.name, v.req.name).
 			related(v.req.f, v.req.span, "the requirement").
 			help("meet it, or record a justified exception: waive %q \"why, and who approved it\" on %s", v.req.name, v.stage.Name)
+	}
+}
+
+// reservedFunctions are names a rule cannot take: Lead's and CEL's
+// functions and macros, and the test helpers.
+var reservedFunctions = []string{
+	"bant_count", "escalated", "escalations", "notified", "stuck", celenv.ManagerOf,
+	"has", "size", "all", "exists", "exists_one", "map", "filter", "matches", "contains",
+	"int", "uint", "double", "string", "bool", "bytes", "timestamp", "duration", "type", "dyn",
+}
+
+// buildRules checks the standard's named rules and adds them to the
+// workflow, each used as NAME() in expressions. A rule is an expression
+// over the lead and now; it cannot use another rule.
+func (c *compilation) buildRules() {
+	seen := map[string]lang.Span{}
+	reserved := append(stdlib.Names(), reservedFunctions...)
+	for _, r := range c.rules {
+		f, d := r.file, r.node
+		name := d.Name.Name
+		if prev, ok := seen[name]; ok {
+			c.errorf(f, d.Name.Span(), CodeDuplicate, "rule `%s` is declared twice", name).related(f, prev, "first declared here")
+			continue
+		}
+		seen[name] = d.Name.Span()
+		if slices.Contains(reserved, name) {
+			c.errorf(f, d.Name.Span(), CodeStandardInvalid, "a rule cannot be called `%s`: it is a function of the language", name).
+				help("give the rule a name of its own, e.g. `%s_rule`", name)
+			continue
+		}
+		uses := ""
+		toks := lang.Tokens(d.Expr.Text, d.Expr.Span().Start)
+		for i := 0; i+1 < len(toks) && uses == ""; i++ {
+			if toks[i].Kind != lang.TokIdent || toks[i+1].Text != "(" || (i > 0 && toks[i-1].Text == ".") {
+				continue
+			}
+			for _, other := range c.rules {
+				if other.node.Name.Name == toks[i].Text {
+					uses = toks[i].Text
+					c.errorf(f, lang.Span{Start: toks[i].Offset, End: toks[i].End()}, CodeStandardInvalid, "rule `%s` uses the rule `%s`: a rule cannot use another rule", name, uses).
+						help("write the condition of `%s` here", uses)
+					break
+				}
+			}
+		}
+		if uses != "" {
+			continue
+		}
+		j := c.queue(f, d.Expr, celenv.Context{}, wantAny, "rule "+name, nil, nil)
+		c.w.Rules = append(c.w.Rules, ir.NamedRule{Name: name, Expr: j.out, Pos: pos(f, d.Span())})
 	}
 }

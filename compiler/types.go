@@ -54,6 +54,9 @@ func (c *compilation) buildSchema() {
 	for _, s := range c.schemas {
 		for _, fd := range s.node.Fields {
 			name := fd.Name.Name
+			if c.redefined[fd] {
+				continue
+			}
 			if ir.IsBuiltinAttr(name) {
 				c.errorf(s.file, fd.Name.Span(), CodeBuiltinAttr, "`lead.%s` is a built-in attribute and cannot be declared", name).
 					help("built-in attributes: id, stage, owner, created_at, entered_at, version")

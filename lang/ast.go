@@ -546,7 +546,7 @@ func CellStage(p CellPart) (part string, stmts []StageStmt, ok bool) {
 // Standard is `standard NAME { ... }` (the language reference §13).
 //
 //lead:block standard a standard
-//lead:usage `standard NAME { stages NAME, ... terminal NAME, ... require ... }`
+//lead:usage `standard NAME { stages NAME, ... terminal NAME, ... require ... lead { ... } event ... rule NAME = EXPRESSION }`
 type Standard struct {
 	Node
 	Name  *Ident         `parser:"\"standard\" @@ \"{\" EOL*"`
@@ -579,6 +579,17 @@ type Require struct {
 	Lifecycle   *Ident    `parser:"              \"on\" @@"`
 	Within      *Duration `parser:"              \"within\" @@"`
 	Accountable bool      `parser:"            | @\"accountable\" \"on\" \"every\" \"stage\" )"`
+}
+
+// StandardRule is `rule NAME = EXPR` in a standard: a named expression
+// over the lead (a qualification criterion, a hand-off threshold) that
+// conforming workflows use as NAME().
+//
+//lead:usage `rule NAME = EXPRESSION`
+type StandardRule struct {
+	Node
+	Name *Ident `parser:"\"rule\" @@ \"=\""`
+	Expr *Expr  `parser:"@@"`
 }
 
 // Test is `test "name" { ... }` (the language reference §15).
@@ -1019,6 +1030,9 @@ func (*Develop) cellPart()    {}
 
 func (*StandardStages) standardStmt() {}
 func (*Require) standardStmt()        {}
+func (*LeadSchema) standardStmt()     {}
+func (*Event) standardStmt()          {}
+func (*StandardRule) standardStmt()   {}
 
 func (*At) testStmt()       {}
 func (*Capture) testStmt()  {}

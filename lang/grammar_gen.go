@@ -24,7 +24,7 @@ var blockKinds = map[string]blockKind{
 	"score":    {"a score", []string{"on", "decay", "limit"}},
 	"sla":      {"an SLA", []string{"warn", "breach"}},
 	"stage":    {"a stage", []string{"owner", "enter", "exit", "on", "when", "after", "sla", "lifecycle"}},
-	"standard": {"a standard", []string{"stages", "terminal", "require"}},
+	"standard": {"a standard", []string{"stages", "terminal", "require", "lead", "event", "rule"}},
 	"team":     {"a team", []string{"strategy", "capacity", "calendar", "manager", "member"}},
 	"test":     {"a test", []string{"at", "capture", "send", "override", "wait", "expect"}},
 	"values":   {"a list of field values", nil},
@@ -74,7 +74,7 @@ var usage = map[string]string{
 	" routing":          "`routing NAME { when CONDITION -> OWNER ... else -> OWNER }`",
 	" score":            "`score FIELD { on EVENT add N ... decay P% every DURATION ... limit MIN..MAX }`",
 	" stage":            "`stage NAME [terminal] [{ STATEMENTS }]`",
-	" standard":         "`standard NAME { stages NAME, ... terminal NAME, ... require ... }`",
+	" standard":         "`standard NAME { stages NAME, ... terminal NAME, ... require ... lead { ... } event ... rule NAME = EXPRESSION }`",
 	" start":            "`start STAGE_OR_CELL`",
 	" team":             "`team NAME { strategy KIND ... member \"EMAIL\" ... }`",
 	" test":             "`test \"NAME\" { STEPS }`",
@@ -147,7 +147,10 @@ var usage = map[string]string{
 	"stage owner":       "`owner { accountable ROLE  responsible OWNER  consulted ROLE  informed ROLE }`",
 	"stage sla":         "`sla NAME within DURATION [on CALENDAR] [from entry | assignment] [until EVENT, ...] [{ warn at P { ... } breach { ... } }]`; the lead may choose the DURATION: `(when CONDITION -> 15m, else -> 4h)`",
 	"stage when":        "`when CONDITION -> TARGET [{ ACTIONS }]`",
+	"standard event":    "`event NAME [{ NAME TYPE, ... }]`",
+	"standard lead":     "`lead { NAME TYPE [= DEFAULT] ... }`",
 	"standard require":  "`require sla on LIFECYCLE within DURATION` or `require accountable on every stage`",
+	"standard rule":     "`rule NAME = EXPRESSION`",
 	"standard stages":   "`stages NAME, ...`",
 	"standard terminal": "`terminal NAME, ...`",
 	"team calendar":     "`calendar CALENDAR`",
@@ -171,7 +174,6 @@ var declKeywords = map[string]bool{
 	"calendar": true,
 	"cell":     true,
 	"conforms": false,
-	"event":    false,
 	"lead":     true,
 	"owner":    true,
 	"role":     false,
@@ -200,7 +202,7 @@ var exprStopWords = map[string]bool{
 
 // grammarTerms are the terms a syntax failure can name as wanted; each
 // has words in termDescriptions (a test checks).
-var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"manager\"", "\"map\"", "\"member\"", "\"min\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workday\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
+var grammarTerms = []string{"\"(\"", "\")\"", "\",\"", "\"-\"", "\"->\"", "\".\"", "\"<\"", "\"=\"", "\">\"", "\"?\"", "\"[\"", "\"]\"", "\"accept\"", "\"accountable\"", "\"add\"", "\"advance\"", "\"after\"", "\"assess\"", "\"assign\"", "\"assignment\"", "\"at\"", "\"breach\"", "\"by\"", "\"calendar\"", "\"capacity\"", "\"capture\"", "\"cell\"", "\"conforms\"", "\"consulted\"", "\"decay\"", "\"develop\"", "\"disqualify\"", "\"else\"", "\"enter\"", "\"entry\"", "\"enum\"", "\"escalate\"", "\"event\"", "\"every\"", "\"exception\"", "\"exit\"", "\"expect\"", "\"false\"", "\"from\"", "\"holiday\"", "\"hours\"", "\"informed\"", "\"lead\"", "\"lifecycle\"", "\"limit\"", "\"list\"", "\"manager\"", "\"map\"", "\"member\"", "\"min\"", "\"notify\"", "\"nurture\"", "\"on\"", "\"override\"", "\"owner\"", "\"qualify\"", "\"reassess\"", "\"reassign\"", "\"recycle\"", "\"reject\"", "\"require\"", "\"responsible\"", "\"role\"", "\"route\"", "\"routing\"", "\"rule\"", "\"score\"", "\"send\"", "\"set\"", "\"sla\"", "\"stage\"", "\"stages\"", "\"standard\"", "\"start\"", "\"strategy\"", "\"team\"", "\"terminal\"", "\"test\"", "\"timezone\"", "\"true\"", "\"undecided\"", "\"until\"", "\"use\"", "\"user\"", "\"wait\"", "\"waive\"", "\"warn\"", "\"when\"", "\"within\"", "\"workday\"", "\"workflow\"", "\"{\"", "\"}\"", "<dotdot>", "<eol>", "<float>", "<ident>", "<int>", "Action", "ActionBlock", "Assignee", "CalStmt", "CellPart", "Choice", "ChoiceRule", "Clock", "Duration", "Expr", "Literal", "Number", "ObjectLit", "OwnerEntry", "Percent", "RouteRule", "SLAClause", "ScoreStmt", "StageStmt", "StandardStmt", "StringLit", "TeamStmt", "TestStmt", "TypeExpr"}
 
 // Parsers of the unions: each returns false, looking for nothing, when
 // none of its members starts at the next token.
@@ -308,6 +310,12 @@ func (p *fastParser) parseStandardStmt() (StandardStmt, bool) {
 		return p.parseStandardStages(), true
 	case "require":
 		return p.parseRequire(), true
+	case "lead":
+		return p.parseLeadSchema(), true
+	case "event":
+		return p.parseEvent(), true
+	case "rule":
+		return p.parseStandardRule(), true
 	}
 	return nil, false
 }
@@ -1347,6 +1355,22 @@ func (p *fastParser) parseRequire() *Require {
 		p.expect("every")
 		p.expect("stage")
 	}
+	n.Node = p.node(pos)
+	return n
+}
+
+// parseStandardRule parses "rule" @@ "=" @@.
+func (p *fastParser) parseStandardRule() *StandardRule {
+	pos := p.pos()
+	if !(p.at("rule")) {
+		p.wanted("StandardRule")
+		p.fail()
+	}
+	n := &StandardRule{}
+	p.next()
+	n.Name = p.parseIdent()
+	p.expect("=")
+	n.Expr = p.expr()
 	n.Node = p.node(pos)
 	return n
 }

@@ -14,7 +14,7 @@ func grammarUnions() []participle.Option {
 		participle.Union[CalStmt](&Timezone{}, &Hours{}, &Holiday{}, &Workday{}),
 		participle.Union[ScoreStmt](&ScoreRule{}, &Decay{}, &Limit{}),
 		participle.Union[CellPart](&OwnerBlock{}, &Assess{}, &Advance{}, &Develop{}),
-		participle.Union[StandardStmt](&StandardStages{}, &Require{}),
+		participle.Union[StandardStmt](&StandardStages{}, &Require{}, &LeadSchema{}, &Event{}, &StandardRule{}),
 		participle.Union[TestStmt](&At{}, &Capture{}, &Send{}, &Override{}, &Wait{}, &Expect{}),
 		participle.Union[StageStmt](&Disqualify{}, &Qualify{}, &Undecided{}, &Route{}, &Accept{}, &Reject{}, &Nurture{}, &Reassess{}, &Recycle{}, &OwnerBlock{}, &EnterExit{}, &On{}, &When{}, &After{}, &SLA{}, &Lifecycle{}),
 		participle.Union[SLAClause](&Warn{}, &Breach{}),

@@ -34,6 +34,8 @@ type Workflow struct {
 	Scores     []Score            `json:"scores"`
 	Stages     []Stage            `json:"stages"`
 	Waivers    []Waiver           `json:"waivers,omitempty"`
+	// Rules are the standard's named rules, used as NAME() in expressions.
+	Rules []NamedRule `json:"rules,omitempty"`
 	// BantCount is set by `use std.bant`: the bant_count(lead) function.
 	BantCount bool `json:"bant_count,omitempty"`
 }
@@ -457,6 +459,13 @@ type Waiver struct {
 	Stage       string `json:"stage,omitempty"` // the one stage it covers
 	Until       string `json:"until,omitempty"` // YYYY-MM-DD: the last day it applies
 	Pos         Pos    `json:"pos"`
+}
+
+// NamedRule is a standard's `rule NAME = EXPR`.
+type NamedRule struct {
+	Name string `json:"name"`
+	Expr *Expr  `json:"expr"`
+	Pos  Pos    `json:"pos"`
 }
 
 // Stage returns the stage named name, or nil.

@@ -271,6 +271,11 @@ func (p *printer) node(n any) {
 		p.ident(n.Lifecycle)
 		p.str(" within ")
 		p.duration(n.Within)
+	case *lang.StandardRule:
+		p.str("rule ")
+		p.ident(n.Name)
+		p.str(" = ")
+		p.expr(n.Expr)
 
 	// Tests.
 	case *lang.At:

@@ -94,6 +94,10 @@ func New(w *ir.Workflow) (*Env, error) {
 	}
 	e := &Env{w: w, envs: map[string]*cel.Env{}, errs: map[string]error{}}
 	managers := Managers(w)
+	rules, err := ruleMacros(w)
+	if err != nil {
+		return nil, err
+	}
 	base, err := cel.NewEnv(
 		cel.Function(ManagerOf,
 			cel.Overload("lead_manager_of_string", []*cel.Type{cel.StringType}, cel.StringType,
@@ -109,6 +113,7 @@ func New(w *ir.Workflow) (*Env, error) {
 		stdlib.Library(func(name string) *calendar.Calendar { return cals[name] }),
 		cel.Variable("now", cel.TimestampType),
 		cel.Macros(macros(w)...),
+		cel.Macros(rules...),
 		cel.CrossTypeNumericComparisons(true),
 		cel.OptionalTypes(),
 	)
@@ -482,6 +487,35 @@ func macros(w *ir.Workflow) []cel.Macro {
 		}))
 	}
 	return ms
+}
+
+// ruleMacros makes each of the standard's named rules a macro: NAME()
+// expands to the rule's expression, parsed once here with the other macros
+// (a rule cannot use another rule). A rule that does not parse has no
+// macro: the compiler reports it where the rule is written.
+func ruleMacros(w *ir.Workflow) ([]cel.Macro, error) {
+	if len(w.Rules) == 0 {
+		return nil, nil
+	}
+	pe, err := cel.NewEnv(cel.StdLib(), ext.Strings(), stdlib.Library(nil), cel.Macros(macros(w)...))
+	if err != nil {
+		return nil, fmt.Errorf("celenv: rule parser: %w", err)
+	}
+	var out []cel.Macro
+	for _, r := range w.Rules {
+		if r.Expr == nil {
+			continue
+		}
+		a, iss := pe.Parse(r.Expr.Src)
+		if iss.Err() != nil {
+			continue
+		}
+		body := a.NativeRep().Expr()
+		out = append(out, cel.GlobalMacro(r.Name, 0, func(eh cel.MacroExprFactory, _ ast.Expr, _ []ast.Expr) (ast.Expr, *cel.Error) {
+			return eh.Copy(body), nil
+		}))
+	}
+	return out, nil
 }
 
 // Value wraps an Object as a CEL value of the object type typeName, for
