@@ -11,9 +11,11 @@ func init() {
 const raciDoc = `
 Raci compiles the workflow in FILE and prints its RACI matrix: a row per
 stage and a column per role, team, routing or person that is Responsible,
-Accountable, Consulted or Informed at some stage. A cell holds the letters,
-combined as "R/A" when a party has several. Teams, routings and people chosen
-by an expression are headed "team: T", "route: R" and "user: EXPR".
+Accountable, Consulted or Informed at some stage, or that its actions
+Escalate to. A cell holds the letters, combined as "R/A" when a party has
+several. Teams, routings and people chosen by an expression are headed
+"team: T", "route: R" and "user: EXPR"; escalation targets chosen by an
+expression "escalate: EXPR".
 
 md prints a GitHub Markdown table, csv a CSV file with a header row. If the
 workflow has errors, raci prints them to stderr and exits with status 1.`

@@ -19,13 +19,16 @@ var RACIFormats = []string{"md", "csv"}
 type Matrix struct {
 	// Columns name the parties: a role by its name, a team as "team: T",
 	// a routing (`responsible route R`) as "route: R", a person chosen by an
-	// expression (`responsible user EXPR`) as "user: EXPR".
+	// expression (`responsible user EXPR`) as "user: EXPR", and an
+	// escalation target chosen by an expression (`escalate (EXPR)`) as
+	// "escalate: EXPR".
 	Columns []string
 	Rows    []MatrixRow
 }
 
 // MatrixRow is one stage's letters, one cell per column: "R", "A", "C",
-// "I", combined in that order as "R/A" when a party has several, or "".
+// "I", and "E" for a party the stage's actions escalate to, combined in
+// that order as "R/A" when a party has several, or "".
 type MatrixRow struct {
 	Stage string
 	Cells []string
@@ -37,6 +40,7 @@ const (
 	partyTeam
 	partyRoute
 	partyUser
+	partyEscalate
 )
 
 type party struct {
@@ -53,6 +57,8 @@ func (p party) column() string {
 		return "route: " + p.name
 	case partyUser:
 		return "user: " + p.name
+	case partyEscalate:
+		return "escalate: " + p.name
 	}
 	return p.name
 }
@@ -116,6 +122,15 @@ func RACIMatrix(w *ir.Workflow) Matrix {
 		for _, c := range o.Informed {
 			ms = append(ms, mark{add(partyRole, "role", c), 'I'})
 		}
+		for _, a := range stageActions(&w.Stages[i]) {
+			switch {
+			case a.Kind != ir.ActEscalate:
+			case a.To != nil:
+				ms = append(ms, mark{add(partyEscalate, "escalate", a.To.Src), 'E'})
+			default:
+				ms = append(ms, mark{add(partyRole, "role", a.Target), 'E'})
+			}
+		}
 		marks = append(marks, ms)
 	}
 
@@ -133,7 +148,7 @@ func RACIMatrix(w *ir.Workflow) Matrix {
 	}
 	for i := range w.Stages {
 		letters := make([]string, len(list))
-		for _, letter := range "RACI" {
+		for _, letter := range "RACIE" {
 			for _, mk := range marks[i] {
 				if rune(mk.letter) != letter {
 					continue
@@ -151,6 +166,33 @@ func RACIMatrix(w *ir.Workflow) Matrix {
 		m.Rows = append(m.Rows, MatrixRow{Stage: w.Stages[i].Name, Cells: letters})
 	}
 	return m
+}
+
+// stageActions lists every action a stage's blocks hold.
+func stageActions(s *ir.Stage) []ir.Action {
+	acts := append(append([]ir.Action(nil), s.Enter...), s.Exit...)
+	for _, t := range s.On {
+		acts = append(acts, t.Actions...)
+	}
+	for _, h := range s.Handlers {
+		acts = append(acts, h.Actions...)
+	}
+	for _, t := range s.When {
+		acts = append(acts, t.Actions...)
+	}
+	for _, t := range s.After {
+		acts = append(acts, t.Actions...)
+	}
+	for _, sla := range s.SLAs {
+		if sla.Warn != nil {
+			acts = append(acts, sla.Warn.Actions...)
+		}
+		acts = append(acts, sla.Breach...)
+	}
+	for _, e := range s.Exceptions {
+		acts = append(acts, e.Actions...)
+	}
+	return acts
 }
 
 // RACI renders the RACI matrix in format, one of RACIFormats: "md", a
