@@ -218,6 +218,9 @@ func complete(src string, offset int, ix *compiler.Index) []protocol.CompletionI
 		targets()
 	case last == "exception":
 		add(protocol.CompletionItemKindEnumMember, "exception kind", ir.ExceptionKinds...)
+	case last == "on" && first(c.stmt) == "waive":
+		targets()
+	case last == "until" && first(c.stmt) == "waive":
 	case last == "on" && len(c.stmt) > 1 && slices.Contains([]string{"after", "sla", "decay", "nurture", "undecided", "recycle"}, first(c.stmt)):
 		symbols("calendar", compiler.SymCalendar)
 	case last == "on" || last == "until" || last == "send" || (last == "," && slices.Contains([]string{"on", "sla", "accept", "reject", "reassess"}, first(c.stmt)) && !c.has("when")):
@@ -226,7 +229,7 @@ func complete(src string, offset int, ix *compiler.Index) []protocol.CompletionI
 		if last == "on" && len(c.stmt) == 1 && c.block != "score" {
 			add(protocol.CompletionItemKindKeyword, "keyword", "exception")
 		}
-	case last == "accountable" || last == "consulted" || last == "informed" || last == "escalate":
+	case last == "accountable" || last == "consulted" || last == "informed" || last == "escalate" || last == "manager":
 		symbols("role", compiler.SymRole)
 	case last == "notify":
 		symbols("role", compiler.SymRole)
