@@ -13,9 +13,10 @@ import (
 //
 // An expression ends, outside any ( [ {, at the end of the statement (newline
 // or `;`), at `->`, at a `{` that opens an action block, at a `}` ) or ]
-// that closes an enclosing construct, and at the keywords `add` (score rules)
-// and `responsible accountable consulted informed` (a `user EXPR` inside a
-// one-line owner block) unless they follow a `.` (a field access). Inside
+// that closes an enclosing construct, and at the keywords `add` (score rules),
+// `min` (after a best_fit score) and `responsible accountable consulted
+// informed` (a `user EXPR` inside a one-line owner block) unless they follow
+// a `.` (a field access). Inside
 // parentheses none of these end it, so long expressions can be wrapped there.
 type Expr struct {
 	Node
