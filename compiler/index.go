@@ -24,6 +24,7 @@ const (
 	SymLifecycle  = "lifecycle" // a stage of a standard's vocabulary
 	SymSLA        = "sla"
 	SymTest       = "test"
+	SymRule       = "rule" // a standard's named rule, used as NAME()
 )
 
 // Symbol is a declared name: what it is, where its name is written, and
@@ -211,6 +212,8 @@ func (b *indexer) declare(f *lang.File) {
 					for _, fd := range st.Fields {
 						b.add(SymField, fd.Name.Name, f, fd.Name.Span(), fd, nil)
 					}
+				case *lang.StandardRule:
+					b.add(SymRule, st.Name.Name, f, st.Name.Span(), st, std)
 				case *lang.Event:
 					ev := b.add(SymEvent, st.Name.Name, f, st.Name.Span(), st, nil)
 					for _, fd := range st.Fields {
@@ -442,6 +445,9 @@ func (b *indexer) decl(d lang.Decl) {
 			if r, ok := st.(*lang.Require); ok && r.Lifecycle != nil && std != nil {
 				b.ref(b.ix.Find(SymLifecycle, std.Name+"."+r.Lifecycle.Name), r.Lifecycle.Span())
 			}
+			if r, ok := st.(*lang.StandardRule); ok {
+				b.expr(r.Expr, nil)
+			}
 		}
 	case *lang.Test:
 		b.inTest = true
@@ -589,7 +595,8 @@ func (b *indexer) test(t *lang.Test) {
 }
 
 // expr records the names an expression uses: `lead.F`, `event.F` (a
-// field of the first of events that has it), stage names in strings
+// field of the first of events that has it), a standard's rules called as
+// NAME(), stage names in strings
 // compared with lead.stage, a standard's lifecycles in strings compared
 // with lead.lifecycle, calendars named by the business-hours
 // functions, and roles named by escalated(), escalations() and notified() in tests.
@@ -631,6 +638,8 @@ func (b *indexer) expr(e *lang.Expr, events []string) {
 	for i, t := range sig {
 		prevDot := i > 0 && sig[i-1].Text == "."
 		switch {
+		case t.Kind == lang.TokIdent && !prevDot && i+1 < len(sig) && sig[i+1].Text == "(" && b.ix.Find(SymRule, t.Text) != nil:
+			b.ref(b.ix.Find(SymRule, t.Text), lang.Span{Start: t.Offset, End: t.End()})
 		case t.Kind == lang.TokIdent && !prevDot && i+2 < len(sig) && sig[i+1].Text == "." && sig[i+2].Kind == lang.TokIdent:
 			name := sig[i+2]
 			switch t.Text {

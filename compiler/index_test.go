@@ -118,3 +118,77 @@ func sortedCopy(s []string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestIndexOfNewForms: a standard's vocabulary (its fields, events and
+// rules, used by a conforming workflow), lifecycle strings compared with
+// lead.lifecycle, roles in an escalation target, a team's manager and a
+// waiver's stage are indexed.
+func TestIndexOfNewForms(t *testing.T) {
+	dir := t.TempDir()
+	std := `standard acme {
+  stages   mql
+  terminal won
+  require accountable on every stage
+  lead {
+    email string
+  }
+  event accepted
+  rule business = !is_free_email(lead.email)
+}
+`
+	src := `workflow w
+start inbox
+conforms acme
+waive "accountable" "nobody answers for won" on won
+role ops
+role boss
+team desk {
+  strategy round_robin
+  manager boss
+  member "ana@acme.example"
+}
+stage inbox {
+  lifecycle mql
+  owner { accountable ops  responsible team desk }
+  on accepted when business() && lead.lifecycle == "mql" -> won
+  after 1d -> won {
+    escalate (lead.email == "" ? "boss" : manager_of(lead.owner))
+  }
+}
+stage won terminal { lifecycle won }
+`
+	os.WriteFile(filepath.Join(dir, "acme.lead"), []byte(std), 0o644)
+	path := filepath.Join(dir, "w.lead")
+	os.WriteFile(path, []byte(src), 0o644)
+	r := CompileFile(path, Options{})
+	for _, d := range r.Diags {
+		if d.Severity == lang.Error {
+			t.Errorf("unexpected diagnostic: %s", d)
+		}
+	}
+	ix := r.Index
+	for _, tc := range []struct {
+		kind, name string
+		want       []string
+	}{
+		{SymRule, "business", []string{"w.lead:15:business"}},
+		{SymField, "email", []string{"acme.lead:9:email", "w.lead:17:email"}},
+		{SymEvent, "accepted", []string{"w.lead:15:accepted"}},
+		{SymLifecycle, "acme.mql", []string{"w.lead:13:mql", "w.lead:15:mql"}},
+		{SymRole, "boss", []string{"w.lead:9:boss", "w.lead:17:boss"}},
+		{SymStage, "won", []string{"w.lead:4:won", "w.lead:15:won", "w.lead:16:won"}},
+	} {
+		s := ix.Find(tc.kind, tc.name)
+		if s == nil {
+			t.Errorf("no %s %s", tc.kind, tc.name)
+			continue
+		}
+		var got []string
+		for _, u := range ix.Uses(s) {
+			got = append(got, fmt.Sprintf("%s:%d:%s", filepath.Base(u.File.Name), u.File.Position(u.Span.Start).Line, u.File.Src[u.Span.Start:u.Span.End]))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("uses of %s %s = %v, want %v", tc.kind, tc.name, got, tc.want)
+		}
+	}
+}

@@ -112,6 +112,7 @@ var symbolKinds = map[string]protocol.SymbolKind{
 	compiler.SymRouting: protocol.SymbolKindFunction, compiler.SymCalendar: protocol.SymbolKindObject,
 	compiler.SymStandard: protocol.SymbolKindPackage, compiler.SymLifecycle: protocol.SymbolKindEnumMember,
 	compiler.SymSLA: protocol.SymbolKindConstant, compiler.SymTest: protocol.SymbolKindMethod,
+	compiler.SymRule: protocol.SymbolKindFunction,
 }
 
 // workspaceSymbol finds declarations in every workflow of the workspace
