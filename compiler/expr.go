@@ -150,6 +150,9 @@ func (c *compilation) celResultFor(j *exprJob) *celResult {
 		if r.parseIss.Err() != nil {
 			return
 		}
+		if j.ctx.Test {
+			celenv.CountEscalations(r.parsed)
+		}
 		r.checked, r.checkIss = env.Check(r.parsed)
 	})
 	return r

@@ -599,7 +599,7 @@ func (b *indexer) test(t *lang.Test) {
 // NAME(), stage names in strings
 // compared with lead.stage, a standard's lifecycles in strings compared
 // with lead.lifecycle, calendars named by the business-hours
-// functions, and roles named by escalated(), escalations() and notified() in tests.
+// functions, and roles named by escalated() and notified() in tests.
 func (b *indexer) expr(e *lang.Expr, events []string) {
 	if e == nil {
 		return
@@ -666,7 +666,7 @@ func (b *indexer) expr(e *lang.Expr, events []string) {
 			switch {
 			case fn == "business_hours_between" || fn == "in_business_hours":
 				b.ref(b.ix.Find(SymCalendar, v), lang.Span{Start: inner, End: inner + len(v)})
-			case b.inTest && (fn == "escalated" || fn == "escalations" || fn == "notified"):
+			case b.inTest && (fn == "escalated" || fn == "notified"):
 				b.ref(b.ix.Find(SymRole, v), lang.Span{Start: inner, End: inner + len(v)})
 			case comparedWith(i) == "stage":
 				b.stageString(v, inner)

@@ -351,7 +351,7 @@ func (c *compilation) checkStandard() {
 // reservedFunctions are names a rule cannot take: Lead's and CEL's
 // functions and macros, and the test helpers.
 var reservedFunctions = []string{
-	"bant_count", "escalated", "escalations", "notified", "stuck", celenv.ManagerOf,
+	"bant_count", "escalated", "notified", "stuck", celenv.ManagerOf,
 	"has", "size", "all", "exists", "exists_one", "map", "filter", "matches", "contains",
 	"int", "uint", "double", "string", "bool", "bytes", "timestamp", "duration", "type", "dyn",
 }

@@ -356,7 +356,7 @@ func (w *world) expect(st compiler.TestStep) *failure {
 				fmt.Fprintf(&b, "\n    lead.%s is not set", m[1])
 			}
 		}
-		if strings.Contains(st.Expect.Src, "escalated(") || strings.Contains(st.Expect.Src, "escalations(") {
+		if strings.Contains(st.Expect.Src, "escalated(") {
 			fmt.Fprintf(&b, "\n    escalated: %s", show(w.escalated(l.ID)))
 		}
 		if strings.Contains(st.Expect.Src, "notified(") {
@@ -381,22 +381,15 @@ func (w *world) expect(st compiler.TestStep) *failure {
 
 func (w *world) evalExpect(p cel.Program) (bool, error) {
 	var extra = map[string]any{
-		celenv.VarEscalated:   []string{},
-		celenv.VarEscalations: map[string]int64{},
-		celenv.VarNotified:    []string{},
-		celenv.VarStuck:       false,
-		celenv.VarSLA:         map[string]string{},
-		celenv.VarHistory:     []any{},
+		celenv.VarEscalated: []string{},
+		celenv.VarNotified:  []string{},
+		celenv.VarStuck:     false,
+		celenv.VarSLA:       map[string]string{},
+		celenv.VarHistory:   []any{},
 	}
 	l := w.lead()
 	if l != nil {
-		esc := w.escalated(l.ID)
-		extra[celenv.VarEscalated] = esc
-		counts := map[string]int64{}
-		for _, r := range esc {
-			counts[r]++
-		}
-		extra[celenv.VarEscalations] = counts
+		extra[celenv.VarEscalated] = w.escalated(l.ID)
 		extra[celenv.VarNotified] = w.notified(l.ID)
 		extra[celenv.VarStuck] = l.Stuck != nil
 		extra[celenv.VarSLA] = w.slas(l.ID)
@@ -421,7 +414,8 @@ func (w *world) evalExpect(p cel.Program) (bool, error) {
 }
 
 // escalated lists the escalations in the lead's history, one entry for
-// each: escalated(r) holds once r is in it, escalations(r) counts them.
+// each: escalated(r) holds once r is in it, and compared with a number it
+// counts them.
 func (w *world) escalated(id string) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

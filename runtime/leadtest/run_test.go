@@ -340,8 +340,8 @@ test "updated runs the handler and the automatic transitions" {
 
 // TestLifecycleOverrideEscalations: lead.lifecycle follows the stage
 // (including a cell's), `override` moves the lead as an operator does (an
-// override into the stage it is in restarts its SLAs), and escalations(r)
-// counts the escalations to r.
+// override into the stage it is in restarts its SLAs), and escalated(r)
+// compared with a number counts the escalations to r.
 func TestLifecycleOverrideEscalations(t *testing.T) {
 	src := `workflow lc
 start inbox
@@ -379,12 +379,12 @@ stage won terminal {
 stage lost terminal
 test "counts" {
   capture { email = "a@b.example" }
-  expect lead.lifecycle == "mql" && escalations("boss") == 0
+  expect lead.lifecycle == "mql" && escalated("boss") == 0
   wait 1h
-  expect escalations("boss") == 1
+  expect escalated("boss") == 1
   override inbox "the boss asked for another hour"
   wait 1h
-  expect escalations("boss") == 2 && escalated("boss") && escalations("ops") == 0
+  expect escalated("boss") == 2 && escalated("boss") && escalated("ops") == 0
   expect history[2].cause == "override"
   override sales.assess
   expect lead.stage == "sales.advance" && lead.lifecycle == ""
@@ -394,7 +394,7 @@ test "counts" {
 test "fails with the count" {
   capture { email = "a@b.example" }
   wait 1h
-  expect escalations("boss") == 2
+  expect escalated("boss") == 2
 }
 `
 	results, _ := Run([]*Suite{suite(t, "lc.lead", src)}, nil)
@@ -449,7 +449,7 @@ test "by region and by manager" {
   send poke
   expect escalated("na_director")
   wait 1h
-  expect lead.owner == "ben@acme.example" && escalations("na_director") == 2
+  expect lead.owner == "ben@acme.example" && escalated("na_director") == 2
 }
 `
 	results, _ := Run([]*Suite{suite(t, "esc.lead", src)}, nil)
@@ -483,11 +483,30 @@ stage done terminal
 test "nobody" {
   capture { email = "a@b.example" }
   send poke
-  expect lead.stage == "done" && lead.n == 0 && escalations("") == 0
+  expect lead.stage == "done" && lead.n == 0 && escalated("") == 0
   expect history[1].cause == "event"
 }
 `
 	results, _ := Run([]*Suite{suite(t, "esc.lead", src)}, nil)
+	if len(results) != 1 || results[0].Status != Pass {
+		t.Fatalf("%+v", results)
+	}
+}
+
+// TestEscalatedCounts: escalated(r) compared with a number, on either side
+// and negative, is the number of escalations to r; elsewhere, and compared
+// with anything else, it is whether there was one.
+func TestEscalatedCounts(t *testing.T) {
+	src := workflowSrc + `
+test "counts" {
+  capture { email = "a@x.example" }
+  expect escalated("mgr") == 0 && !escalated("mgr")
+  wait 61m
+  expect escalated("mgr") == 1 && 2 > escalated("mgr") && escalated("mgr") != -1 && escalated("mgr") >= 1.0
+  expect escalated("mgr") && escalated("mgr") == true && [escalated("mgr") == 1].all(b, b)
+}
+`
+	results, _ := Run([]*Suite{suite(t, "x.lead", src)}, nil)
 	if len(results) != 1 || results[0].Status != Pass {
 		t.Fatalf("%+v", results)
 	}

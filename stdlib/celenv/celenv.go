@@ -19,8 +19,10 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
 	"cel.dev/cel-go/ext"
 
 	"github.com/leadlang/lead/compiler/ir"
@@ -44,24 +46,21 @@ const (
 	memberType = "lead.Member."
 )
 
-// Test-only variables behind the test macros escalated(), escalations(),
-// notified(), stuck() and sla() (the language reference §15).
+// Test-only variables behind the test macros escalated(), notified(),
+// stuck() and sla() (the language reference §15).
 const (
 	VarEscalated = "leadtest_escalated"
-	// VarEscalations counts the escalations to each role or person:
-	// escalations(r).
-	VarEscalations = "leadtest_escalations"
-	VarNotified    = "leadtest_notified"
-	VarStuck       = "leadtest_stuck"
-	VarSLA         = "leadtest_sla" // map: SLA name -> its last outcome
-	VarHistory     = "history"
+	VarNotified  = "leadtest_notified"
+	VarStuck     = "leadtest_stuck"
+	VarSLA       = "leadtest_sla" // map: SLA name -> its last outcome
+	VarHistory   = "history"
 )
 
 // Context says which variables an expression sees (the language reference §6).
 type Context struct {
 	Events []string // the events of the handler or transition; nil: no `event`
 	Team   string   // the team of a `best_fit by` expression: `member`
-	Test   bool     // an `expect` in a test: escalated(), escalations(), notified(), stuck(), sla(), history
+	Test   bool     // an `expect` in a test: escalated(), notified(), stuck(), sla(), history
 }
 
 // Key identifies the context: expressions with equal keys see the same
@@ -191,7 +190,9 @@ func (e *Env) For(ctx Context) (*cel.Env, error) {
 	if ctx.Test {
 		opts = append(opts,
 			cel.Variable(VarEscalated, cel.ListType(cel.StringType)),
-			cel.Variable(VarEscalations, cel.MapType(cel.StringType, cel.IntType)),
+			cel.Function(countFn,
+				cel.Overload("leadtest_count_string_list", []*cel.Type{cel.StringType, cel.ListType(cel.StringType)}, cel.IntType,
+					cel.BinaryBinding(count))),
 			cel.Variable(VarNotified, cel.ListType(cel.StringType)),
 			cel.Variable(VarStuck, cel.BoolType),
 			cel.Variable(VarSLA, cel.MapType(cel.StringType, cel.StringType)),
@@ -213,7 +214,14 @@ func (e *Env) Program(ctx Context, src string) (cel.Program, *cel.Ast, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a, iss := env.Compile(src)
+	a, iss := env.Parse(src)
+	if iss.Err() != nil {
+		return nil, nil, iss.Err()
+	}
+	if ctx.Test {
+		CountEscalations(a)
+	}
+	a, iss = env.Check(a)
 	if iss.Err() != nil {
 		return nil, nil, iss.Err()
 	}
@@ -454,13 +462,6 @@ func macros(w *ir.Workflow) []cel.Macro {
 	ms = append(ms,
 		inList("escalated", VarEscalated),
 		inList("notified", VarNotified),
-		// escalations(r) counts the escalations to r: r in m ? m[r] : 0.
-		cel.GlobalMacro("escalations", 1, func(eh cel.MacroExprFactory, _ ast.Expr, args []ast.Expr) (ast.Expr, *cel.Error) {
-			return eh.NewCall("_?_:_",
-				eh.NewCall("@in", args[0], eh.NewIdent(VarEscalations)),
-				eh.NewCall("_[_]", eh.NewIdent(VarEscalations), eh.Copy(args[0])),
-				eh.NewLiteral(types.Int(0))), nil
-		}),
 		cel.GlobalMacro("stuck", 0, func(eh cel.MacroExprFactory, _ ast.Expr, _ []ast.Expr) (ast.Expr, *cel.Error) {
 			return eh.NewIdent(VarStuck), nil
 		}),
@@ -516,6 +517,105 @@ func ruleMacros(w *ir.Workflow) ([]cel.Macro, error) {
 		}))
 	}
 	return out, nil
+}
+
+// countFn counts a string's occurrences in a list: escalated(r) compared
+// with a number, after CountEscalations.
+const countFn = "@leadtest_count"
+
+func count(v, list ref.Val) ref.Val {
+	l, ok := list.(traits.Lister)
+	if !ok {
+		return types.NewErr("%s: not a list", countFn)
+	}
+	n := int64(0)
+	for it := l.Iterator(); it.HasNext() == types.True; {
+		if it.Next().Equal(v) == types.True {
+			n++
+		}
+	}
+	return types.Int(n)
+}
+
+// CountEscalations rewrites a parsed test expectation so that
+// escalated(r) compared with a number (`escalated("vp") == 2`, `3 >
+// escalated("vp")`) is the number of escalations to r; elsewhere it stays
+// true once there is one. Both sides run it between parsing and checking:
+// the compiler on expectations, and the tests' programs here.
+func CountEscalations(a *cel.Ast) {
+	fac := ast.NewExprFactory()
+	var visit func(e ast.Expr)
+	visit = func(e ast.Expr) {
+		switch e.Kind() {
+		case ast.CallKind:
+			call := e.AsCall()
+			args := call.Args()
+			switch call.FunctionName() {
+			case operators.Equals, operators.NotEquals, operators.Less, operators.LessEquals, operators.Greater, operators.GreaterEquals:
+				for i := 0; i < 2; i++ {
+					if in, ok := escalatedCall(args[i]); ok && isNumber(args[1-i]) {
+						args[i].SetKindCase(fac.NewCall(0, countFn, in.Args()...))
+					}
+				}
+			}
+			if call.IsMemberFunction() {
+				visit(call.Target())
+			}
+			for _, arg := range args {
+				visit(arg)
+			}
+		case ast.SelectKind:
+			visit(e.AsSelect().Operand())
+		case ast.ListKind:
+			for _, el := range e.AsList().Elements() {
+				visit(el)
+			}
+		case ast.MapKind:
+			for _, en := range e.AsMap().Entries() {
+				visit(en.AsMapEntry().Key())
+				visit(en.AsMapEntry().Value())
+			}
+		case ast.ComprehensionKind:
+			c := e.AsComprehension()
+			visit(c.IterRange())
+			visit(c.AccuInit())
+			visit(c.LoopCondition())
+			visit(c.LoopStep())
+			visit(c.Result())
+		}
+	}
+	visit(a.NativeRep().Expr())
+}
+
+// escalatedCall recognises escalated(r) as its macro expands it:
+// `r in leadtest_escalated`.
+func escalatedCall(e ast.Expr) (ast.CallExpr, bool) {
+	if e.Kind() != ast.CallKind {
+		return nil, false
+	}
+	c := e.AsCall()
+	if c.FunctionName() != operators.In || len(c.Args()) != 2 {
+		return nil, false
+	}
+	if list := c.Args()[1]; list.Kind() != ast.IdentKind || list.AsIdent() != VarEscalated {
+		return nil, false
+	}
+	return c, true
+}
+
+// isNumber reports whether e is a number literal, negated or not.
+func isNumber(e ast.Expr) bool {
+	if e.Kind() == ast.CallKind && e.AsCall().FunctionName() == operators.Negate && len(e.AsCall().Args()) == 1 {
+		e = e.AsCall().Args()[0]
+	}
+	if e.Kind() != ast.LiteralKind {
+		return false
+	}
+	switch e.AsLiteral().(type) {
+	case types.Int, types.Uint, types.Double:
+		return true
+	}
+	return false
 }
 
 // Value wraps an Object as a CEL value of the object type typeName, for
