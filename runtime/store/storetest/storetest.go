@@ -53,6 +53,7 @@ func Run(t *testing.T, c Config) {
 		{"EventResults", testEventResults},
 		{"TimerIndex", testTimerIndex},
 		{"TimerClaims", testTimerClaims},
+		{"ClaimAfterRemoval", testClaimAfterRemoval},
 		{"History", testHistory},
 		{"Paging", testPaging},
 		{"Outbox", testOutbox},
@@ -588,6 +589,78 @@ func testTimerClaims(t *testing.T, c Config) {
 	Commit(t, s, Next(l2, 2))
 	if moved, _ := s.ClaimDue(ctx, now.Add(2*time.Hour), 0, time.Minute); !slices.Contains(due(moved), "l2/t@2h10m0s") {
 		t.Errorf("a moved timer was not claimed: %v", due(moved))
+	}
+}
+
+// testClaimAfterRemoval: a timer whose step removed it is never claimed
+// again, even by a claim that began before that step committed (a scan of
+// a snapshot that still holds it). Four claimers (the schedulers of
+// several nodes, or one scheduler's successive looks) claim while eight
+// goroutines step the claimed leads, so that claims look past timers
+// whose steps are committing.
+func testClaimAfterRemoval(t *testing.T, c Config) {
+	s := open(t, c)
+	const n = 3000
+	leads := map[string]store.Lead{}
+	var batch []store.StepWrite
+	for i := range n {
+		l := Lead(fmt.Sprintf("l%04d", i), "w", "s", "")
+		l.Timers = map[string]time.Time{"t": T0.Add(-time.Duration(i) * time.Millisecond)}
+		leads[l.ID] = l
+		batch = append(batch, Capture(l))
+		if len(batch) == 500 {
+			Commit(t, s, batch...)
+			batch = batch[:0]
+		}
+	}
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	steps := make(chan store.DueTimer, n)
+	var steppers, claimers sync.WaitGroup
+	for range 8 {
+		steppers.Go(func() {
+			for dt := range steps {
+				l := leads[dt.LeadID]
+				l.Timers = nil // the step removes its timer
+				if err := commit(s, nil, Next(l, 2)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	deadline := time.Now().Add(time.Minute)
+	for range 4 {
+		claimers.Go(func() {
+			for time.Now().Before(deadline) {
+				due, err := s.ClaimDue(ctx, T0, 16, time.Hour)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, dt := range due {
+					if claimed[dt.LeadID]++; claimed[dt.LeadID] == 1 {
+						steps <- dt
+					}
+				}
+				done := len(claimed) == n
+				mu.Unlock()
+				if done {
+					return
+				}
+			}
+		})
+	}
+	claimers.Wait()
+	close(steps)
+	steppers.Wait()
+	if len(claimed) != n {
+		t.Errorf("%d of %d timers claimed", len(claimed), n)
+	}
+	for id, k := range claimed {
+		if k > 1 {
+			t.Errorf("timer of %s claimed %d times", id, k)
+		}
 	}
 }
 
