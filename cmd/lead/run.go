@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	"github.com/leadlang/lead/runtime/httpapi"
 	"github.com/leadlang/lead/runtime/service"
 	"github.com/leadlang/lead/runtime/store"
+	"github.com/leadlang/lead/runtime/store/postgres"
 )
 
 func init() {
@@ -28,11 +31,15 @@ func init() {
 
 const runDoc = `
 Run serves the workflows in PATH (files or directories) with the durable
-runtime: leads live in an embedded Badger store under --data, every
-acknowledged event is on disk, SLA and timeout timers fire on time even
-across restarts, and a workflow file that is saved and compiles becomes the
-active version at once (a save that does not compile keeps the last good
-version serving; GET /v1/workflows shows the diagnostics).
+runtime: leads live in an embedded Badger store under --data, or in the
+PostgreSQL database that --store (or $LEAD_STORE) names as a postgres://
+URL; every acknowledged event is durable, SLA and timeout timers fire on
+time even across restarts, and a workflow file that is saved and compiles
+becomes the active version at once (a save that does not compile keeps
+the last good version serving; GET /v1/workflows shows the diagnostics).
+On PostgreSQL, the schema (?schema=NAME in the URL, default lead) is
+created and migrated at start; docs/operations.md describes the database's
+settings, sizing and backups.
 
 The HTTP API is described by docs/api/openapi.json, which the server
 also serves at GET /v1/openapi.json; docs/runtime.md is the operator's
@@ -51,7 +58,8 @@ steps finish and commit.`
 func runRun(env *cmdEnv, args []string) int {
 	fl := newFlags(env, "run", "[--addr HOST:PORT] [--data DIR] [--token-file FILE] [--webhook URL] PATH...", runDoc)
 	addr := fl.String("addr", "127.0.0.1:7420", "listen on `HOST:PORT`")
-	data := fl.String("data", "./.lead-data", "store data in `DIR`")
+	data := fl.String("data", "./.lead-data", "store data in `DIR` (Badger, the embedded store)")
+	storeURL := fl.String("store", env.getenv("LEAD_STORE"), "keep the store in the PostgreSQL database at `URL` (postgres://USER@HOST/DB?schema=NAME; default $LEAD_STORE) instead of --data")
 	token := fl.String("token", "", "require this bearer `TOKEN` (visible in ps: prefer $LEAD_TOKEN or --token-file)")
 	tokenFile := fl.String("token-file", "", "require the bearer token in `FILE`")
 	insecure := fl.Bool("insecure-no-auth", false, "allow listening beyond loopback without a token")
@@ -87,6 +95,17 @@ func runRun(env *cmdEnv, args []string) int {
 	if err != nil {
 		return fl.usageError("invalid --min-free-space %q: %v", *minFree, err)
 	}
+	if *storeURL != "" {
+		if !postgres.IsURL(*storeURL) {
+			return fl.usageError("invalid --store: want a postgres:// URL (the embedded store is chosen with --data DIR)")
+		}
+		if flagGiven(fl, "data") {
+			return fl.usageError("give --data (the embedded store) or --store (PostgreSQL), not both")
+		}
+		if *minFree != "" {
+			return fl.usageError("--min-free-space is for the embedded store (--data); PostgreSQL's disk is the database server's")
+		}
+	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			return ioError(env, "run", err)
@@ -105,9 +124,16 @@ func runRun(env *cmdEnv, args []string) int {
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	service.TuneProcess(env.getenv)
 
-	st, err := store.Open(*data, store.Options{Logger: log, MinFreeSpace: freeSpace})
+	var st store.Store
+	where := *data
+	if *storeURL != "" {
+		where = redactURL(*storeURL)
+		st, err = postgres.Open(context.Background(), *storeURL, postgres.Options{Logger: log})
+	} else {
+		st, err = store.Open(*data, store.Options{Logger: log, MinFreeSpace: freeSpace})
+	}
 	if err != nil {
-		return ioError(env, "run", fmt.Errorf("open store %s: %w", *data, err))
+		return ioError(env, "run", fmt.Errorf("open store %s: %w", where, err))
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -128,7 +154,7 @@ func runRun(env *cmdEnv, args []string) int {
 	for _, w := range infos {
 		names = append(names, w.Name)
 	}
-	log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", *data, "workflows", fmt.Sprint(names), "auth", tok != "")
+	log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", where, "workflows", fmt.Sprint(names), "auth", tok != "")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(httpapi.JSONErrors(ln)) }()
 
@@ -157,6 +183,22 @@ func runRun(env *cmdEnv, args []string) int {
 	}
 	log.Info("stopped")
 	return status
+}
+
+// flagGiven reports whether a flag was set on the command line.
+func flagGiven(fl *cmdFlags, name string) bool {
+	given := false
+	fl.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// redactURL hides a URL's password, for logs.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an invalid URL)"
+	}
+	return u.Redacted()
 }
 
 // serverToken is the token lead run requires: --token, else the first
