@@ -56,7 +56,7 @@ resume once space is freed. SIGINT or SIGTERM stops gracefully: in-flight
 steps finish and commit.`
 
 func runRun(env *cmdEnv, args []string) int {
-	fl := newFlags(env, "run", "[--addr HOST:PORT] [--data DIR] [--token-file FILE] [--webhook URL] PATH...", runDoc)
+	fl := newFlags(env, "run", "[--addr HOST:PORT] [--data DIR | --store URL] [--token-file FILE] [--webhook URL] PATH...", runDoc)
 	addr := fl.String("addr", "127.0.0.1:7420", "listen on `HOST:PORT`")
 	data := fl.String("data", "./.lead-data", "store data in `DIR` (Badger, the embedded store)")
 	storeURL := fl.String("store", env.getenv("LEAD_STORE"), "keep the store in the PostgreSQL database at `URL` (postgres://USER@HOST/DB?schema=NAME; default $LEAD_STORE) instead of --data")

@@ -2,47 +2,23 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/leadlang/lead/internal/pgtest"
 	"github.com/leadlang/lead/runtime/store"
 	"github.com/leadlang/lead/runtime/store/postgres"
 	"github.com/leadlang/lead/runtime/store/storetest"
 )
 
-// testURL is the database the tests use (.ci/run starts one), or skips.
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("LEAD_TEST_POSTGRES")
-	if u == "" {
-		t.Skip("LEAD_TEST_POSTGRES is not set: no PostgreSQL to test on (.ci/run starts one)")
-	}
-	return u
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// testURL is the database the tests use (pgtest starts one if
+// LEAD_TEST_POSTGRES does not name one).
+func testURL(t testing.TB) string { return pgtest.URL(t) }
 
 // newSchema returns a fresh schema name, dropped when the test ends.
-func newSchema(t testing.TB, url string) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "t_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), url)
-		if err != nil {
-			t.Logf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
-			t.Logf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
+func newSchema(t testing.TB, url string) string { return pgtest.Schema(t, url) }
 
 func open(t testing.TB, url, schema string) *postgres.Store {
 	t.Helper()
