@@ -19,7 +19,9 @@ func TestPostgresEndToEnd(t *testing.T) {
 	store := pgtest.WithSchema(url, pgtest.Schema(t, url))
 	dir := t.TempDir()
 	copyTestdata(t, dir, "deals.lead", "timed.lead")
-	s := newServer(t, serverOpts{paths: []string{dir}, store: store})
+	// A node id of its own, kept across the restart: the restarted node
+	// takes its partitions back at once.
+	s := newServer(t, serverOpts{paths: []string{dir}, store: store, args: []string{"--node-id", "n1"}})
 
 	s.capture("deals", "c1", map[string]any{"email": "c1@x.example"})
 	if v := s.send("c1", "ping", "e-1", map[string]any{"n": 5}); v["fields"].(map[string]any)["engagement"] != float64(5) {

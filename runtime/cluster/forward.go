@@ -1,0 +1,101 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+)
+
+// ForwardedHeader marks a request one node forwarded to another: the
+// receiving node serves it itself, so a request never goes round in
+// circles while partitions change hands.
+const ForwardedHeader = "Lead-Forwarded-By"
+
+// maxCaptureBody bounds the capture bodies the forwarder reads to find
+// the lead id (the API's own limit is lower).
+const maxCaptureBody = 64 << 20
+
+// Forward serves the requests for a lead on the node that holds the
+// lead's partition: those under /v1/leads/{id}, and captures with an id
+// (POST /v1/workflows/{wf}/leads; a capture without one is served here,
+// with an id in a partition this node holds). The others, and the
+// requests for leads of its own partitions, go to next.
+func (n *Node) Forward(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := leadOf(r)
+		if id == "" || r.Header.Get(ForwardedHeader) != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if _, ok := n.Holds(id); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		o, ok := n.OwnerOf(id)
+		if !ok || o.Node == n.id {
+			// No node holds it now (it is changing hands), or this node's
+			// lease is being renewed: the client retries.
+			n.met.forwarded.WithLabelValues("unavailable").Inc()
+			unavailable(w, fmt.Sprintf("lead %s: no node holds its partition right now (it is changing hands); retry", id))
+			return
+		}
+		target, err := url.Parse(o.Addr)
+		if err != nil {
+			n.met.forwarded.WithLabelValues("unavailable").Inc()
+			unavailable(w, fmt.Sprintf("lead %s: its partition's owner %s advertises an invalid address %q", id, o.Node, o.Addr))
+			return
+		}
+		n.met.forwarded.WithLabelValues("forwarded").Inc()
+		p := &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(target)
+				pr.Out.Header.Set(ForwardedHeader, n.id)
+			},
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				unavailable(w, fmt.Sprintf("lead %s: its partition's owner %s (%s) did not answer: %v; retry", id, o.Node, o.Addr, err))
+			},
+		}
+		p.ServeHTTP(w, r)
+	})
+}
+
+// leadOf returns the lead a request is about, "" for none.
+func leadOf(r *http.Request) string {
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/v1/leads/"); ok {
+		id, _, _ := strings.Cut(rest, "/")
+		if id, err := url.PathUnescape(id); err == nil {
+			return id
+		}
+		return ""
+	}
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/v1/workflows/") || !strings.HasSuffix(r.URL.Path, "/leads") ||
+		strings.Count(r.URL.Path, "/") != 4 {
+		return ""
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxCaptureBody))
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &c) != nil {
+		return "" // the API answers what is wrong with it
+	}
+	return c.ID
+}
+
+// unavailable answers 503 as the API does.
+func unavailable(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "unavailable", "message": msg, "details": []any{}}})
+}
