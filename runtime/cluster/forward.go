@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // ForwardedHeader marks a request one node forwarded to another: the
@@ -51,6 +53,28 @@ func (n *Node) Forward(next http.Handler) http.Handler {
 			return
 		}
 		n.met.forwarded.WithLabelValues("forwarded").Inc()
+		// An owner that stops answering (stopped, or cut off) loses the
+		// partition once its lease runs out: the forwarded request is
+		// abandoned then, and the client told to retry (this node, or
+		// another, holds it by then).
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		go func() {
+			t := time.NewTicker(n.lease / 4)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if now, ok := n.OwnerOf(id); !ok || now != o {
+					cancel()
+					return
+				}
+			}
+		}()
+		r = r.WithContext(ctx)
 		p := &httputil.ReverseProxy{
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
@@ -92,8 +116,10 @@ func leadOf(r *http.Request) string {
 	return c.ID
 }
 
-// unavailable answers 503 as the API does.
+// unavailable answers 503 as the API does (runtime/httpapi: its header,
+// its error body).
 func unavailable(w http.ResponseWriter, msg string) {
+	w.Header().Set("Lead-Api", "v1")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Retry-After", "1")
 	w.WriteHeader(http.StatusServiceUnavailable)
