@@ -3,9 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,10 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/leadlang/lead/internal/pgtest"
+	"github.com/leadlang/lead/runtime/cluster"
 	"github.com/leadlang/lead/runtime/httpapi"
 	"github.com/leadlang/lead/runtime/service"
+	"github.com/leadlang/lead/runtime/store"
 	"github.com/leadlang/lead/runtime/store/postgres"
 )
 
@@ -30,32 +29,70 @@ import (
 //go:embed testdata/bump.lead
 var bumpWorkflow string
 
-// BenchmarkPostgresBump measures one node on PostgreSQL
-// (LEAD_TEST_POSTGRES) through the HTTP API: 32 concurrent senders, each
-// with one bump event (with its own event id, as an idempotent client
-// sends it) in flight at a time, spread over 64 leads. It reports
-// acknowledged events per second, the store's commit transactions per
-// event, and PostgreSQL's WAL flushes per event (pg_stat_wal.wal_sync:
-// every durable commit that reached the disk, the server's whole
-// activity, so run it on a database nothing else uses).
-func BenchmarkPostgresBump(b *testing.B) {
-	url := os.Getenv("LEAD_TEST_POSTGRES")
-	if url == "" {
-		b.Skip("LEAD_TEST_POSTGRES is not set")
-	}
-	const leads, senders = 64, 32
+// The bump workload, on PostgreSQL and on Badger side by side: one node
+// through the HTTP API, 32 concurrent senders, each with one bump event
+// (with its own event id, as an idempotent client sends it) in flight at
+// a time, spread over 64 leads. Each reports acknowledged events per
+// second; on PostgreSQL (LEAD_TEST_POSTGRES, or a server internal/pgtest
+// starts) also the store's commit transactions per event and
+// PostgreSQL's WAL flushes per event (pg_stat_wal.wal_sync: every durable
+// commit that reached the disk, the server's whole activity, so run it on
+// a database nothing else uses). The PostgreSQL node is a cluster node as
+// `lead run --store` runs it: every commit is fenced.
+//
+//	go test ./runtime/bench -run '^$' -bench Bump -benchtime 20000x
+
+// BenchmarkBumpPostgres is the bump workload on PostgreSQL.
+func BenchmarkBumpPostgres(b *testing.B) {
+	url := pgtest.URL(b)
 	ctx := context.Background()
-	schema := tempSchema(b, url)
-	st, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+	st, err := postgres.Open(ctx, pgtest.WithSchema(url, pgtest.Schema(b, url)), postgres.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
+	node, err := cluster.Join(ctx, st, cluster.Options{ID: "bench", Addr: "http://127.0.0.1:1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { node.Close(context.Background()); st.Close() })
+	walSyncs := func() int64 {
+		var n int64
+		if err := st.Pool().QueryRow(ctx, "SELECT wal_sync FROM pg_stat_wal").Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	var commits0, syncs0 int64
+	bump(b, st, node, func() { commits0, syncs0 = st.Stats().Commits.Load(), walSyncs() }, func() {
+		commits, syncs := st.Stats().Commits.Load()-commits0, walSyncs()-syncs0
+		b.ReportMetric(float64(commits)/float64(b.N), "commits/event")
+		b.ReportMetric(float64(syncs)/float64(b.N), "walsyncs/event")
+	})
+}
+
+// BenchmarkBumpBadger is the bump workload on the embedded store.
+func BenchmarkBumpBadger(b *testing.B) {
+	st, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	bump(b, st, nil, func() {}, func() {})
+}
+
+func bump(b *testing.B, st store.Store, own service.Ownership, before, after func()) {
+	const leads, senders = 64, 32
+	ctx := context.Background()
 	dir := b.TempDir()
 	path := filepath.Join(dir, "bump.lead")
 	if err := os.WriteFile(path, []byte(bumpWorkflow), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	svc := service.New(service.Config{Paths: []string{path}, Store: st})
+	cfg := service.Config{Paths: []string{path}, Store: st}
+	if own != nil {
+		cfg.Ownership = own
+	}
+	svc := service.New(cfg)
 	if err := svc.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +100,6 @@ func BenchmarkPostgresBump(b *testing.B) {
 	b.Cleanup(func() {
 		srv.Close()
 		svc.Close(context.Background())
-		st.Close()
 	})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}}
 	post := func(path, body string) error {
@@ -83,14 +119,7 @@ func BenchmarkPostgresBump(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	walSyncs := func() int64 {
-		var n int64
-		if err := st.Pool().QueryRow(ctx, "SELECT wal_sync FROM pg_stat_wal").Scan(&n); err != nil {
-			b.Fatal(err)
-		}
-		return n
-	}
-	commits0, syncs0 := st.Stats().Commits.Load(), walSyncs()
+	before()
 	var next atomic.Int64
 	b.ResetTimer()
 	start := time.Now()
@@ -113,25 +142,8 @@ func BenchmarkPostgresBump(b *testing.B) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	commits, syncs := st.Stats().Commits.Load()-commits0, walSyncs()-syncs0
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
-	b.ReportMetric(float64(commits)/float64(b.N), "commits/event")
-	b.ReportMetric(float64(syncs)/float64(b.N), "walsyncs/event")
+	after()
 }
 
-// tempSchema returns a new schema name, dropped when the benchmark ends.
-func tempSchema(tb testing.TB, url string) string {
-	var r [6]byte
-	rand.Read(r[:])
-	name := "bench_" + hex.EncodeToString(r[:])
-	tb.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), url)
-		if err != nil {
-			tb.Log(err)
-			return
-		}
-		defer conn.Close(context.Background())
-		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+name+" CASCADE")
-	})
-	return name
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os/exec"
+	"regexp"
 	"sync"
 	"syscall"
 	"testing"
@@ -114,8 +116,25 @@ func TestClusterFailover(t *testing.T) {
 	if took > clusterLease+time.Second {
 		t.Errorf("the killed node's leads were served again after %v; want at most the lease and a second, %v", took, clusterLease+time.Second)
 	}
+	checkPartitions(t, nodes[1:])
 	for i := range leads {
 		checkPings(t, nodes[1], fmt.Sprintf("d%d", i), pings+1)
+	}
+	// lead cluster status: the killed node is not live and holds nothing.
+	out, err := exec.Command(leadBin, "cluster", "status", "--store", nodes[0].store).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lead cluster status: %v\n%s", err, out)
+	}
+	t.Logf("lead cluster status:\n%s", out)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^n0 +http://\S+ +no \(since \S+\) +0 `),
+		regexp.MustCompile(`(?m)^n1 +http://\S+ +yes +(12[78]) `),
+		regexp.MustCompile(`(?m)^n2 +http://\S+ +yes +(12[78]) `),
+		regexp.MustCompile(`(?m)^\(no owner\) +0 `),
+	} {
+		if !want.Match(out) {
+			t.Errorf("lead cluster status does not match %s", want)
+		}
 	}
 	for i := range timed {
 		id := fmt.Sprintf("t%d", i)
@@ -133,6 +152,25 @@ func TestClusterFailover(t *testing.T) {
 		if id := fmt.Sprintf("t%d", i); count[id] != 1 {
 			t.Errorf("lead %s has %d notifications, want 1", id, count[id])
 		}
+	}
+}
+
+// checkPartitions checks that the nodes' /readyz lists between them
+// every partition once.
+func checkPartitions(t *testing.T, nodes []*server) {
+	t.Helper()
+	held := map[float64]string{}
+	for _, n := range nodes {
+		v := n.expect(http.StatusOK, "GET", "/readyz", nil).json(t)
+		for _, p := range v["partitions"].([]any) {
+			if o, ok := held[p.(float64)]; ok {
+				t.Fatalf("partition %v held by %s and %v", p, o, v["node"])
+			}
+			held[p.(float64)] = v["node"].(string)
+		}
+	}
+	if len(held) != 256 {
+		t.Fatalf("the nodes' /readyz list %d partitions between them, want 256", len(held))
 	}
 }
 

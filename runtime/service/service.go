@@ -99,6 +99,19 @@ type Ownership interface {
 	Holds(leadID string) (epoch int64, ok bool)
 	// NewID returns a new lead id in a partition this node holds.
 	NewID(random func() string) string
+	// Node is this node's id, and Parts the partitions it holds now.
+	Node() string
+	Parts() []int32
+}
+
+// Partitions returns the node's id and the partitions it holds, on a
+// service that shares its store with other nodes (ok false otherwise).
+func (s *Service) Partitions() (node string, parts []int32, ok bool) {
+	o := s.cfg.Ownership
+	if o == nil {
+		return "", nil, false
+	}
+	return o.Node(), o.Parts(), true
 }
 
 // ErrNotOwner is returned (wrapped in ErrUnavailable) for a step of a
