@@ -201,6 +201,14 @@ func (n *Node) NewID(random func() string) string {
 	}
 }
 
+// Pushes reports whether the node delivers the webhooks now: the holder
+// of partition 0 does (service.Ownership), so that each notification is
+// posted by one node (at least once, as on one node).
+func (n *Node) Pushes() bool {
+	_, ok := n.Epoch(0)
+	return ok
+}
+
 // OwnerOf returns the node that held a lead's partition at the last
 // tick, if any.
 func (n *Node) OwnerOf(leadID string) (Owner, bool) {

@@ -102,6 +102,9 @@ type Ownership interface {
 	// Node is this node's id, and Parts the partitions it holds now.
 	Node() string
 	Parts() []int32
+	// Pushes reports whether this node is the one that delivers the
+	// webhooks (--webhook, --steps-webhook) now.
+	Pushes() bool
 }
 
 // Partitions returns the node's id and the partitions it holds, on a
