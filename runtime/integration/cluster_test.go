@@ -225,3 +225,40 @@ func TestClusterSplitBrain(t *testing.T) {
 		checkPings(t, b, fmt.Sprintf("s%d", i), 4)
 	}
 }
+
+// TestClusterJoin: a third node joins two that serve leads: within a
+// lease time it holds its share, the three hold every partition once
+// between them, and every lead takes writes through it, each once.
+func TestClusterJoin(t *testing.T) {
+	t.Parallel()
+	nodes := newCluster(t, 2)
+	const leads = 30
+	for i := range leads {
+		id := fmt.Sprintf("j%d", i)
+		until(t, 10*time.Second, nodes[i%2], "POST", "/v1/workflows/deals/leads", map[string]any{"id": id, "fields": map[string]any{"email": "j@x.example"}})
+		ping(t, nodes[1-i%2], id, "e0", 10*time.Second)
+	}
+	start := time.Now()
+	c := newServer(t, serverOpts{paths: nodes[0].paths, store: nodes[0].store,
+		args: []string{"--node-id", "n2", "--lease", clusterLease.String()}})
+	nodes = append(nodes, c)
+	t.Logf("the third node served %v after it started", time.Since(start).Round(time.Millisecond))
+	eventually(t, clusterLease, "the third node's share", func() bool {
+		v := c.expect(http.StatusOK, "GET", "/readyz", nil).json(t)
+		return len(v["partitions"].([]any)) >= 85
+	})
+	eventually(t, clusterLease, "every partition held once", func() bool {
+		n := 0
+		for _, s := range nodes {
+			n += len(s.expect(http.StatusOK, "GET", "/readyz", nil).json(t)["partitions"].([]any))
+		}
+		return n == 256
+	})
+	checkPartitions(t, nodes)
+	for i := range leads {
+		ping(t, c, fmt.Sprintf("j%d", i), "e1", 10*time.Second)
+	}
+	for i := range leads {
+		checkPings(t, nodes[i%3], fmt.Sprintf("j%d", i), 2)
+	}
+}
