@@ -116,6 +116,9 @@ func Join(ctx context.Context, st *postgres.Store, opts Options) (*Node, error) 
 	}
 	n.met = newMetrics(opts.Registerer, n)
 	st.SetFence(n)
+	if err := n.reclaim(ctx); err != nil {
+		return nil, err
+	}
 	// Until the node holds its share (the other nodes hand partitions
 	// back at their next tick; a dead node's run out with its leases), it
 	// ticks more often, for at most a lease time and a half.
@@ -381,6 +384,26 @@ FROM free WHERE p.part = free.part RETURNING p.part, p.epoch`, n.id, k, ms(n.lea
 	n.mu.Unlock()
 	n.met.acquired.Add(float64(len(got)))
 	n.log.Info("cluster: acquired partitions", "node", n.id, "count", len(got), "holds", len(n.Parts()))
+	return nil
+}
+
+// reclaim takes over, as from another node, the partitions that a
+// previous run of this node (its id) still holds: a new epoch fences
+// anything of that run that might still write, and their timers' claims,
+// which that run made and will never fire, are cleared.
+func (n *Node) reclaim(ctx context.Context) error {
+	err := pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, "UPDATE partitions SET epoch = epoch + 1 WHERE owner = $1 RETURNING part", n.id)
+		parts, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil || len(parts) == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE timers SET claimed_until = NULL WHERE part = ANY($1::integer[]) AND claimed_until IS NOT NULL", parts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: take back this node's partitions: %w", err)
+	}
 	return nil
 }
 

@@ -32,6 +32,20 @@ var leadBin string
 
 const binEnv = "LEAD_IT_BIN"
 
+// storeEnv=postgres runs the servers on PostgreSQL rather than Badger
+// (a schema each; internal/pgtest finds or starts the server), except in
+// the tests of the embedded store's own features (badgerOnly).
+const storeEnv = "LEAD_IT_STORE"
+
+// badgerOnly skips a test of the embedded store's own features (its
+// directory, backups, disk space) when the servers run on PostgreSQL.
+func badgerOnly(t *testing.T) {
+	t.Helper()
+	if os.Getenv(storeEnv) == "postgres" {
+		t.Skip("a test of the embedded store (Badger): " + storeEnv + "=postgres")
+	}
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -142,6 +156,13 @@ type serverOpts struct {
 // killed when the test ends if it is still running.
 func newServer(t *testing.T, o serverOpts) *server {
 	t.Helper()
+	if o.data == "" && o.store == "" && os.Getenv(storeEnv) == "postgres" {
+		// The black-box checks on PostgreSQL: a schema of the test's own,
+		// and a node id kept across restarts.
+		url := pgtest.URL(t)
+		o.store = pgtest.WithSchema(url, pgtest.Schema(t, url))
+		o.args = append([]string{"--node-id", "it"}, o.args...)
+	}
 	if o.data == "" {
 		o.data = filepath.Join(t.TempDir(), "data")
 	}
