@@ -101,6 +101,43 @@ func TestClusterFailover(t *testing.T) {
 			created = checkTime(t, "created_at", r.json(t)["created_at"])
 		}
 	}
+	// Load through every node while one is killed: senders go on through
+	// any node, the killed one included; an event not acknowledged (the
+	// connection broke, or 503) is sent again with its id through another
+	// node until it is. Each lead must end with each event applied once.
+	var load sync.WaitGroup
+	stopLoad := make(chan struct{})
+	sent := make([]int, leads)
+	for i := range leads {
+		load.Go(func() {
+			id := fmt.Sprintf("d%d", i)
+			for k := 0; ; k++ {
+				select {
+				case <-stopLoad:
+					return
+				default:
+				}
+				ev := map[string]any{"type": "ping", "id": fmt.Sprintf("l%d", k), "data": map[string]any{"n": 5}}
+				deadline := time.Now().Add(clusterLease + 10*time.Second)
+				for try := 0; ; try++ {
+					r, err := nodes[(i+k+try)%3].request("POST", "/v1/leads/"+id+"/events", ev)
+					if err == nil && r.status == http.StatusOK {
+						break
+					}
+					if err == nil && r.status != http.StatusServiceUnavailable {
+						t.Errorf("ping %s l%d: %v", id, k, r)
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Errorf("ping %s l%d: not acknowledged within %v: %v %v", id, k, clusterLease+10*time.Second, r, err)
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				sent[i] = k + 1
+			}
+		})
+	}
 	time.Sleep(time.Until(created.Add(timerDue + 5*time.Millisecond)))
 	nodes[0].kill()
 	killed := time.Now()
@@ -116,9 +153,16 @@ func TestClusterFailover(t *testing.T) {
 	if took > clusterLease+time.Second {
 		t.Errorf("the killed node's leads were served again after %v; want at most the lease and a second, %v", took, clusterLease+time.Second)
 	}
+	close(stopLoad)
+	load.Wait()
+	total := 0
+	for _, n := range sent {
+		total += n
+	}
+	t.Logf("%d events acknowledged by the load during the kill", total)
 	checkPartitions(t, nodes[1:])
 	for i := range leads {
-		checkPings(t, nodes[1], fmt.Sprintf("d%d", i), pings+1)
+		checkPings(t, nodes[1], fmt.Sprintf("d%d", i), pings+1+sent[i])
 	}
 	// lead cluster status: the killed node is not live and holds nothing.
 	out, err := exec.Command(leadBin, "cluster", "status", "--store", nodes[0].store).CombinedOutput()
