@@ -22,7 +22,7 @@ import (
 //
 // Conditions. A step is conditional on its lead's stored sequence
 // number; a commit of a node that shares the database is conditional on
-// the node's leases of the partitions it writes to (cluster.go). Both are
+// the node's leases of the partitions it writes to (fence.go). Both are
 // checked by the statements themselves, on the server (lead_check,
 // lead_fence): a failed check fails the transaction and nothing of it is
 // written. Chains of steps of one lead inside the group are checked here

@@ -16,7 +16,7 @@
 // is on its way goes into the next one, a single transaction sent as one
 // pipelined round trip. Conditions the commit must check (each lead's
 // sequence number, the partition leases of a node that shares the
-// database: cluster.go) are checked on the server, in that transaction.
+// database: fence.go, runtime/cluster) are checked on the server, in that transaction.
 // The outbox and the step stream are numbered from sequences, and read
 // only up to a committed-through watermark (stream.go), so that a reader
 // never skips a number that a slower transaction commits later.

@@ -4,7 +4,7 @@
 
 -- A lead: the attributes the lookups need, its pending timers (encoded:
 -- per timer, uvarint name length, name, 8-byte due), and the whole
--- encoded lead. part is the partition its id hashes to (cluster.go).
+-- encoded lead. part is the partition its id hashes to (runtime/cluster).
 CREATE TABLE leads (
     id       text COLLATE "C" PRIMARY KEY,
     part     integer NOT NULL,
