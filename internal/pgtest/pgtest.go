@@ -30,10 +30,11 @@ const Env = "LEAD_TEST_POSTGRES"
 const noServer = 3
 
 var (
-	once    sync.Once
-	url     string
-	dir     string // the server this process started, "" for none
-	skipErr error  // why there is no database
+	once   sync.Once
+	url    string
+	dir    string // the server this process started, "" for none
+	noDB   error  // why there is no database
+	broken bool   // a server should have started and did not: fail, not skip
 )
 
 // Main runs a package's tests and stops the server that they started, if
@@ -55,11 +56,14 @@ func Main(m *testing.M) int {
 func URL(t testing.TB) string {
 	t.Helper()
 	once.Do(start)
-	if url == "" {
-		if os.Getenv("LEAD_POSTGRES_TESTS") == "require" {
-			t.Fatalf("no PostgreSQL to test on (%v), and LEAD_POSTGRES_TESTS=require", skipErr)
-		}
-		t.Skipf("no PostgreSQL to test on: %v (set LEAD_POSTGRES_TESTS=require to fail instead)", skipErr)
+	switch {
+	case url != "":
+	case broken:
+		t.Fatalf("no PostgreSQL to test on: %v", noDB)
+	case os.Getenv("LEAD_POSTGRES_TESTS") == "require":
+		t.Fatalf("no PostgreSQL to test on (%v), and LEAD_POSTGRES_TESTS=require", noDB)
+	default:
+		t.Skipf("no PostgreSQL to test on: %v (set LEAD_POSTGRES_TESTS=require to fail instead)", noDB)
 	}
 	return url
 }
@@ -72,7 +76,7 @@ func start() {
 	// paths are limited to about a hundred bytes.
 	d, err := os.MkdirTemp("", "leadpg")
 	if err != nil {
-		skipErr = err
+		noDB, broken = err, true
 		return
 	}
 	cmd := exec.Command(script(), "start", d)
@@ -82,18 +86,13 @@ func start() {
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit) && exit.ExitCode() == noServer:
-		skipErr = fmt.Errorf("%s", strings.TrimSpace(stderr.String()))
+		noDB = fmt.Errorf("%s", strings.TrimSpace(stderr.String()))
 		os.RemoveAll(d)
 		return
 	case err != nil:
-		// A server that should have started and did not: a failure, not
-		// a skip.
 		exec.Command(script(), "stop", d).Run()
 		os.RemoveAll(d)
-		url = ""
-		skipErr = fmt.Errorf(".ci/postgres start: %v\n%s", err, stderr.String())
-		fmt.Fprintln(os.Stderr, "pgtest:", skipErr)
-		os.Setenv("LEAD_POSTGRES_TESTS", "require")
+		noDB, broken = fmt.Errorf(".ci/postgres start: %v\n%s", err, stderr.String()), true
 		return
 	}
 	dir = d
