@@ -265,6 +265,11 @@ WHERE owner = $1 RETURNING part, epoch`, n.id, ms(n.lease))
 		if _, err := pgx.ForEachRow(rows, []any{&p, &e}, func() error { renewed[p] = e; return nil }); err != nil {
 			return err
 		}
+		// Nodes gone for an hour are forgotten (lead cluster status lists
+		// the others, live or not).
+		if _, err := tx.Exec(ctx, "DELETE FROM nodes WHERE expires_at < clock_timestamp() - interval '1 hour'"); err != nil {
+			return err
+		}
 		rows, _ = tx.Query(ctx, "SELECT id FROM nodes WHERE expires_at > clock_timestamp() ORDER BY id")
 		var err error
 		live, err = pgx.CollectRows(rows, pgx.RowTo[string])
