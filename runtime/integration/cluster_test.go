@@ -164,6 +164,20 @@ func TestClusterFailover(t *testing.T) {
 	for i := range leads {
 		checkPings(t, nodes[1], fmt.Sprintf("d%d", i), pings+1+sent[i])
 	}
+	// The node's metrics: what it holds, per partition too, and what it
+	// took over.
+	metrics := string(nodes[1].expect(http.StatusOK, "GET", "/metrics", nil).body)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^lead_cluster_partitions_held\{node="n1"\} 12[78]$`),
+		regexp.MustCompile(`(?m)^lead_cluster_partition_epoch\{node="n1",partition="\d+"\} [1-9]\d*$`),
+		regexp.MustCompile(`(?m)^lead_cluster_partition_timer_lag_seconds\{node="n1",partition="\d+"\} `),
+		regexp.MustCompile(`(?m)^lead_cluster_partitions_acquired_total [1-9]\d*$`),
+		regexp.MustCompile(`(?m)^lead_cluster_forwarded_requests_total\{result="forwarded"\} [1-9]\d*$`),
+	} {
+		if !want.MatchString(metrics) {
+			t.Errorf("n1's /metrics has no line matching %s", want)
+		}
+	}
 	// lead cluster status: the killed node is not live and holds nothing.
 	out, err := exec.Command(leadBin, "cluster", "status", "--store", nodes[0].store).CombinedOutput()
 	if err != nil {
