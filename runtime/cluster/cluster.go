@@ -6,7 +6,7 @@
 // partitions table: its owner, an epoch that grows by one at every change
 // of hands, and until when the lease holds (the database's clock). A node
 // heartbeats in the nodes table with the address it is reached at
-// (--advertise), renews its leases every quarter of the lease time, and
+// (--advertise), renews its leases every eighth of the lease time, and
 // rebalances: with n live nodes, each aims at 256/n partitions (the
 // first 256 mod n nodes by id one more), releases what it holds beyond
 // that, and takes free or expired partitions up to it. A node that dies
@@ -88,6 +88,10 @@ type Node struct {
 	held   map[int32]holding
 	owners map[int32]Owner // every partition's owner at the last tick
 	share  int             // the node's fair share at the last tick
+	// refreshed is when owners was last read; refreshing is set while a
+	// read that a request asked for is under way.
+	refreshed  time.Time
+	refreshing bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -221,10 +225,10 @@ func (n *Node) OwnerOf(leadID string) (Owner, bool) {
 	return o, ok
 }
 
-// loop renews and rebalances every quarter of the lease time.
+// loop renews and rebalances every eighth of the lease time.
 func (n *Node) loop() {
 	defer close(n.done)
-	t := time.NewTicker(n.lease / 4)
+	t := time.NewTicker(n.lease / 8)
 	defer t.Stop()
 	for {
 		select {
@@ -239,6 +243,12 @@ func (n *Node) loop() {
 		cancel()
 	}
 }
+
+// mine selects and locks the partitions node $1 holds, in partition
+// order: every statement that changes partitions locks them in that
+// order, as commits do (lead_fence), so that a renewal and a commit of
+// the node cannot deadlock.
+const mine = "SELECT part FROM partitions WHERE owner = $1 ORDER BY part FOR UPDATE"
 
 // ms is a duration in milliseconds, as the statements take it.
 func ms(d time.Duration) int64 { return d.Milliseconds() }
@@ -257,8 +267,8 @@ ON CONFLICT (id) DO UPDATE SET addr = EXCLUDED.addr, expires_at = EXCLUDED.expir
 		// Every partition still ours is renewed, even one whose lease ran
 		// out: no one took it (that would have changed its owner and
 		// epoch), so no one wrote to it.
-		rows, _ := tx.Query(ctx, `UPDATE partitions SET expires_at = clock_timestamp() + $2 * interval '1 millisecond'
-WHERE owner = $1 RETURNING part, epoch`, n.id, ms(n.lease))
+		rows, _ := tx.Query(ctx, `UPDATE partitions p SET expires_at = clock_timestamp() + $2 * interval '1 millisecond'
+FROM (`+mine+`) m WHERE p.part = m.part RETURNING p.part, p.epoch`, n.id, ms(n.lease))
 		renewed = map[int32]int64{}
 		var p int32
 		var e int64
@@ -338,8 +348,9 @@ func (n *Node) release(ctx context.Context, parts []int32) error {
 		delete(n.held, p)
 	}
 	n.mu.Unlock()
-	if _, err := n.pool.Exec(ctx, `UPDATE partitions SET owner = NULL, expires_at = '-infinity'
-WHERE owner = $1 AND part = ANY($2::integer[])`, n.id, parts); err != nil {
+	if _, err := n.pool.Exec(ctx, `UPDATE partitions p SET owner = NULL, expires_at = '-infinity'
+FROM (SELECT part FROM partitions WHERE owner = $1 AND part = ANY($2::integer[]) ORDER BY part FOR UPDATE) m
+WHERE p.part = m.part`, n.id, parts); err != nil {
 		return fmt.Errorf("cluster: release partitions: %w", err)
 	}
 	n.met.released.Add(float64(len(parts)))
@@ -398,7 +409,7 @@ FROM free WHERE p.part = free.part RETURNING p.part, p.epoch`, n.id, k, ms(n.lea
 // which that run made and will never fire, are cleared.
 func (n *Node) reclaim(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, "UPDATE partitions SET epoch = epoch + 1 WHERE owner = $1 RETURNING part", n.id)
+		rows, _ := tx.Query(ctx, "UPDATE partitions p SET epoch = p.epoch + 1 FROM ("+mine+") m WHERE p.part = m.part RETURNING p.part", n.id)
 		parts, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 		if err != nil || len(parts) == 0 {
 			return err
@@ -423,7 +434,7 @@ WHERE p.expires_at > clock_timestamp()`)
 		return fmt.Errorf("cluster: read the partitions' owners: %w", err)
 	}
 	n.mu.Lock()
-	n.owners = owners
+	n.owners, n.refreshed = owners, time.Now()
 	n.mu.Unlock()
 	return nil
 }
@@ -438,7 +449,7 @@ func (n *Node) Close(ctx context.Context) error {
 	n.held = map[int32]holding{}
 	n.mu.Unlock()
 	err := pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "UPDATE partitions SET owner = NULL, expires_at = '-infinity' WHERE owner = $1", n.id); err != nil {
+		if _, err := tx.Exec(ctx, "UPDATE partitions p SET owner = NULL, expires_at = '-infinity' FROM ("+mine+") m WHERE p.part = m.part", n.id); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, "DELETE FROM nodes WHERE id = $1", n.id)

@@ -40,6 +40,7 @@ func (n *Node) Forward(next http.Handler) http.Handler {
 		}
 		o, ok := n.OwnerOf(id)
 		if !ok || o.Node == n.id {
+			n.refreshOwners() // the next try may find the new owner
 			// No node holds it now (it is changing hands), or this node's
 			// lease is being renewed: the client retries.
 			n.met.forwarded.WithLabelValues("unavailable").Inc()
@@ -81,12 +82,41 @@ func (n *Node) Forward(next http.Handler) http.Handler {
 				pr.Out.Header.Set(ForwardedHeader, n.id)
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				n.refreshOwners()
 				unavailable(w, fmt.Sprintf("lead %s: its partition's owner %s (%s) did not answer: %v; retry", id, o.Node, o.Addr, err))
 			},
 		}
 		p.ServeHTTP(w, r)
 	})
 }
+
+// refreshOwners reads the partitions' owners again, in the background,
+// at most once per ownersEvery: a request that found no owner, or an
+// owner that did not answer, is retried by its client, and the retry
+// should find the node that took the partition over without waiting for
+// the next renewal.
+func (n *Node) refreshOwners() {
+	n.mu.Lock()
+	if n.refreshing || time.Since(n.refreshed) < ownersEvery {
+		n.mu.Unlock()
+		return
+	}
+	n.refreshing = true
+	n.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), n.lease/2)
+		defer cancel()
+		if err := n.readOwners(ctx); err != nil {
+			n.log.Warn("cluster: read the partitions' owners", "err", err)
+		}
+		n.mu.Lock()
+		n.refreshing = false
+		n.mu.Unlock()
+	}()
+}
+
+// ownersEvery bounds how often requests make a node read the owners.
+const ownersEvery = 100 * time.Millisecond
 
 // leadOf returns the lead a request is about, "" for none.
 func leadOf(r *http.Request) string {

@@ -133,6 +133,16 @@ const (
 	stateUnique   = "23505" // a capture of an existing lead, or an event id recorded already
 )
 
+// maxRetries bounds the tries of a commit the database rolled back for a
+// deadlock or a serialization failure.
+const maxRetries = 5
+
+// retryable reports whether a commit that failed with SQLSTATE state
+// wrote nothing and may be tried again as it is.
+func retryable(state string) bool {
+	return state == "40P01" || state == "40001" // deadlock_detected, serialization_failure
+}
+
 // commitGroup commits reqs in one transaction and sets the err of each
 // request that fails; with retry, a group that fails a check is
 // committed again one request at a time.
@@ -150,6 +160,12 @@ func (s *Store) commitGroup(reqs []*request, retry bool) {
 		return
 	}
 	err := s.write(in)
+	// A deadlock victim or a serialization failure was rolled back
+	// whole: it is tried again.
+	for try := 1; try < maxRetries && retryable(sqlState(err)); try++ {
+		s.log.Warn("commit rolled back by the database; trying again", "err", err, "try", try)
+		err = s.write(in)
+	}
 	if err == nil {
 		return
 	}

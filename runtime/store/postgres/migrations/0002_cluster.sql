@@ -32,9 +32,13 @@ LANGUAGE plpgsql AS $$
 DECLARE
     held integer;
 BEGIN
+    -- Rows are locked in partition order, as every statement that
+    -- changes partitions locks them (runtime/cluster): two transactions
+    -- that lock in one order cannot deadlock.
     SELECT count(*) INTO held FROM (
         SELECT 1 FROM partitions p JOIN unnest(parts, epochs) AS h(part, epoch) ON p.part = h.part
         WHERE p.owner = node AND p.epoch = h.epoch AND p.expires_at > clock_timestamp()
+        ORDER BY p.part
         FOR SHARE OF p
     ) locked;
     IF held <> cardinality(parts) THEN
