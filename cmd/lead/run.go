@@ -191,6 +191,7 @@ func runRun(env *cmdEnv, args []string) int {
 	var h http.Handler = httpapi.New(svc, httpapi.Options{Token: tok, Gatherer: reg, Hosts: append([]string{host}, hosts...)})
 	if node != nil {
 		h = node.Forward(h)
+		node.SetLive(svc.Live)
 	}
 	srv := httpapi.Server(*addr, h)
 	infos, _ := svc.Workflows(ctx)

@@ -34,6 +34,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,6 +93,8 @@ type Node struct {
 	// read that a request asked for is under way.
 	refreshed  time.Time
 	refreshing bool
+
+	live atomic.Pointer[func() error] // the service's health (SetLive)
 
 	stop chan struct{}
 	done chan struct{}
@@ -255,6 +258,11 @@ func ms(d time.Duration) int64 { return d.Milliseconds() }
 
 // tick heartbeats, renews the node's leases, and rebalances.
 func (n *Node) tick(ctx context.Context) error {
+	if f := n.live.Load(); f != nil {
+		if err := (*f)(); err != nil {
+			return n.abdicate(ctx, err)
+		}
+	}
 	start := time.Now()
 	var renewed map[int32]int64
 	var live []string
@@ -322,6 +330,36 @@ FROM (`+mine+`) m WHERE p.part = m.part RETURNING p.part, p.epoch`, n.id, ms(n.l
 		}
 	}
 	return n.readOwners(ctx)
+}
+
+// SetLive gives the node the check of its service's health: while it
+// fails (a commit failed with an unknown outcome, and the service takes
+// no writes until it is restarted), the node holds no partition, so that
+// the other nodes serve its leads.
+func (n *Node) SetLive(live func() error) { n.live.Store(&live) }
+
+// abdicate gives every partition back and leaves the cluster's live
+// nodes: the node cannot write.
+func (n *Node) abdicate(ctx context.Context, why error) error {
+	n.mu.Lock()
+	had := len(n.held)
+	n.held = map[int32]holding{}
+	n.mu.Unlock()
+	err := pgx.BeginFunc(ctx, n.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "UPDATE partitions p SET owner = NULL, expires_at = '-infinity' FROM ("+mine+") m WHERE p.part = m.part", n.id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "UPDATE nodes SET expires_at = clock_timestamp() WHERE id = $1", n.id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: give the partitions back: %w", err)
+	}
+	if had > 0 {
+		n.log.Error("cluster: the service takes no writes: gave every partition back to the other nodes", "node", n.id, "partitions", had, "err", why)
+		n.met.released.Add(float64(had))
+	}
+	return nil
 }
 
 // share is a node's fair share of the partitions among the live nodes

@@ -153,3 +153,25 @@ func TestRebalance(t *testing.T) {
 		t.Fatalf("b left; a holds %d partitions a lease later, want %d", got, postgres.Partitions)
 	}
 }
+
+// TestAbdicate: a node whose service can no longer write (a commit with
+// an unknown outcome) gives its partitions back, and the other node takes
+// them within a lease time.
+func TestAbdicate(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	sa, sb := open(t, url, schema), open(t, url, schema)
+	const lease = 2 * time.Second
+	a := join(t, sa, "a", lease)
+	defer a.Close(ctx)
+	b := join(t, sb, "b", lease)
+	defer b.Close(ctx)
+	a.SetLive(func() error { return errors.New("a commit failed") })
+	deadline := time.Now().Add(lease)
+	for (len(a.Parts()) != 0 || len(b.Parts()) != postgres.Partitions) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if na, nb := len(a.Parts()), len(b.Parts()); na != 0 || nb != postgres.Partitions {
+		t.Fatalf("a lease after a's service failed: a holds %d partitions, b %d; want 0 and %d", na, nb, postgres.Partitions)
+	}
+}
