@@ -23,10 +23,12 @@ run: build
 	$(LEAD) run --addr $(ADDR) --data $(DATA) examples
 
 # Everything CI checks: vet, formatting, unit and integration tests with
-# the race detector, the example workflows (checked, formatted, and their
+# the race detector (the integration tests a second time with the servers
+# on PostgreSQL: LEAD_IT_STORE=postgres), the example workflows (checked, formatted, and their
 # own test blocks run), and the VS Code extension's tests.
 test: vet gofmt build test-vscode
 	$(GO) test -race ./...
+	LEAD_IT_STORE=postgres $(GO) test -race ./runtime/integration
 	$(LEAD) check examples
 	$(LEAD) fmt --check examples
 	$(LEAD) test examples

@@ -24,6 +24,8 @@ var rules = []struct {
 	{"stdlib/", []string{"stdlib", "stdlib/", "compiler/ir", "internal/"}, "the standard library never depends on the runtime"},
 	{"runtime/engine", []string{"compiler/ir", "stdlib/", "internal/"}, "the engine runs the IR: it needs neither the parser nor the compiler"},
 	{"runtime/store", []string{"internal/"}, "the store keeps bytes; it knows no engine"},
+	{"runtime/store/postgres", []string{"runtime/store", "internal/"}, "a second store keeps the same bytes: it knows the Store interface, no engine or service"},
+	{"runtime/cluster", []string{"runtime/store", "runtime/store/postgres", "internal/"}, "the cluster leases partitions of the PostgreSQL store; the service sees it as an Ownership"},
 	{"runtime/service", []string{"compiler", "compiler/ir", "runtime/engine", "runtime/store", "runtime/report", "internal/"}, "the service never parses .lead text: it asks the compiler"},
 	{"runtime/httpapi", []string{"runtime/service", "runtime/web", "docs"}, "the HTTP API speaks to the service only (and serves the dashboards' files)"},
 	{"runtime/web", nil, "the dashboards' files read the API like any client"},

@@ -163,11 +163,16 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 // reason while it does not (short of disk space, shutting down, failed).
 // Reads are served either way.
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	body := map[string]any{"status": "ready"}
+	status := http.StatusOK
 	if err := a.svc.Ready(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": err.Error()})
-		return
+		body = map[string]any{"status": "not_ready", "reason": err.Error()}
+		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	if node, parts, ok := a.svc.Partitions(); ok {
+		body["node"], body["partitions"] = node, parts
+	}
+	writeJSON(w, status, body)
 }
 
 type api struct{ svc *service.Service }

@@ -90,6 +90,7 @@ func eventIDs(s *server, id string) map[string]int {
 // backup began is there, once. A backup of a directory a server uses is
 // refused; of a stopped server's directory, it works offline.
 func TestBackupUnderLoad(t *testing.T) {
+	badgerOnly(t)
 	t.Parallel()
 	s := newServer(t, serverOpts{args: []string{"--token", "s3cret"}})
 	auth := []string{"LEAD_TOKEN=s3cret"}
@@ -177,6 +178,7 @@ func (a authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // whose table is damaged exits 2 with a message naming the file and what
 // to do, deletes nothing, and never panics.
 func TestDamagedStoreRefused(t *testing.T) {
+	badgerOnly(t)
 	t.Parallel()
 	s := newServer(t, serverOpts{})
 	for i := range 200 {

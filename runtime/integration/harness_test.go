@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/leadlang/lead/internal/leadbin"
+	"github.com/leadlang/lead/internal/pgtest"
 )
 
 // leadBin is the binary under test, built by TestMain, or given in
@@ -30,6 +31,20 @@ import (
 var leadBin string
 
 const binEnv = "LEAD_IT_BIN"
+
+// storeEnv=postgres runs the servers on PostgreSQL rather than Badger
+// (a schema each; internal/pgtest finds or starts the server), except in
+// the tests of the embedded store's own features (badgerOnly).
+const storeEnv = "LEAD_IT_STORE"
+
+// badgerOnly skips a test of the embedded store's own features (its
+// directory, backups, disk space) when the servers run on PostgreSQL.
+func badgerOnly(t *testing.T) {
+	t.Helper()
+	if os.Getenv(storeEnv) == "postgres" {
+		t.Skip("a test of the embedded store (Badger): " + storeEnv + "=postgres")
+	}
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -39,7 +54,7 @@ func run(m *testing.M) int {
 	if bin := os.Getenv(binEnv); bin != "" {
 		// A child of the power-loss test: the binary is built.
 		leadBin = bin
-		return m.Run()
+		return pgtest.Main(m)
 	}
 	dir, err := os.MkdirTemp("", "lead-integration-")
 	if err != nil {
@@ -52,7 +67,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build lead:", err)
 		return 2
 	}
-	return m.Run()
+	return pgtest.Main(m)
 }
 
 // startTimeout bounds how long a server may take to start serving.
@@ -61,10 +76,13 @@ const startTimeout = 60 * time.Second
 // server is one `lead run` process over a data directory that outlives it.
 type server struct {
 	t     *testing.T
-	data  string   // the Badger directory
-	paths []string // workflow paths
-	args  []string // extra flags
-	env   []string // extra environment
+	data  string // the Badger directory
+	store string // or the PostgreSQL store's URL (--store)
+	// storeEnv gives store in $LEAD_STORE rather than --store.
+	storeEnv bool
+	paths    []string // workflow paths
+	args     []string // extra flags
+	env      []string // extra environment
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -131,19 +149,27 @@ type serverOpts struct {
 	args  []string // extra flags for `lead run`
 	env   []string
 	data  string // data directory (default: a new temporary one)
+	store string // a postgres:// URL: the store is there (--store), not in data
 }
 
 // newServer starts `lead run` and waits until it serves. The process is
 // killed when the test ends if it is still running.
 func newServer(t *testing.T, o serverOpts) *server {
 	t.Helper()
+	if o.data == "" && o.store == "" && os.Getenv(storeEnv) == "postgres" {
+		// The black-box checks on PostgreSQL: a schema of the test's own,
+		// and a node id kept across restarts.
+		url := pgtest.URL(t)
+		o.store = pgtest.WithSchema(url, pgtest.Schema(t, url))
+		o.args = append([]string{"--node-id", "it"}, o.args...)
+	}
 	if o.data == "" {
 		o.data = filepath.Join(t.TempDir(), "data")
 	}
 	if len(o.paths) == 0 {
 		o.paths = []string{copyTestdata(t, t.TempDir(), "deals.lead")}
 	}
-	s := &server{t: t, data: o.data, paths: o.paths, args: o.args, env: o.env,
+	s := &server{t: t, data: o.data, store: o.store, paths: o.paths, args: o.args, env: o.env,
 		client: &http.Client{Timeout: 60 * time.Second, Transport: validating{t, &http.Transport{MaxIdleConnsPerHost: 64}}}}
 	t.Cleanup(func() {
 		s.mu.Lock()
@@ -163,10 +189,19 @@ var servingRE = regexp.MustCompile(`msg=serving addr=(http://127\.0\.0\.1:\d+)`)
 // start starts the process on the server's data directory.
 func (s *server) start() {
 	s.t.Helper()
-	args := append([]string{"run", "--addr", "127.0.0.1:0", "--data", s.data}, s.args...)
+	args := []string{"run", "--addr", "127.0.0.1:0", "--data", s.data}
+	env := append(os.Environ(), "LEAD_TOKEN=", "LEAD_STORE=")
+	switch {
+	case s.store != "" && s.storeEnv:
+		args = []string{"run", "--addr", "127.0.0.1:0"}
+		env = append(env, "LEAD_STORE="+s.store)
+	case s.store != "":
+		args = []string{"run", "--addr", "127.0.0.1:0", "--store", s.store}
+	}
+	args = append(args, s.args...)
 	args = append(args, s.paths...)
 	cmd := exec.Command(leadBin, args...)
-	cmd.Env = append(append(os.Environ(), "LEAD_TOKEN="), s.env...)
+	cmd.Env = append(env, s.env...)
 	log := newLogBuffer()
 	cmd.Stderr = log
 	cmd.Stdout = log

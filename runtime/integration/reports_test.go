@@ -212,6 +212,7 @@ func TestLeadListOrders(t *testing.T) {
 // start without it rebuilds them from history before serving, and lead
 // reindex rebuilds them offline, to the same reports.
 func TestReindexCommand(t *testing.T) {
+	badgerOnly(t)
 	t.Parallel()
 	s := newServer(t, serverOpts{args: []string{"--no-reports"}})
 	for i, seg := range []string{"enterprise", "smb", "enterprise"} {

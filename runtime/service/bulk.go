@@ -136,6 +136,10 @@ func (s *Service) Bulk(ctx context.Context, r BulkRequest) (BulkResult, error) {
 			switch {
 			case errors.As(err, &ie):
 				bl.Outcome, bl.Note, bl.Problems = BulkFailed, ie.Message, ie.Problems
+			case errors.Is(err, ErrNotOwner):
+				// Another node steps it (a cluster): that node's share of
+				// the action is for it.
+				bl.Outcome, bl.Note = BulkFailed, err.Error()
 			case err != nil:
 				mu.Lock()
 				if stopE == nil {

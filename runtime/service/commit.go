@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -93,13 +94,30 @@ func (s *Service) commitLoop(rot *engine.Rotation) {
 			s.met.commitBatch.Observe(float64(len(batch)))
 			s.met.commitSeconds.Observe(time.Since(start).Seconds())
 		}
-		if err != nil {
+		// A commit the store refused as a whole (the node lost a
+		// partition's lease, or a lead moved under it) wrote nothing: the
+		// leads it stepped in memory are dropped from the cache, to be
+		// read again from the store, and the service goes on. Any other
+		// failure leaves the outcome unknown: the service stops.
+		refused := errors.Is(err, store.ErrFenced) || errors.Is(err, store.ErrConflict)
+		if refused {
+			s.log.Warn("commit refused: nothing of it was written", "err", err, "steps", len(batch))
+			s.met.refused.Inc()
+		} else if err != nil {
 			s.log.Error("commit failed: the service stops accepting work; restart to recover the last durable state", "err", err, "steps", len(batch))
 			s.mu.Lock()
 			s.failed = err
 			s.mu.Unlock()
 		}
 		s.mu.Lock()
+		if refused {
+			for _, p := range batch {
+				if _, ok := s.cache[p.leadID]; ok {
+					delete(s.cache, p.leadID)
+					s.evicted++
+				}
+			}
+		}
 		for _, p := range batch {
 			if ent := s.cache[p.leadID]; ent != nil {
 				ent.pending--

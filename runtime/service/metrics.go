@@ -26,6 +26,7 @@ type metrics struct {
 	stepSeconds   prometheus.Histogram
 	commitBatch   prometheus.Histogram
 	commitSeconds prometheus.Histogram
+	refused       prometheus.Counter
 	timerLag      prometheus.Histogram
 	reloads       prometheus.Counter
 	migrations    prometheus.Counter
@@ -64,6 +65,9 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Name: "lead_commit_duration_seconds", Help: "Duration of one durable group commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lead_commits_refused_total", Help: "Group commits the store refused whole, writing nothing: the node no longer held a partition written to (fenced), or a lead had moved under it.",
+		}),
 		timerLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "lead_timer_lag_seconds", Help: "How late timers fire after their due time.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 20),
@@ -80,7 +84,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.steps, m.transitions, m.reached, m.slas, m.exceptions, m.stepSeconds,
-			m.commitBatch, m.commitSeconds, m.timerLag, m.reloads, m.migrations, m.webhook, gauges{s})
+			m.commitBatch, m.commitSeconds, m.refused, m.timerLag, m.reloads, m.migrations, m.webhook, gauges{s})
 	}
 	return m
 }

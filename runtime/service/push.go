@@ -30,10 +30,26 @@ type push struct {
 func (s *Service) pushLoop(ctx context.Context, p push) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	after := uint64(0)
-	if raw, ok, err := s.st.Meta(ctx, p.cursorKey); err == nil && ok {
-		after, _ = strconv.ParseUint(string(raw), 10, 64)
-	}
+	pushing := false
 	for ctx.Err() == nil {
+		// Of the nodes that share a store, one pushes: the holder of
+		// partition 0. It starts from the stored cursor, where the last
+		// one stopped.
+		if o := s.cfg.Ownership; o != nil && !o.Pushes() {
+			pushing = false
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if !pushing {
+			pushing = true
+			after = 0
+			if raw, ok, err := s.st.Meta(ctx, p.cursorKey); err == nil && ok {
+				after, _ = strconv.ParseUint(string(raw), 10, 64)
+			}
+		}
 		body, header, last, err := p.next(ctx, after)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("read for the webhook", "stream", p.stream, "err", err)

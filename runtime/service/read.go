@@ -24,7 +24,7 @@ import (
 // crash could take back).
 func (s *Service) Lead(ctx context.Context, id string) (LeadView, error) {
 	s.mu.Lock()
-	ent, m, err := s.load(ctx, id)
+	ent, m, _, err := s.load(ctx, id)
 	var l *engine.Lead
 	var last *pending
 	if ent != nil {
@@ -219,7 +219,11 @@ func (s *Service) migrate(ctx context.Context, id string) (*pending, error) {
 		return nil, err
 	}
 	defer s.busy.Done()
-	ent, m, err := s.load(ctx, id)
+	ent, m, _, err := s.load(ctx, id)
+	if errors.Is(err, ErrNotOwner) {
+		s.mu.Unlock()
+		return nil, nil // its partition's owner moves it
+	}
 	if err != nil || ent == nil {
 		s.mu.Unlock()
 		return nil, err

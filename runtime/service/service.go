@@ -84,7 +84,42 @@ type Config struct {
 	// NoReports leaves out the reports' aggregates (to measure what they
 	// cost; the reports then count nothing new).
 	NoReports bool
+	// Ownership, if set, is which leads this service may step: it shares
+	// its store with other nodes (runtime/cluster), and steps only the
+	// leads of the partitions it holds.
+	Ownership Ownership
 }
+
+// Ownership tells a service that shares its store with other nodes
+// which leads it may step now.
+type Ownership interface {
+	// Holds reports whether this node holds the lead's partition now,
+	// and at which epoch: a lead read from the store at one epoch is
+	// stale at another (another node may have stepped it meanwhile).
+	Holds(leadID string) (epoch int64, ok bool)
+	// NewID returns a new lead id in a partition this node holds.
+	NewID(random func() string) string
+	// Node is this node's id, and Parts the partitions it holds now.
+	Node() string
+	Parts() []int32
+	// Pushes reports whether this node is the one that delivers the
+	// webhooks (--webhook, --steps-webhook) now.
+	Pushes() bool
+}
+
+// Partitions returns the node's id and the partitions it holds, on a
+// service that shares its store with other nodes (ok false otherwise).
+func (s *Service) Partitions() (node string, parts []int32, ok bool) {
+	o := s.cfg.Ownership
+	if o == nil {
+		return "", nil, false
+	}
+	return o.Node(), o.Parts(), true
+}
+
+// ErrNotOwner is returned (wrapped in ErrUnavailable) for a step of a
+// lead whose partition another node holds.
+var ErrNotOwner = errors.New("another node holds this lead's partition")
 
 // Service is the durable runtime.
 type Service struct {
@@ -134,6 +169,7 @@ type Service struct {
 // back.
 type cacheEntry struct {
 	lead    *engine.Lead
+	epoch   int64               // the partition's epoch it was read at (Ownership)
 	pending int                 // steps not yet committed
 	last    *pending            // the latest uncommitted step, nil if none
 	events  map[string]*pending // uncommitted event ids → their step
@@ -311,7 +347,11 @@ func (s *Service) reload(ctx context.Context, path string) {
 func (s *Service) Capture(ctx context.Context, workflow, id string, fields map[string]any) (LeadView, bool, error) {
 	given := id != ""
 	if !given {
-		id = newID()
+		if o := s.cfg.Ownership; o != nil {
+			id = o.NewID(newID)
+		} else {
+			id = newID()
+		}
 	}
 	o, err := s.apply(ctx, Request{Op: OpCapture, Workflow: workflow, ID: id, Fields: fields}, false)
 	if errors.Is(err, errUnknownOutcome) && !given {
@@ -491,7 +531,7 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 		return pl
 	}
 	pl.busy = true
-	ent, m, err := s.load(ctx, id)
+	ent, m, epoch, err := s.load(ctx, id)
 	if err != nil {
 		pl.err = err
 		return pl
@@ -584,7 +624,7 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 	}
 	s.rot.Apply(res.Routing)
 	if ent == nil {
-		ent = &cacheEntry{}
+		ent = &cacheEntry{epoch: epoch}
 		s.admit(id, ent)
 	}
 	if pl.mig != nil {
@@ -721,16 +761,33 @@ func durable(ctx context.Context, p *pending) error {
 // load returns a lead from the cache or the store, with its machine.
 // Called with s.mu held; on a cache miss it lets go of the lock while it
 // reads the store.
-func (s *Service) load(ctx context.Context, id string) (*cacheEntry, *engine.Machine, error) {
+func (s *Service) load(ctx context.Context, id string) (*cacheEntry, *engine.Machine, int64, error) {
 	var sl *store.Lead
 	var err error
+	var epoch int64
+	if o := s.cfg.Ownership; o != nil {
+		var ok bool
+		if epoch, ok = o.Holds(id); !ok {
+			return nil, nil, 0, fmt.Errorf("%w: lead %s: %w", ErrUnavailable, id, ErrNotOwner)
+		}
+	}
 	for try := 0; ; try++ {
 		if ent, ok := s.cache[id]; ok {
+			if ent.epoch != epoch {
+				// Read while this node held the partition before: another
+				// node may have stepped it since.
+				if ent.pending > 0 {
+					return nil, nil, 0, fmt.Errorf("%w: lead %s: its partition changed hands while it had steps in flight", ErrUnavailable, id)
+				}
+				delete(s.cache, id)
+				s.evicted++
+				continue
+			}
 			m := s.reg.machine(ent.lead.Version)
 			if m == nil {
-				return nil, nil, fmt.Errorf("lead %s runs on version %s, which is not loaded", id, ent.lead.Version)
+				return nil, nil, 0, fmt.Errorf("lead %s runs on version %s, which is not loaded", id, ent.lead.Version)
 			}
-			return ent, m, nil
+			return ent, m, epoch, nil
 		}
 		if try == 3 {
 			// Evictions keep overtaking the reads: read under the lock.
@@ -753,26 +810,26 @@ func (s *Service) load(ctx context.Context, id string) (*cacheEntry, *engine.Mac
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
+		return nil, nil, epoch, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	_, version, err := leadHeader(sl.Data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	m := s.reg.machine(version)
 	if m == nil {
-		return nil, nil, fmt.Errorf("lead %s runs on version %s, which is not stored", id, version)
+		return nil, nil, 0, fmt.Errorf("lead %s runs on version %s, which is not stored", id, version)
 	}
 	l, err := decodeLead(m, sl.Data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	ent := &cacheEntry{lead: l}
+	ent := &cacheEntry{lead: l, epoch: epoch}
 	s.admit(id, ent)
-	return ent, m, nil
+	return ent, m, epoch, nil
 }
 
 // admit puts a lead into the cache, first dropping idle leads if the cache

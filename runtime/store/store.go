@@ -35,6 +35,11 @@ var (
 	// ErrNoSpace is returned by Health while the store's disk is too full
 	// to write safely.
 	ErrNoSpace = errors.New("not enough free disk space")
+	// ErrFenced is returned by Commit on a store that several nodes
+	// share when the committing node no longer holds the lease of a
+	// step's partition (it ran out, or another node took the partition
+	// over): nothing of the Commit is written.
+	ErrFenced = errors.New("this node no longer holds the lead's partition")
 )
 
 // Lead is a lead as the store sees it.
