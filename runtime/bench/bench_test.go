@@ -42,7 +42,10 @@ const (
 	perLead = 4
 )
 
-func setup(tb testing.TB) (*service.Service, store.Store) {
+func setup(tb testing.TB) (*service.Service, store.Store) { return setupWith(tb, false) }
+
+// setupWith is setup, keeping the reports' counters or not.
+func setupWith(tb testing.TB, noReports bool) (*service.Service, store.Store) {
 	tb.Helper()
 	dir := tb.TempDir()
 	path := filepath.Join(dir, "bench.lead")
@@ -53,7 +56,7 @@ func setup(tb testing.TB) (*service.Service, store.Store) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc := service.New(service.Config{Paths: []string{path}, Store: st})
+	svc := service.New(service.Config{Paths: []string{path}, Store: st, NoReports: noReports})
 	if err := svc.Start(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
@@ -66,44 +69,50 @@ func setup(tb testing.TB) (*service.Service, store.Store) {
 
 // BenchmarkDurableEvents measures events acknowledged after fsync through
 // the engine and the store, with 64 leads active at once: "group" is the
-// runtime (group commit across leads); "naive" commits one fsync'd Badger
-// transaction per event, one event at a time.
+// runtime (group commit across leads); "group-no-reports" the same
+// without the reports' counters (lead run --no-reports), for their cost;
+// "naive" commits one fsync'd Badger transaction per event, one event at
+// a time.
 func BenchmarkDurableEvents(b *testing.B) {
-	b.Run("group", func(b *testing.B) {
-		svc, st := setup(b)
-		ctx := context.Background()
-		for i := 0; i < leads; i++ {
-			if _, _, err := svc.Capture(ctx, "bench", fmt.Sprintf("l%d", i), map[string]any{"email": "x@y.example"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		var next atomic.Int64
-		stats := st.(*store.Badger).Stats()
-		b.ResetTimer()
-		start := time.Now()
-		var wg sync.WaitGroup
-		for i := 0; i < leads*perLead; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				id := fmt.Sprintf("l%d", i%leads)
-				for next.Add(1) <= int64(b.N) {
-					if _, err := svc.Send(ctx, id, "ping", "", map[string]any{"size": 1}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
-		after := st.(*store.Badger).Stats()
-		b.ReportMetric(float64(b.N)/float64(after.Commits-stats.Commits), "events/sync")
-		b.ReportMetric(float64(after.Bytes-stats.Bytes)/float64(b.N), "B/event")
-	})
+	b.Run("group", func(b *testing.B) { benchGroup(b, false) })
+	b.Run("group-no-reports", func(b *testing.B) { benchGroup(b, true) })
 	b.Run("naive", func(b *testing.B) {
 		benchNaive(b)
 	})
+}
+
+// benchGroup is the runtime's side of BenchmarkDurableEvents.
+func benchGroup(b *testing.B, noReports bool) {
+	svc, st := setupWith(b, noReports)
+	ctx := context.Background()
+	for i := 0; i < leads; i++ {
+		if _, _, err := svc.Capture(ctx, "bench", fmt.Sprintf("l%d", i), map[string]any{"email": "x@y.example"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	stats := st.(*store.Badger).Stats()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < leads*perLead; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("l%d", i%leads)
+			for next.Add(1) <= int64(b.N) {
+				if _, err := svc.Send(ctx, id, "ping", "", map[string]any{"size": 1}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	after := st.(*store.Badger).Stats()
+	b.ReportMetric(float64(b.N)/float64(after.Commits-stats.Commits), "events/sync")
+	b.ReportMetric(float64(after.Bytes-stats.Bytes)/float64(b.N), "B/event")
 }
 
 // benchNaive is the baseline: each event is one engine step and one Badger

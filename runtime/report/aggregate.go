@@ -44,6 +44,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leadlang/lead/compiler/ir"
@@ -127,6 +128,32 @@ func monday(t time.Time) time.Time {
 // week names the week of t's UTC date in the weekly counters: "w" and
 // its Monday.
 func week(t time.Time) string { return "w" + day(monday(t)) }
+
+// dayNames holds the names of recent days: nearly every step is counted
+// under today and a few capture and entry days, so their names are made
+// once, not at every step. A slot holds one day; a miss makes the names.
+var dayNames [16]atomic.Pointer[dayName]
+
+type dayName struct {
+	n         int64 // days since 1970-01-01
+	day, week string
+}
+
+// names returns the names of t's UTC day and week.
+func names(t time.Time) *dayName {
+	sec := t.Unix()
+	n := sec / 86400
+	if sec%86400 < 0 {
+		n--
+	}
+	slot := &dayNames[uint64(n)%uint64(len(dayNames))]
+	if d := slot.Load(); d != nil && d.n == n {
+		return d
+	}
+	d := &dayName{n: n, day: day(t), week: week(t)}
+	slot.Store(d)
+	return d
+}
 
 // Bucket is a duration's log-scale bucket: 0 for under a second, else b
 // such that 2^((b-1)/4) <= seconds < 2^(b/4): four buckets per doubling,
@@ -256,8 +283,8 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 	wf := l.Workflow
 	counts := make(map[string]int64, 16)
 	segs := d.segments(m, l, counts)
-	created, today := day(l.CreatedAt), day(e.At)
-	createdWeek, thisWeek := week(l.CreatedAt), week(e.At)
+	c, t := names(l.CreatedAt), names(e.At)
+	created, today, createdWeek, thisWeek := c.day, t.day, c.week, t.week
 
 	// Funnel and velocity: the labels first reached in this step.
 	if prev == nil {
@@ -321,7 +348,7 @@ func (d *Dims) Counts(m *engine.Machine, r *engine.Result, pm *engine.Machine, p
 		if st := m.Stage(l.Stage); st == nil || st.Terminal {
 			return
 		}
-		entered := day(l.EnteredAt)
+		entered := names(l.EnteredAt).day
 		for _, s := range segs {
 			counts[name("a", wf, s, l.Stage, entered)] += delta
 		}

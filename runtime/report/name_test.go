@@ -65,3 +65,15 @@ func TestRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestNames: the cached names of a day are its own, for any time of any
+// day (before 1970 too), however the slots are shared.
+func TestNames(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		at := time.Unix(rng.Int64N(4e9)-2e9, 0).UTC()
+		if d := names(at); d.day != day(at) || d.week != week(at) {
+			t.Fatalf("names(%s) = %s %s, want %s %s", at, d.day, d.week, day(at), week(at))
+		}
+	}
+}
