@@ -43,6 +43,8 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/leadlang/lead/internal/batchq"
 )
 
 // Options tunes the Badger store. The zero value gives the defaults, which
@@ -216,7 +218,7 @@ type Badger struct {
 	mu     sync.RWMutex
 	closed bool
 
-	pending queue[*request] // Commit → committer
+	pending batchq.Queue[*request] // Commit → committer
 	done    sync.WaitGroup
 	// broken is set when a write or sync failed and what is on disk is no
 	// longer known to match what callers were told; every later write
@@ -358,7 +360,7 @@ func (s *Badger) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
-	s.pending.close()
+	s.pending.Close()
 	s.mu.Unlock()
 	s.done.Wait()
 	if err := s.db.Close(); err != nil {

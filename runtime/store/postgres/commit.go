@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -106,7 +105,7 @@ func (s *Store) Commit(ctx context.Context, steps []store.Prepared, routing map[
 		s.mu.RUnlock()
 		return store.ErrClosed
 	}
-	s.pending.put(r)
+	s.pending.Put(r)
 	s.mu.RUnlock()
 	<-r.done // once queued, a request is not abandoned: its caller learns what became of it
 	return r.err
@@ -115,7 +114,7 @@ func (s *Store) Commit(ctx context.Context, steps []store.Prepared, routing map[
 // commitLoop is the committer.
 func (s *Store) commitLoop() {
 	for {
-		reqs, ok := s.pending.take()
+		reqs, ok := s.pending.Take()
 		if !ok {
 			return
 		}
@@ -468,57 +467,4 @@ func (s *Store) write(reqs []*request) error {
 	s.stats.Commits.Add(1)
 	s.stats.Steps.Add(int64(g.steps))
 	return nil
-}
-
-// queue is an unbounded FIFO from Commit's callers to the committer. It
-// needs no bound: every caller waits for its request.
-type queue struct {
-	mu     sync.Mutex
-	items  []*request
-	closed bool
-	ready  chan struct{}
-	once   sync.Once
-}
-
-func (q *queue) init() { q.once.Do(func() { q.ready = make(chan struct{}, 1) }) }
-
-func (q *queue) put(r *request) {
-	q.init()
-	q.mu.Lock()
-	q.items = append(q.items, r)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (q *queue) close() {
-	q.init()
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-// take waits for requests and returns all of them; ok is false once the
-// queue is closed and drained.
-func (q *queue) take() (items []*request, ok bool) {
-	q.init()
-	for {
-		q.mu.Lock()
-		items, q.items = q.items, nil
-		closed := q.closed
-		q.mu.Unlock()
-		if len(items) > 0 {
-			return items, true
-		}
-		if closed {
-			return nil, false
-		}
-		<-q.ready
-	}
 }

@@ -47,6 +47,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/leadlang/lead/internal/batchq"
 	"github.com/leadlang/lead/runtime/store"
 )
 
@@ -73,7 +74,7 @@ type Store struct {
 	fence atomic.Pointer[fenceHolder] // nil: one writer, nothing to fence
 	shard int32                       // this writer's counter shard
 
-	pending queue
+	pending batchq.Queue[*request]
 	done    sync.WaitGroup
 	mu      sync.RWMutex // closed, against submissions
 	closed  bool
@@ -347,7 +348,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.pending.close()
+	s.pending.Close()
 	close(s.stop)
 	s.done.Wait()
 	s.pool.Close()
