@@ -99,20 +99,19 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// all is the "*" segment, escaped once.
-var all = url.PathEscape("*")
-
-// appendPart appends p, escaped, to b.
+// appendPart appends p to b escaped as url.PathEscape escapes a path
+// segment: each byte that is not plain as %XX. Most parts (identifiers,
+// dates, numbers, FIELD=VALUE) are plain and are appended as they are.
 func appendPart(b []byte, p string) []byte {
-	if p == "*" {
-		return append(b, all...)
-	}
+	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(p); i++ {
-		if !plain[p[i]] {
-			return append(b, url.PathEscape(p)...)
+		if c := p[i]; plain[c] {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
 		}
 	}
-	return append(b, p...)
+	return b
 }
 
 // day is a time's UTC date.
