@@ -87,7 +87,7 @@ func TestFence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = sa.Commit(ctx, []store.Prepared{p}, nil)
+	err = sa.Commit(ctx, []store.Prepared{p}, store.RoutingChange{})
 	if !errors.Is(err, store.ErrFenced) {
 		t.Fatalf("the paused node's commit: %v; want ErrFenced", err)
 	}

@@ -51,10 +51,12 @@ type Machine struct {
 // teamRT is a team as routing uses it: its rotation key, its members as
 // CEL objects (for best_fit) and its shift calendar.
 type teamRT struct {
-	t       *ir.Team
-	key     string
-	members []*memberObj
-	cal     *calendar.Calendar
+	t        *ir.Team
+	key      string
+	row      string   // TeamRow + key
+	openRows []string // OpenRow + each member's email, in member order
+	members  []*memberObj
+	cal      *calendar.Calendar
 }
 
 // IR returns the workflow as JSON, the form a store keeps its versions in,
@@ -121,8 +123,10 @@ func Load(w *ir.Workflow) (*Machine, error) {
 	for i := range w.Teams {
 		t := &w.Teams[i]
 		rt := &teamRT{t: t, key: TeamKey(w.Name, t.Name), cal: m.cals[t.Calendar]}
+		rt.row = TeamRow + rt.key
 		for j := range t.Members {
 			rt.members = append(rt.members, newMemberObj(&t.Members[j]))
+			rt.openRows = append(rt.openRows, OpenRow+t.Members[j].Email)
 		}
 		m.teams[t.Name] = rt
 	}

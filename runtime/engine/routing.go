@@ -17,6 +17,9 @@ import (
 type Rotation struct {
 	Teams map[string]TeamState `json:"teams"` // by TeamKey
 	Open  map[string]int       `json:"open"`  // open leads by owner
+	// raw keeps the stored form of the teams read from a store and not
+	// changed since, so that Row gives back what the store holds.
+	raw map[string][]byte
 }
 
 // NewRotation returns empty routing state.
@@ -40,6 +43,11 @@ func TeamKey(workflow, team string) string { return workflow + "/" + team }
 type RoutingDelta struct {
 	Teams []TeamDelta `json:"teams,omitempty"` // new state of each team touched
 	Open  []OpenDelta `json:"open,omitempty"`  // changes to open-lead counts
+	// Read names the rows (TeamRow+key, OpenRow+owner) the step's
+	// routing decisions read: the decisions hold only as long as those
+	// rows are as the step saw them (nodes that share a store commit
+	// them as a compare and set).
+	Read []string `json:"read,omitempty"`
 }
 
 // TeamDelta is a team's new rotation state, by TeamKey.
@@ -55,7 +63,7 @@ type OpenDelta struct {
 }
 
 // Empty reports whether the delta changes nothing.
-func (d RoutingDelta) Empty() bool { return len(d.Teams) == 0 && len(d.Open) == 0 }
+func (d RoutingDelta) Empty() bool { return len(d.Teams) == 0 && len(d.Open) == 0 && len(d.Read) == 0 }
 
 // Apply commits a step's routing changes.
 func (r *Rotation) Apply(d RoutingDelta) {
@@ -67,6 +75,7 @@ func (r *Rotation) Apply(d RoutingDelta) {
 	}
 	for _, t := range d.Teams {
 		r.Teams[t.Key] = t.State
+		delete(r.raw, t.Key)
 	}
 	for _, o := range d.Open {
 		r.Open[o.Owner] += o.Change
@@ -86,66 +95,93 @@ const (
 	OpenRow = "open/"
 )
 
-// Rows adds to rows the rows that d changed, with their values in r,
-// which has d applied: a count back to zero is a nil row (deleted).
-func (r *Rotation) Rows(d RoutingDelta, rows map[string][]byte) {
-	for _, t := range d.Teams {
-		b, _ := json.Marshal(r.Teams[t.Key]) // ints and strings always marshal
-		rows[TeamRow+t.Key] = b
-	}
-	for _, o := range d.Open {
-		if n := r.Open[o.Owner]; n > 0 {
-			rows[OpenRow+o.Owner] = strconv.AppendInt(nil, int64(n), 10)
-		} else {
-			rows[OpenRow+o.Owner] = nil
+// Row returns a row's value as the store keeps it, nil for none: a team's
+// state as it was read from the store (if unchanged since) or as JSON, an
+// owner's open-lead count in decimal.
+func (r *Rotation) Row(name string) []byte {
+	switch {
+	case strings.HasPrefix(name, TeamRow):
+		key := name[len(TeamRow):]
+		if raw, ok := r.raw[key]; ok {
+			return raw
+		}
+		t, ok := r.Teams[key]
+		if !ok {
+			return nil
+		}
+		b, _ := json.Marshal(t) // ints and strings always marshal
+		return b
+	case strings.HasPrefix(name, OpenRow):
+		if n := r.Open[name[len(OpenRow):]]; n > 0 {
+			return strconv.AppendInt(nil, int64(n), 10)
 		}
 	}
+	return nil
+}
+
+// SetRow replaces a row's value with one read from the store (nil: none).
+func (r *Rotation) SetRow(name string, v []byte) error {
+	switch {
+	case strings.HasPrefix(name, TeamRow):
+		key := name[len(TeamRow):]
+		if v == nil {
+			delete(r.Teams, key)
+			delete(r.raw, key)
+			return nil
+		}
+		var t TeamState
+		if err := json.Unmarshal(v, &t); err != nil {
+			return fmt.Errorf("routing state row %s: %w", name, err)
+		}
+		r.Teams[key] = t
+		if r.raw == nil {
+			r.raw = map[string][]byte{}
+		}
+		r.raw[key] = v
+	case strings.HasPrefix(name, OpenRow):
+		owner := name[len(OpenRow):]
+		n := 0
+		if v != nil {
+			var err error
+			if n, err = strconv.Atoi(string(v)); err != nil {
+				return fmt.Errorf("routing state row %s: %w", name, err)
+			}
+		}
+		if n > 0 {
+			r.Open[owner] = n
+		} else {
+			delete(r.Open, owner)
+		}
+	default:
+		return fmt.Errorf("routing state row %s: not a team or an owner", name)
+	}
+	return nil
 }
 
 // RotationFromRows rebuilds routing state from its rows.
 func RotationFromRows(rows map[string][]byte) (*Rotation, error) {
 	r := NewRotation()
 	for k, v := range rows {
-		switch {
-		case strings.HasPrefix(k, TeamRow):
-			var t TeamState
-			if err := json.Unmarshal(v, &t); err != nil {
-				return nil, fmt.Errorf("routing state row %s: %w", k, err)
-			}
-			r.Teams[k[len(TeamRow):]] = t
-		case strings.HasPrefix(k, OpenRow):
-			n, err := strconv.Atoi(string(v))
-			if err != nil {
-				return nil, fmt.Errorf("routing state row %s: %w", k, err)
-			}
-			if n > 0 {
-				r.Open[k[len(OpenRow):]] = n
-			}
-		default:
-			return nil, fmt.Errorf("routing state row %s: not a team or an owner", k)
+		if err := r.SetRow(k, v); err != nil {
+			return nil, err
 		}
 	}
 	return r, nil
 }
 
-// Clone returns a deep copy.
-func (r *Rotation) Clone() *Rotation {
-	c := NewRotation()
-	for k, t := range r.Teams {
-		cur := make(map[string]int, len(t.Current))
-		for m, w := range t.Current {
-			cur[m] = w
+// read records that the step's decision read a routing row.
+func (s *stepper) read(row string) {
+	for _, r := range s.delta.Read {
+		if r == row {
+			return
 		}
-		c.Teams[k] = TeamState{Next: t.Next, Current: cur}
 	}
-	for k, n := range r.Open {
-		c.Open[k] = n
-	}
-	return c
+	s.delta.Read = append(s.delta.Read, row)
 }
 
 // team returns a team's state as the step sees it (delta over base).
 func (s *stepper) team(rt *teamRT) TeamState {
+	s.read(rt.row)
 	for _, t := range s.delta.Teams {
 		if t.Key == rt.key {
 			return t.State
@@ -169,9 +205,12 @@ func (s *stepper) setTeam(rt *teamRT, t TeamState) {
 	s.delta.Teams = append(s.delta.Teams, TeamDelta{Key: rt.key, State: t})
 }
 
-// load is an owner's count of open leads, not counting this lead: keeping
-// or taking back a lead one already owns never exceeds one's capacity.
-func (s *stepper) load(owner string) int {
+// load is the count of open leads of a team's member i, not counting this
+// lead: keeping or taking back a lead one already owns never exceeds
+// one's capacity.
+func (s *stepper) load(rt *teamRT, i int) int {
+	s.read(rt.openRows[i])
+	owner := rt.t.Members[i].Email
 	n := s.rot.Open[owner]
 	if s.old != nil && s.old.Owner == owner && !s.m.terminal(s.old.Stage) {
 		n--
@@ -254,7 +293,7 @@ func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) 
 		if mb.Email == exclude {
 			continue
 		}
-		if limit := t.CapacityOf(mb); limit > 0 && s.load(mb.Email) >= limit {
+		if limit := t.CapacityOf(mb); limit > 0 && s.load(rt, i) >= limit {
 			if full == 0 {
 				fullAt = limit
 			} else if fullAt != limit {
@@ -308,7 +347,7 @@ func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) 
 	case ir.LeastLoaded:
 		least := 0
 		for _, i := range cands {
-			l := s.load(t.Members[i].Email)
+			l := s.load(rt, i)
 			if len(tied) == 0 || l < least {
 				least, tied = l, tied[:0]
 			}
@@ -321,7 +360,7 @@ func (s *stepper) pick(rt *teamRT, exclude string, sticky bool) (string, error) 
 		best := 0.0
 		for _, i := range cands {
 			act := s.act()
-			act.member = &memberLoad{rt.members[i], int64(s.load(t.Members[i].Email))}
+			act.member = &memberLoad{rt.members[i], int64(s.load(rt, i))}
 			v, err := s.m.evalNumber(t.By, act)
 			act.member = nil
 			if err != nil {

@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -23,7 +25,7 @@ func newCluster(t *testing.T, n int) []*server {
 	url := pgtest.URL(t)
 	store := pgtest.WithSchema(url, pgtest.Schema(t, url))
 	dir := t.TempDir()
-	copyTestdata(t, dir, "deals.lead", "timed.lead")
+	copyTestdata(t, dir, "deals.lead", "timed.lead", "shared_team.lead")
 	var nodes []*server
 	for i := range n {
 		nodes = append(nodes, newServer(t, serverOpts{paths: []string{dir}, store: store,
@@ -319,4 +321,96 @@ func TestClusterJoin(t *testing.T) {
 	for i := range leads {
 		checkPings(t, nodes[i%3], fmt.Sprintf("j%d", i), 2)
 	}
+}
+
+// TestClusterRouting: three nodes route leads into the same teams at
+// once, each request through any node: the round-robin team gives its
+// turns in order across the nodes (a, b, c, d, a, ... in commit order),
+// and no member of the capped team holds more than its capacity, however
+// the nodes interleave.
+func TestClusterRouting(t *testing.T) {
+	t.Parallel()
+	nodes := newCluster(t, 3)
+	const rr, capped = 120, 30 // capped: 3 members × 5 places
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 24)
+	for i := range rr + capped {
+		pool, id := "rr", fmt.Sprintf("rr-%03d", i)
+		if i >= rr {
+			pool, id = "capped", fmt.Sprintf("capped-%03d", i)
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r := until(t, 20*time.Second, nodes[i%3], "POST", "/v1/workflows/shared/leads",
+				map[string]any{"id": id, "fields": map[string]any{"email": id + "@y.example", "pool": pool}})
+			if r.status != http.StatusCreated {
+				t.Errorf("capture %s: %v", id, r)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	owner := map[string]string{}
+	held := map[string]int{}
+	for i := range rr + capped {
+		id := fmt.Sprintf("rr-%03d", i)
+		if i >= rr {
+			id = fmt.Sprintf("capped-%03d", i)
+		}
+		v := until(t, 10*time.Second, nodes[(i+1)%3], "GET", "/v1/leads/"+id, nil).json(t)
+		owner[id] = v["owner"].(string)
+		held[fmt.Sprint(v["owner"], " ", v["stage"])]++
+	}
+	var turns []string
+	for _, line := range strings.Split(strings.TrimSpace(string(nodes[2].expect(http.StatusOK, "GET", "/v1/steps?limit=10000", nil).body)), "\n") {
+		var st struct{ Lead string }
+		if err := json.Unmarshal([]byte(line), &st); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(st.Lead, "rr-") {
+			turns = append(turns, owner[st.Lead][:1])
+		}
+	}
+	if len(turns) != rr {
+		t.Fatalf("%d round-robin captures in the step stream, want %d", len(turns), rr)
+	}
+	for i, m := range turns {
+		if want := string(rune('a' + (i+int(turns[0][0]-'a'))%4)); m != want {
+			t.Fatalf("turn %d went to %s, want %s: %s", i, m, want, strings.Join(turns, ""))
+		}
+	}
+	for _, m := range []string{"p", "q", "r"} {
+		if n := held[m+"@x.example inbox"]; n != 5 {
+			t.Errorf("capacity 5: %s holds %d leads (%v)", m, n, held)
+		}
+	}
+	if n := held["ops parked"]; n != capped-15 {
+		t.Errorf("%d leads parked for want of an owner, want %d (%v)", n, capped-15, held)
+	}
+	var conflicts float64
+	for _, s := range nodes {
+		conflicts += metric(t, s, "lead_routing_conflicts_total")
+	}
+	t.Logf("%d routed captures through 3 nodes: %v routing conflicts, each decided again", rr+capped, conflicts)
+}
+
+// metric reads a counter without labels from a node's /metrics.
+func metric(t *testing.T, s *server, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(string(s.expect(http.StatusOK, "GET", "/metrics", nil).body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
 }

@@ -106,7 +106,7 @@ stage done terminal
 		}
 		batch = append(batch, p)
 		if len(batch) == cap(batch) || i == total-1 {
-			if err := st.Commit(context.Background(), batch, nil); err != nil {
+			if err := st.Commit(context.Background(), batch, store.RoutingChange{}); err != nil {
 				t.Fatal(err)
 			}
 			batch = batch[:0]

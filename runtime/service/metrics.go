@@ -27,10 +27,14 @@ type metrics struct {
 	commitBatch   prometheus.Histogram
 	commitSeconds prometheus.Histogram
 	refused       prometheus.Counter
-	timerLag      prometheus.Histogram
-	reloads       prometheus.Counter
-	migrations    prometheus.Counter
-	webhook       *prometheus.CounterVec
+	// routingConflicts counts commits refused because another node
+	// changed a routing row their decisions read.
+	routingConflicts prometheus.Counter
+	replans          prometheus.Counter
+	timerLag         prometheus.Histogram
+	reloads          prometheus.Counter
+	migrations       prometheus.Counter
+	webhook          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
@@ -66,7 +70,13 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lead_commits_refused_total", Help: "Group commits the store refused whole, writing nothing: the node no longer held a partition written to (fenced), or a lead had moved under it.",
+			Name: "lead_commits_refused_total", Help: "Commits the store refused whole, writing nothing: the node no longer held a partition written to (fenced), or a lead or a routing row had moved under it. Their steps are planned again.",
+		}),
+		routingConflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lead_routing_conflicts_total", Help: "Commits refused because a routing row their decisions read (a team's turn, an owner's open leads) had been changed by another node; the decisions are made again.",
+		}),
+		replans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lead_steps_replanned_total", Help: "Steps planned again after the store refused their commit.",
 		}),
 		timerLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "lead_timer_lag_seconds", Help: "How late timers fire after their due time.",
@@ -84,7 +94,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.steps, m.transitions, m.reached, m.slas, m.exceptions, m.stepSeconds,
-			m.commitBatch, m.commitSeconds, m.refused, m.timerLag, m.reloads, m.migrations, m.webhook, gauges{s})
+			m.commitBatch, m.commitSeconds, m.refused, m.routingConflicts, m.replans, m.timerLag, m.reloads, m.migrations, m.webhook, gauges{s})
 	}
 	return m
 }

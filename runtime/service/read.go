@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -234,7 +233,7 @@ func (s *Service) migrate(ctx context.Context, id string) (*pending, error) {
 		return nil, nil
 	}
 	res := engine.Migrate(m, active, ent.lead, s.clock())
-	p := s.enqueue(ent, res, "")
+	p := s.enqueue(ent, res, "", nil, true)
 	s.mu.Unlock()
 	s.encode(p, active, res)
 	return p, nil
@@ -317,10 +316,17 @@ func (s *Service) Report(ctx context.Context, kind string, q ReportQuery) (*Repo
 		}
 		return r, nil
 	case "owners":
-		s.mu.Lock()
-		open := maps.Clone(s.rot.Open)
-		s.mu.Unlock()
-		return report.Owners(ctx, s.st, q, machines, open)
+		// From the store, not this node's copy of the routing state: nodes
+		// that share the store each see their own leads first.
+		rows, err := s.st.Routing(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rot, err := engine.RotationFromRows(rows)
+		if err != nil {
+			return nil, err
+		}
+		return report.Owners(ctx, s.st, q, machines, rot.Open)
 	}
 	return nil, fmt.Errorf("%w: no report %q: the reports are funnel, velocity, sla, aging and owners", ErrBadRequest, kind)
 }

@@ -130,6 +130,8 @@ type Service struct {
 	clock func() time.Time
 	met   *metrics
 
+	lockedMu sync.Mutex // one finishLocked at a time
+
 	mu    sync.Mutex // engine steps, the cache and the routing state
 	rot   *engine.Rotation
 	cache map[string]*cacheEntry
@@ -237,11 +239,8 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.runCtx, s.cancel = runCtx, cancel
-	// The committer's copy of the routing state is taken here, before any
-	// step can change s.rot.
-	committed := s.rot.Clone()
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.commitLoop(committed) }()
+	go func() { defer s.wg.Done(); s.commitLoop() }()
 	for _, f := range files {
 		s.reload(ctx, f)
 	}
@@ -410,7 +409,7 @@ type pending struct {
 	res     *engine.Result
 	prev    *engine.Lead // the lead before the step, nil for a capture
 	write   store.Prepared
-	routing engine.RoutingDelta
+	route   *route // its routing change, nil for none
 	leadID  string
 	eventID string
 	ready   chan struct{} // write encoded (or encErr set)
@@ -490,9 +489,10 @@ func (s *Service) Live() error {
 // without a step of its own, possibly once an earlier step is durable
 // (wait), or a step queued for commit.
 type planned struct {
-	start time.Time
-	in    engine.Input
-	busy  bool // a step in flight: finish releases it
+	start        time.Time
+	id, workflow string
+	in           engine.Input
+	busy         bool // a step in flight: finish releases it
 
 	out  outcome
 	err  error
@@ -513,7 +513,13 @@ type planned struct {
 // queuing the step and answers what the lead would be after it (a bulk
 // action's dry run, Reject).
 func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input, pre []Problem, dry bool) *planned {
-	pl := &planned{start: time.Now(), in: in}
+	return s.planStep(ctx, id, workflow, in, pre, dry, true)
+}
+
+// planStep is plan; with push false, the steps are not put on the
+// commit queue: the caller commits them (finishLocked).
+func (s *Service) planStep(ctx context.Context, id, workflow string, in engine.Input, pre []Problem, dry, push bool) *planned {
+	pl := &planned{start: time.Now(), id: id, workflow: workflow, in: in}
 	// An event id is looked up in the store before the lock is taken: a
 	// store read may wait for the sync in progress, and every other lead's
 	// request would wait behind it. Under the lock the lookup is used if no
@@ -622,57 +628,172 @@ func (s *Service) plan(ctx context.Context, id, workflow string, in engine.Input
 			pl.post, pl.final = engine.Migrate(m, active, res.Lead, now), active
 		}
 	}
-	s.rot.Apply(res.Routing)
+	rt := s.applyRouting(res.Routing)
 	if ent == nil {
 		ent = &cacheEntry{epoch: epoch}
 		s.admit(id, ent)
 	}
 	if pl.mig != nil {
-		pl.migP = s.enqueue(ent, pl.mig, "")
+		pl.migP = s.enqueue(ent, pl.mig, "", nil, push)
 	}
-	pl.p = s.enqueue(ent, res, in.EventID)
+	pl.p = s.enqueue(ent, res, in.EventID, rt, push)
 	if pl.post != nil {
-		pl.postP = s.enqueue(ent, pl.post, "")
+		pl.postP = s.enqueue(ent, pl.post, "", nil, push)
 	}
 	return pl
 }
 
+// route is a step's change to the routing state rows, as the store
+// takes it (store.RoutingChange): the rows its decisions read, with the
+// values this node's copy had; the teams' new states; the changes to
+// owners' open-lead counts. Several nodes that share a store each route
+// with their own copy; the store commits a decision only if the rows it
+// read are still as they were, so no two nodes give out one round-robin
+// turn or one place under a member's capacity.
+type route struct {
+	expect map[string][]byte
+	set    map[string][]byte
+	add    map[string]int64
+}
+
+// change is the route as a store commits it alone.
+func (r *route) change() store.RoutingChange {
+	if r == nil {
+		return store.RoutingChange{}
+	}
+	return store.RoutingChange{Expect: r.expect, Set: r.set, Add: r.add}
+}
+
+// names calls fn with every row the route names.
+func (r *route) names(fn func(name string)) { r.change().Names(fn) }
+
+// applyRouting applies a step's routing delta to this node's copy of the
+// routing state and returns its change to the rows (nil for none).
+// Called with s.mu.
+func (s *Service) applyRouting(d engine.RoutingDelta) *route {
+	if d.Empty() {
+		return nil
+	}
+	r := &route{expect: make(map[string][]byte, len(d.Read)+len(d.Teams))}
+	for _, name := range d.Read {
+		r.expect[name] = s.rot.Row(name)
+	}
+	for _, t := range d.Teams {
+		// A team's state is written whole: it is expected too.
+		if name := engine.TeamRow + t.Key; !hasKey(r.expect, name) {
+			r.expect[name] = s.rot.Row(name)
+		}
+	}
+	s.rot.Apply(d)
+	if len(d.Teams) > 0 {
+		r.set = make(map[string][]byte, len(d.Teams))
+		for _, t := range d.Teams {
+			r.set[engine.TeamRow+t.Key] = s.rot.Row(engine.TeamRow + t.Key)
+		}
+	}
+	if len(d.Open) > 0 {
+		r.add = make(map[string]int64, len(d.Open))
+		for _, o := range d.Open {
+			r.add[engine.OpenRow+o.Owner] += int64(o.Change)
+		}
+	}
+	return r
+}
+
+// maxReplans bounds how often a step whose commit the store refused is
+// planned again before the request fails.
+const maxReplans = 10
+
 // finish answers a planned input without the lock: it encodes a queued
 // step (on the caller's core, not the committer's) and waits until it is
-// durable.
+// durable. A step whose commit the store refused (another node changed a
+// routing row its decision read, say) wrote nothing: it is planned again,
+// on the state as the store has it now; on a store that other nodes
+// share, with the routing rows it read locked (finishLocked), so that its
+// decision cannot lose the race for them again.
 func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
+	lc, shared := s.st.(store.LockedCommitter)
+	out, err := s.finishOnce(ctx, pl)
+	for try := 1; ; try++ {
+		var rf *refusal
+		if !errors.As(err, &rf) {
+			return out, err
+		}
+		if try == maxReplans {
+			return outcome{}, fmt.Errorf("%w: the store refused this step %d times, as other writers kept changing what it depends on (last: %v); nothing was applied", ErrUnavailable, try, rf.err)
+		}
+		s.met.replans.Inc()
+		if shared && len(rf.rows) > 0 {
+			var next *planned
+			if next, out, err = s.finishLocked(ctx, pl, lc, rf.rows); next == nil {
+				return out, err
+			}
+			pl = next
+			continue
+		}
+		start := pl.start
+		pl = s.plan(ctx, pl.id, pl.workflow, pl.in, nil, false)
+		pl.start = start
+		out, err = s.finishOnce(ctx, pl)
+	}
+}
+
+// refusal is a step whose commit the store refused: nothing was written.
+// rows names the routing rows its decision read or changed.
+type refusal struct {
+	err  error
+	rows []string
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+
+// finishOnce answers a planned input once: its step committed, refused
+// (a *refusal) or failed.
+func (s *Service) finishOnce(ctx context.Context, pl *planned) (outcome, error) {
 	if pl.busy {
 		defer s.busy.Done()
 	}
 	if pl.p == nil { // no step of its own
-		if pl.err != nil || pl.wait == nil {
-			return pl.out, pl.err
-		}
-		if pl.dup {
-			select {
-			case <-pl.wait.ready:
-			case <-ctx.Done():
-				return outcome{}, ctx.Err()
-			}
-		}
-		if err := durable(ctx, pl.wait); err != nil {
-			return outcome{}, err
-		}
-		if pl.dup {
-			return outcome{raw: pl.wait.raw, duplicate: true}, nil
-		}
-		raw, err := pl.out.view.appendJSON(make([]byte, 0, 512))
-		return outcome{view: pl.out.view, raw: raw}, err
+		return s.answerWithout(ctx, pl)
 	}
+	s.encodeAll(pl)
+	return s.answer(ctx, pl)
+}
+
+// answerWithout answers an input that has no step of its own.
+func (s *Service) answerWithout(ctx context.Context, pl *planned) (outcome, error) {
+	if pl.err != nil || pl.wait == nil {
+		return pl.out, pl.err
+	}
+	if pl.dup {
+		select {
+		case <-pl.wait.ready:
+		case <-ctx.Done():
+			return outcome{}, ctx.Err()
+		}
+	}
+	if err := durable(ctx, pl.wait); err != nil {
+		return outcome{}, err
+	}
+	if pl.dup {
+		return outcome{raw: pl.wait.raw, duplicate: true}, nil
+	}
+	raw, err := pl.out.view.appendJSON(make([]byte, 0, 512))
+	return outcome{view: pl.out.view, raw: raw}, err
+}
+
+// encodeAll encodes a planned input's answer and its steps' writes.
+func (s *Service) encodeAll(pl *planned) {
 	final := pl.res.Lead
 	if pl.post != nil {
 		final = pl.post.Lead
 	}
-	v := View(pl.final, final)
-	raw, err := v.appendJSON(make([]byte, 0, 512))
+	pl.out.view = View(pl.final, final)
+	raw, err := pl.out.view.appendJSON(make([]byte, 0, 512))
 	if err != nil {
 		s.log.Error("encode answer", "lead", final.ID, "err", err)
 	}
+	pl.out.raw = raw
 	pl.p.raw = raw // before p.ready: duplicates and the event-id record read it
 	if pl.migP != nil {
 		s.encode(pl.migP, pl.m, pl.mig)
@@ -681,17 +802,43 @@ func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
 	if pl.postP != nil {
 		s.encode(pl.postP, pl.final, pl.post)
 	}
-	last := pl.p
-	if pl.postP != nil {
-		last = pl.postP
+}
+
+// steps returns a planned input's queued steps, in order.
+func (pl *planned) steps() []*pending {
+	var ps []*pending
+	for _, p := range []*pending{pl.migP, pl.p, pl.postP} {
+		if p != nil {
+			ps = append(ps, p)
+		}
 	}
+	return ps
+}
+
+// answer waits until a planned input's steps are settled and answers it.
+func (s *Service) answer(ctx context.Context, pl *planned) (outcome, error) {
+	ps := pl.steps()
+	first, last := ps[0], ps[len(ps)-1]
 	select {
 	case <-last.done:
 	case <-ctx.Done():
 		// The step will still commit; the caller just stops waiting.
 		return outcome{}, ctx.Err()
 	}
-	if last.err != nil {
+	switch {
+	case refused(first.err), refused(pl.p.err):
+		var rows []string
+		if r := pl.p.route; r != nil {
+			r.names(func(name string) { rows = append(rows, name) })
+		}
+		return outcome{}, &refusal{err: pl.p.err, rows: rows}
+	case pl.p.err != nil:
+		return outcome{}, fmt.Errorf("%w (%v)", errUnknownOutcome, pl.p.err)
+	case refused(last.err):
+		// The step is durable; only the lead's move to the active
+		// version after it was refused, which its next step makes.
+		s.log.Warn("the move of a lead to the active version was refused; its next step moves it", "lead", pl.p.leadID, "err", last.err)
+	case last.err != nil:
 		return outcome{}, fmt.Errorf("%w (%v)", errUnknownOutcome, last.err)
 	}
 	for _, r := range []*engine.Result{pl.mig, pl.post} {
@@ -701,7 +848,63 @@ func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
 		}
 	}
 	s.observe(pl.m, pl.res, pl.p.prev, time.Since(pl.start))
-	return outcome{view: v, raw: raw, created: pl.in.Kind == engine.Capture}, nil
+	return outcome{view: pl.out.view, raw: pl.out.raw, created: pl.in.Kind == engine.Capture}, nil
+}
+
+// finishLocked plans a refused input again inside a store transaction
+// that holds the routing rows its last decision read (rows), and commits
+// it there, past the committer: no other node can change those rows
+// between the decision and its commit. One such step at a time per
+// node (each holds a database connection while it plans). It returns
+// the new plan with its answer, or a nil plan if none was made.
+func (s *Service) finishLocked(ctx context.Context, old *planned, lc store.LockedCommitter, rows []string) (*planned, outcome, error) {
+	s.lockedMu.Lock()
+	defer s.lockedMu.Unlock()
+	var pl *planned
+	err := lc.CommitLocked(ctx, rows, func(got map[string][]byte) ([]store.Prepared, store.RoutingChange, error) {
+		s.mu.Lock()
+		for _, name := range rows {
+			if err := s.rot.SetRow(name, got[name]); err != nil {
+				s.log.Error("read routing state again", "err", err)
+			}
+		}
+		s.mu.Unlock()
+		pl = s.planStep(ctx, old.id, old.workflow, old.in, nil, false, false)
+		pl.start = old.start
+		if pl.p == nil {
+			return nil, store.RoutingChange{}, nil
+		}
+		s.encodeAll(pl)
+		var writes []store.Prepared
+		for _, p := range pl.steps() {
+			if p.encErr != nil {
+				return nil, store.RoutingChange{}, fmt.Errorf("lead %s: %w", p.leadID, p.encErr)
+			}
+			writes = append(writes, p.write)
+		}
+		return writes, pl.p.route.change(), nil
+	})
+	if pl == nil {
+		// Nothing was planned (the transaction could not begin).
+		if refused(err) {
+			return old, outcome{}, &refusal{err: err, rows: rows}
+		}
+		return nil, outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if pl.p == nil {
+		out, err := s.finishOnce(ctx, pl)
+		return pl, out, err
+	}
+	if pl.busy {
+		defer s.busy.Done()
+	}
+	ps := pl.steps()
+	for _, p := range ps {
+		p.err = err
+	}
+	s.settle(ps)
+	out, err := s.answer(ctx, pl)
+	return pl, out, err
 }
 
 // eventLookup is an event id looked up in the store, with the lead's
@@ -862,9 +1065,9 @@ func (s *Service) evict() {
 // enqueue puts a step's writes on the commit queue, in step order, and
 // makes its lead the cached one. Called with s.mu held; the writes are
 // encoded later, outside the lock, and the committer waits for that.
-func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string) *pending {
+func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string, rt *route, push bool) *pending {
 	p := &pending{
-		res: res, prev: ent.lead, leadID: res.Lead.ID, eventID: eventID, routing: res.Routing,
+		res: res, prev: ent.lead, leadID: res.Lead.ID, eventID: eventID, route: rt,
 		ready: make(chan struct{}), done: make(chan struct{}),
 		timers: res.SetTimers, notes: len(res.Notifications), enqueue: time.Now(),
 	}
@@ -877,7 +1080,9 @@ func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string) *
 		}
 		ent.events[eventID] = p
 	}
-	s.queue.push(p)
+	if push {
+		s.queue.push(p)
+	}
 	return p
 }
 
@@ -937,3 +1142,5 @@ func newID() string {
 	}
 	return "ld_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
+
+func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }

@@ -352,7 +352,7 @@ func TestReloadFailureShows(t *testing.T) {
 // failingStore is a real store whose commits fail, as after an I/O error.
 type failingStore struct{ store.Store }
 
-func (failingStore) Commit(context.Context, []store.Prepared, map[string][]byte) error {
+func (failingStore) Commit(context.Context, []store.Prepared, store.RoutingChange) error {
 	return errors.New("input/output error")
 }
 

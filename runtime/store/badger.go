@@ -871,10 +871,25 @@ func (s *Badger) Counters(ctx context.Context, from, to string, fn func(string, 
 	})
 }
 
-// Routing returns every stored routing state row.
-func (s *Badger) Routing(ctx context.Context) (map[string][]byte, error) {
+// Routing returns the named routing state rows, or every row.
+func (s *Badger) Routing(ctx context.Context, names ...string) (map[string][]byte, error) {
 	rows := map[string][]byte{}
 	err := s.view(ctx, func(txn *badger.Txn) error {
+		if len(names) > 0 {
+			for _, k := range names {
+				it, err := txn.Get(routingKey(k))
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if rows[k], err = it.ValueCopy(nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(pRouting), PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

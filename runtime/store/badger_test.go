@@ -88,7 +88,7 @@ func commitRows(s *Badger, routing map[string][]byte, steps ...StepWrite) error 
 		}
 		ps[i] = p
 	}
-	return s.Commit(ctx, ps, routing)
+	return s.Commit(ctx, ps, RoutingChange{Set: routing})
 }
 
 // rawKeys lists the keys under prefix, rendering the separator as "|".
@@ -298,7 +298,7 @@ func TestCommitCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(cctx, []Prepared{p}, nil); !errors.Is(err, context.Canceled) {
+	if err := s.Commit(cctx, []Prepared{p}, RoutingChange{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Commit with a cancelled context: %v", err)
 	}
 	if _, err := s.GetLead(ctx, "a"); !errors.Is(err, ErrNotFound) {

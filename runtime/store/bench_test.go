@@ -113,7 +113,7 @@ func BenchmarkCommitGroup(b *testing.B) {
 				for i := range leads {
 					batch[i] = benchStep(b, s, i, n)
 				}
-				if err := s.Commit(ctx, batch, nil); err != nil {
+				if err := s.Commit(ctx, batch, RoutingChange{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -136,7 +136,7 @@ func BenchmarkCommitConcurrent(b *testing.B) {
 			for i := range leads {
 				wg.Go(func() {
 					for n := 2; n < per+2; n++ {
-						if err := s.Commit(ctx, []Prepared{benchStep(b, s, i, n)}, nil); err != nil {
+						if err := s.Commit(ctx, []Prepared{benchStep(b, s, i, n)}, RoutingChange{}); err != nil {
 							b.Error(err)
 							return
 						}
@@ -158,7 +158,7 @@ func BenchmarkCommitNaive(b *testing.B) {
 			m := startMeter(b, s)
 			for k := range b.N {
 				i, n := k%benchLeads, k/benchLeads+2
-				if err := s.Commit(ctx, []Prepared{benchStep(b, s, i, n)}, nil); err != nil {
+				if err := s.Commit(ctx, []Prepared{benchStep(b, s, i, n)}, RoutingChange{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -40,3 +40,28 @@ func CheckRowName(what, s string) error { return checkNameLen(what, s, true, 2*m
 
 // CheckVersion validates a version to save; a zero SavedAt becomes now.
 func CheckVersion(v *Version) error { return checkVersion(v) }
+
+// CheckRouting validates a commit's routing change: row names as
+// CheckRowName takes them, and no row both set and added to.
+func CheckRouting(c RoutingChange) error {
+	var err error
+	c.Names(func(name string) {
+		if err == nil {
+			err = CheckRowName("routing row", name)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for k, v := range c.Set {
+		if v != nil && len(v) == 0 {
+			return fmt.Errorf("routing row %q: an empty value (a nil value deletes a row)", k)
+		}
+	}
+	for k := range c.Add {
+		if _, ok := c.Set[k]; ok {
+			return fmt.Errorf("routing row %q is both set and added to", k)
+		}
+	}
+	return nil
+}

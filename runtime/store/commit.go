@@ -62,7 +62,7 @@ import (
 // request is a Commit (or PutMeta or SaveVersion) on its way to disk.
 type request struct {
 	steps   []*prepared
-	routing map[string][]byte
+	routing RoutingChange
 	replace *replacement // ReplaceCounters
 	meta    *op          // PutMeta
 	version *Version     // SaveVersion: written only if absent
@@ -181,19 +181,23 @@ func prepare(sw StepWrite) (*prepared, error) {
 
 // Commit applies steps, each atomically and in order, and returns once
 // they are durable. See the top of commit.go for what is atomic when.
-func (s *Badger) Commit(ctx context.Context, steps []Prepared, routing map[string][]byte) error {
+func (s *Badger) Commit(ctx context.Context, steps []Prepared, routing RoutingChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(steps) == 0 && len(routing) == 0 {
+	if len(steps) == 0 && routing.Empty() {
 		return nil
 	}
+	if err := CheckRouting(routing); err != nil {
+		return fmt.Errorf("commit: %w; nothing was written", err)
+	}
 	r := &request{routing: routing, steps: make([]*prepared, len(steps))}
-	for k, v := range routing {
-		if err := checkNameLen("routing row", k, true, 2*maxName); err != nil {
-			return fmt.Errorf("commit: %w; nothing was written", err)
-		}
+	for k, v := range routing.Set {
 		r.size += entrySize(routingKey(k), v)
+		r.count++
+	}
+	for k := range routing.Add {
+		r.size += entrySize(routingKey(k), nil) + 20 // a decimal count
 		r.count++
 	}
 	for i, st := range steps {
@@ -491,14 +495,21 @@ func (g *group) applyRequest(r *request) error {
 			return err
 		}
 	}
-	for k, v := range r.routing {
-		var err error
-		if v == nil {
-			err = g.del(routingKey(k))
-		} else {
-			err = g.set(routingKey(k), v)
+	for k, v := range r.routing.Set {
+		if err := g.setRow(k, v); err != nil {
+			return err
 		}
+	}
+	for k, d := range r.routing.Add {
+		cur, err := g.row(k)
 		if err != nil {
+			return err
+		}
+		v, err := AddCount(cur, d)
+		if err != nil {
+			return err
+		}
+		if err := g.setRow(k, v); err != nil {
 			return err
 		}
 	}
@@ -541,7 +552,30 @@ func (g *group) stored(id string) (*Lead, error) {
 
 // check makes sure each step of r follows the lead's stored state (or
 // the step of r before it): its Seq one more than the lead's.
+// row reads a routing row in the open transaction (nil: none), which
+// sees the group's own earlier writes.
+func (g *group) row(name string) ([]byte, error) {
+	it, err := g.txn.Get(routingKey(name))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return it.ValueCopy(nil)
+}
+
+func (g *group) setRow(name string, v []byte) error {
+	if v == nil {
+		return g.del(routingKey(name))
+	}
+	return g.set(routingKey(name), v)
+}
+
 func (g *group) check(r *request) error {
+	if err := checkExpect(r.routing, g.row); err != nil {
+		return err
+	}
 	var chain map[string]uint64 // the steps of r so far
 	for i, p := range r.steps {
 		l := &p.sw.Lead

@@ -120,11 +120,9 @@ func (m *Memory) Prepare(sw StepWrite) (Prepared, error) {
 
 // Commit applies prepared steps, each conditional on its lead's Seq,
 // all of them or (on a conflict) none.
-func (m *Memory) Commit(ctx context.Context, steps []Prepared, routing map[string][]byte) error {
-	for k := range routing {
-		if err := checkNameLen("routing row", k, true, 2*maxName); err != nil {
-			return fmt.Errorf("commit: %w; nothing was written", err)
-		}
+func (m *Memory) Commit(ctx context.Context, steps []Prepared, routing RoutingChange) error {
+	if err := CheckRouting(routing); err != nil {
+		return fmt.Errorf("commit: %w; nothing was written", err)
 	}
 	ps := make([]*prepared, len(steps))
 	for i, st := range steps {
@@ -152,14 +150,42 @@ func (m *Memory) Commit(ctx context.Context, steps []Prepared, routing map[strin
 		}
 		at[l.ID] = l.Seq
 	}
+	if err := checkExpect(routing, func(k string) ([]byte, error) { return m.routing[k], nil }); err != nil {
+		return err
+	}
+	added := make(map[string][]byte, len(routing.Add))
+	for k, d := range routing.Add {
+		v, err := AddCount(m.routing[k], d)
+		if err != nil {
+			return fmt.Errorf("commit: %w; nothing was written", err)
+		}
+		added[k] = v
+	}
 	for _, p := range ps {
 		m.apply(&p.sw)
 	}
-	for k, v := range routing {
-		if v == nil {
-			delete(m.routing, k)
-		} else {
-			m.routing[k] = bytes.Clone(v)
+	for _, rows := range []map[string][]byte{routing.Set, added} {
+		for k, v := range rows {
+			if v == nil {
+				delete(m.routing, k)
+			} else {
+				m.routing[k] = bytes.Clone(v)
+			}
+		}
+	}
+	return nil
+}
+
+// checkExpect compares the rows a routing change expects with the stored
+// ones (get returns nil for a missing row).
+func checkExpect(c RoutingChange, get func(name string) ([]byte, error)) error {
+	for k, want := range c.Expect {
+		got, err := get(k)
+		if err != nil {
+			return fmt.Errorf("commit: read routing row %s: %w; nothing was written", k, err)
+		}
+		if !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+			return fmt.Errorf("commit: %w: routing row %s changed since the step read it; nothing was written", ErrConflict, k)
 		}
 	}
 	return nil
@@ -435,13 +461,21 @@ func (m *Memory) ReplaceCounters(ctx context.Context, prefix string, counts map[
 	return nil
 }
 
-// Routing returns every routing state row.
-func (m *Memory) Routing(ctx context.Context) (map[string][]byte, error) {
+// Routing returns the named routing state rows, or every row.
+func (m *Memory) Routing(ctx context.Context, names ...string) (map[string][]byte, error) {
 	if err := m.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer m.mu.Unlock()
 	out := make(map[string][]byte, len(m.routing))
+	if len(names) > 0 {
+		for _, k := range names {
+			if v, ok := m.routing[k]; ok {
+				out[k] = bytes.Clone(v)
+			}
+		}
+		return out, nil
+	}
 	for k, v := range m.routing {
 		out[k] = bytes.Clone(v)
 	}

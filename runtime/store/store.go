@@ -17,7 +17,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -141,10 +143,10 @@ type Store interface {
 	// returns once they are durable. Several steps of one lead may come in
 	// order in one call. Each step is conditional: if its lead's stored
 	// Seq is not one less than the step's, Commit writes nothing and
-	// returns an error wrapping ErrConflict. routing holds the routing
-	// state rows the steps changed (a nil value deletes a row), stored in
-	// the same commit.
-	Commit(ctx context.Context, steps []Prepared, routing map[string][]byte) error
+	// returns an error wrapping ErrConflict. routing is the steps' change
+	// to the routing state rows, conditional as a whole (RoutingChange)
+	// and stored in the same commit.
+	Commit(ctx context.Context, steps []Prepared, routing RoutingChange) error
 	// EventResult returns the stored result of an event id of a lead.
 	EventResult(ctx context.Context, leadID, eventID string) ([]byte, bool, error)
 	// ClaimDue returns up to limit timers due at or before now that no
@@ -185,8 +187,9 @@ type Store interface {
 	// atomic against concurrent commits: run it on a store no one is
 	// writing to.
 	ReplaceCounters(ctx context.Context, prefix string, counts map[string]int64) error
-	// Routing returns every stored routing state row.
-	Routing(ctx context.Context) (map[string][]byte, error)
+	// Routing returns the stored routing state rows with the given names
+	// (a name not stored is left out), or every row if no name is given.
+	Routing(ctx context.Context, names ...string) (map[string][]byte, error)
 	// SaveVersion stores a compiled workflow version (idempotent: a
 	// version stored before is left as it is).
 	SaveVersion(ctx context.Context, v Version) error
@@ -207,6 +210,73 @@ type Store interface {
 	Health() error
 	// Close flushes and closes the store.
 	Close() error
+}
+
+// RoutingChange is what a commit does to the routing state rows (one row
+// per team and one per owner with open leads, engine.TeamRow and
+// engine.OpenRow). Nodes that share a store each decide with their own
+// copy of the rows, so a decision is committed only if the rows it was
+// made from are still as it saw them: a routing change is a compare and
+// set, which makes every routing decision of the nodes serializable (a
+// round-robin turn or a member's capacity is never taken twice).
+type RoutingChange struct {
+	// Expect holds the rows the steps' decisions read (or change), each
+	// with the value it must have when the commit is applied (nil: no
+	// such row). If a stored row differs, Commit writes nothing and
+	// returns an error wrapping ErrConflict.
+	Expect map[string][]byte
+	// Set writes rows (a nil value deletes one).
+	Set map[string][]byte
+	// Add changes count rows (a decimal integer; a missing row is 0) by a
+	// number; a count at or under zero is deleted.
+	Add map[string]int64
+}
+
+// Empty reports whether the change reads and writes no row.
+func (c RoutingChange) Empty() bool {
+	return len(c.Expect) == 0 && len(c.Set) == 0 && len(c.Add) == 0
+}
+
+// Names calls fn with every row the change names, once or more.
+func (c RoutingChange) Names(fn func(name string)) {
+	for k := range c.Expect {
+		fn(k)
+	}
+	for k := range c.Set {
+		fn(k)
+	}
+	for k := range c.Add {
+		fn(k)
+	}
+}
+
+// AddCount returns a count row's value (nil: no row) changed by d, as
+// RoutingChange.Add leaves it: nil at or under zero.
+func AddCount(row []byte, d int64) ([]byte, error) {
+	n := int64(0)
+	if row != nil {
+		var err error
+		if n, err = strconv.ParseInt(string(row), 10, 64); err != nil {
+			return nil, fmt.Errorf("routing count row %q is not a number", row)
+		}
+	}
+	if n += d; n <= 0 {
+		return nil, nil
+	}
+	return strconv.AppendInt(nil, n, 10), nil
+}
+
+// LockedCommitter is a store that several processes share, whose
+// routing decisions can lose the race for a row to another process's
+// commits again and again (runtime/store/postgres). CommitLocked locks
+// the named routing rows against every other commit, reads them, calls
+// plan with them, and commits the steps and change plan returns, all in
+// one transaction: a decision made from those rows cannot be refused for
+// them (ErrConflict remains possible for a lead, or a row plan did not
+// name). A plan error is returned as it is, with nothing written. A
+// store only one process writes has no need of it.
+type LockedCommitter interface {
+	CommitLocked(ctx context.Context, names []string, plan func(rows map[string][]byte) ([]Prepared, RoutingChange, error)) error
 }
 
 // Backuper is a Store that writes consistent online backups of itself

@@ -61,7 +61,7 @@ func (s *Store) Prepare(sw store.StepWrite) (store.Prepared, error) {
 // request is a Commit on its way to the database.
 type request struct {
 	steps   []*prepared
-	routing map[string][]byte
+	routing store.RoutingChange
 	epochs  map[int32]int64 // the fence's epoch of each partition written
 	err     error
 	done    chan struct{}
@@ -69,36 +69,16 @@ type request struct {
 
 // Commit applies steps, each conditional on its lead's Seq, and returns
 // once they are durable: all of them, or (on a failed check) none.
-func (s *Store) Commit(ctx context.Context, steps []store.Prepared, routing map[string][]byte) error {
+func (s *Store) Commit(ctx context.Context, steps []store.Prepared, routing store.RoutingChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(steps) == 0 && len(routing) == 0 {
+	if len(steps) == 0 && routing.Empty() {
 		return nil
 	}
-	for k := range routing {
-		if err := store.CheckRowName("routing row", k); err != nil {
-			return fmt.Errorf("commit: %w; nothing was written", err)
-		}
-	}
-	r := &request{routing: routing, steps: make([]*prepared, len(steps)), done: make(chan struct{})}
-	for i, st := range steps {
-		p, ok := st.(*prepared)
-		if !ok {
-			return fmt.Errorf("commit: step %d of %d was not prepared by this store; nothing was written", i+1, len(steps))
-		}
-		r.steps[i] = p
-	}
-	if f := s.fence.Load(); f != nil {
-		r.epochs = map[int32]int64{}
-		for _, p := range r.steps {
-			e, ok := f.fence.Epoch(int(p.part))
-			if !ok {
-				s.stats.Fenced.Add(1)
-				return fmt.Errorf("commit: lead %s: %w (partition %d); nothing was written", p.sw.Lead.ID, store.ErrFenced, p.part)
-			}
-			r.epochs[p.part] = e
-		}
+	r, err := s.request(steps, routing)
+	if err != nil {
+		return err
 	}
 	s.mu.RLock()
 	if s.closed {
@@ -109,6 +89,124 @@ func (s *Store) Commit(ctx context.Context, steps []store.Prepared, routing map[
 	s.mu.RUnlock()
 	<-r.done // once queued, a request is not abandoned: its caller learns what became of it
 	return r.err
+}
+
+// request validates a commit's steps and routing change, and takes the
+// fence's epochs of the partitions it writes to.
+func (s *Store) request(steps []store.Prepared, routing store.RoutingChange) (*request, error) {
+	if err := store.CheckRouting(routing); err != nil {
+		return nil, fmt.Errorf("commit: %w; nothing was written", err)
+	}
+	r := &request{routing: routing, steps: make([]*prepared, len(steps)), done: make(chan struct{})}
+	for i, st := range steps {
+		p, ok := st.(*prepared)
+		if !ok {
+			return nil, fmt.Errorf("commit: step %d of %d was not prepared by this store; nothing was written", i+1, len(steps))
+		}
+		r.steps[i] = p
+	}
+	if f := s.fence.Load(); f != nil {
+		r.epochs = map[int32]int64{}
+		for _, p := range r.steps {
+			e, ok := f.fence.Epoch(int(p.part))
+			if !ok {
+				s.stats.Fenced.Add(1)
+				return nil, fmt.Errorf("commit: lead %s: %w (partition %d); nothing was written", p.sw.Lead.ID, store.ErrFenced, p.part)
+			}
+			r.epochs[p.part] = e
+		}
+	}
+	return r, nil
+}
+
+// CommitLocked commits steps that plan makes while the named routing
+// rows are locked: in one transaction, it locks the rows against every
+// other commit, reads them, calls plan with them, and commits what plan
+// returns. Where optimistic routing decisions keep losing the race for a
+// team's row to another node's commits, a decision made this way cannot
+// lose it: nothing changes the rows between its read and its commit.
+// The transaction holds a pooled connection while plan runs; callers
+// make one such commit at a time.
+func (s *Store) CommitLocked(ctx context.Context, names []string, plan func(rows map[string][]byte) ([]store.Prepared, store.RoutingChange, error)) error {
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := store.CheckRowName("routing row", n); err != nil {
+			return fmt.Errorf("commit: %w; nothing was written", err)
+		}
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, sqlRoutingLock, slices.Sorted(slices.Values(names)), routingLock); err != nil {
+		return s.commitErr(err)
+	}
+	rows, err := tx.Query(ctx, "SELECT name, value FROM routing WHERE name = ANY($1::text[])", names)
+	if err != nil {
+		return fmt.Errorf("commit: read routing rows: %w", err)
+	}
+	got := map[string][]byte{}
+	var name string
+	var v []byte
+	if _, err := pgx.ForEachRow(rows, []any{&name, &v}, func() error {
+		got[name] = slices.Clone(v)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("commit: read routing rows: %w", err)
+	}
+	steps, ch, err := plan(got)
+	if err != nil {
+		return err
+	}
+	if len(steps) == 0 && ch.Empty() {
+		return nil
+	}
+	r, err := s.request(steps, ch)
+	if err != nil {
+		return err
+	}
+	// Rows the plan named beyond names are locked only if no one holds
+	// them: waiting for them here, out of the order every commit locks
+	// rows in, could deadlock. If one is held, nothing is written, and
+	// the caller plans again with every row named.
+	locked := map[string]bool{}
+	for _, n := range names {
+		locked[n] = true
+	}
+	var extra []string
+	ch.Names(func(n string) {
+		if !locked[n] {
+			locked[n] = true
+			extra = append(extra, n)
+		}
+	})
+	if len(extra) > 0 {
+		var ok bool
+		if err := tx.QueryRow(ctx, sqlRoutingTryLock, extra, routingLock).Scan(&ok); err != nil {
+			return s.commitErr(err)
+		}
+		if !ok {
+			return fmt.Errorf("commit: %w: routing rows %v are being changed by another commit; nothing was written", store.ErrConflict, extra)
+		}
+	}
+	at := map[string]uint64{}
+	if err := chain(r, at); err != nil {
+		return err
+	}
+	g := collect([]*request{r})
+	ctx = context.Background() // a commit under way is not abandoned
+	if err := tx.SendBatch(ctx, s.batch(g)).Close(); err != nil {
+		return s.commitErr(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.commitErr(err)
+	}
+	s.stats.Commits.Add(1)
+	s.stats.Steps.Add(int64(g.steps))
+	return nil
 }
 
 // commitLoop is the committer.
@@ -158,6 +256,20 @@ func (s *Store) commitGroup(reqs []*request, retry bool) {
 	if len(in) == 0 {
 		return
 	}
+	// A transaction holds one request's routing change at most: each is
+	// checked against the rows as the requests before it left them, which
+	// only the database knows (another node may write them too).
+	routed := 0
+	for i, r := range in {
+		if r.routing.Empty() {
+			continue
+		}
+		if routed++; routed > 1 {
+			s.commitGroup(in[:i], retry)
+			s.commitGroup(in[i:], retry)
+			return
+		}
+	}
 	err := s.write(in)
 	// A deadlock victim or a serialization failure was rolled back
 	// whole: it is tried again.
@@ -176,18 +288,22 @@ func (s *Store) commitGroup(reqs []*request, retry bool) {
 		}
 		return
 	}
-	switch state {
-	case stateConflict, stateUnique:
-		err = fmt.Errorf("commit: %w (%v); nothing was written", store.ErrConflict, err)
-	case stateFenced:
-		s.stats.Fenced.Add(1)
-		err = fmt.Errorf("commit: %w (%v); nothing was written", store.ErrFenced, err)
-	default:
-		err = fmt.Errorf("commit: %w", err)
-	}
+	err = s.commitErr(err)
 	for _, r := range in {
 		r.err = err
 	}
+}
+
+// commitErr names a failed commit's error as the Store contract does.
+func (s *Store) commitErr(err error) error {
+	switch sqlState(err) {
+	case stateConflict, stateUnique, "40P01", "40001":
+		return fmt.Errorf("commit: %w (%v); nothing was written", store.ErrConflict, err)
+	case stateFenced:
+		s.stats.Fenced.Add(1)
+		return fmt.Errorf("commit: %w (%v); nothing was written", store.ErrFenced, err)
+	}
+	return fmt.Errorf("commit: %w", err)
 }
 
 // chain checks the steps of r against the steps before them in the group
@@ -239,9 +355,14 @@ type group struct {
 	stepSeq              []int64
 	counterName          []string
 	counterN             []int64
+	routeLock            []string // every routing row named, sorted
+	expectName           []string
+	expectValue          [][]byte
 	routeName            []string
 	routeValue           [][]byte
 	routeGone            []string
+	addName              []string
+	addN                 []int64
 	fenceParts           []int32
 	fenceEpochs          []int64
 	steps                int
@@ -277,8 +398,8 @@ func (r *leadRows) add(p *prepared) {
 
 // collect turns requests into a group's rows: each lead's final state,
 // every step's history entry, event result, notifications and stream
-// entry, the counters summed, the routing rows as the last request left
-// them.
+// entry, the counters summed, the routing change (of one request at
+// most: commitGroup).
 func collect(reqs []*request) *group {
 	g := &group{}
 	type leadPlan struct {
@@ -287,7 +408,7 @@ func collect(reqs []*request) *group {
 	plans := map[string]*leadPlan{}
 	var order []string
 	counts := map[string]int64{}
-	routing := map[string][]byte{}
+	var routing store.RoutingChange
 	epochs := map[int32]int64{}
 	for _, r := range reqs {
 		for _, p := range r.steps {
@@ -317,8 +438,8 @@ func collect(reqs []*request) *group {
 			}
 			g.steps++
 		}
-		for k, v := range r.routing {
-			routing[k] = v
+		if !r.routing.Empty() {
+			routing = r.routing
 		}
 		for part, e := range r.epochs {
 			epochs[part] = e
@@ -348,13 +469,24 @@ func collect(reqs []*request) *group {
 			g.counterN = append(g.counterN, d)
 		}
 	}
-	for _, name := range slices.Sorted(mapsKeys(routing)) {
-		if v := routing[name]; v == nil {
+	lock := map[string]bool{}
+	routing.Names(func(name string) { lock[name] = true })
+	g.routeLock = slices.Sorted(mapsKeys(lock))
+	for _, name := range slices.Sorted(mapsKeys(routing.Expect)) {
+		g.expectName = append(g.expectName, name)
+		g.expectValue = append(g.expectValue, routing.Expect[name])
+	}
+	for _, name := range slices.Sorted(mapsKeys(routing.Set)) {
+		if v := routing.Set[name]; v == nil {
 			g.routeGone = append(g.routeGone, name)
 		} else {
 			g.routeName = append(g.routeName, name)
 			g.routeValue = append(g.routeValue, v)
 		}
+	}
+	for _, name := range slices.Sorted(mapsKeys(routing.Add)) {
+		g.addName = append(g.addName, name)
+		g.addN = append(g.addN, routing.Add[name])
 	}
 	for _, part := range slices.Sorted(func(yield func(int32) bool) {
 		for p := range epochs {
@@ -375,6 +507,11 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+// routingLock is the class (the first key) of the advisory locks on
+// routing rows; the step stream's lock is a one-key lock, which
+// PostgreSQL keeps apart from two-key ones.
+const routingLock int32 = 0x4c44 // "LD"
 
 // The statements of a commit.
 const (
@@ -410,21 +547,58 @@ SELECT nextval('steps_seq'), l, s FROM unnest($1::text[], $2::bigint[]) WITH ORD
 SELECT name, $3, n FROM unnest($1::text[], $2::bigint[]) AS c(name, n) ORDER BY name
 ON CONFLICT (name, shard) DO UPDATE SET n = counters.n + EXCLUDED.n`
 	sqlZeroCounters = "DELETE FROM counters WHERE shard = $2 AND name = ANY($1::text[]) AND n = 0"
-	sqlRouting      = `INSERT INTO routing (name, value) SELECT * FROM unnest($1::text[], $2::bytea[]) AS r(name, value) ORDER BY name
+	// A routing change holds a transaction-scoped lock on each row it
+	// names, taken in one order (so two commits cannot deadlock), until
+	// it commits: the rows it expects cannot change between its check
+	// and its commit, nor can a row it expects to be missing appear.
+	// Locks by the rows' hash, in a class of their own (routingLock).
+	sqlRoutingLock    = `SELECT pg_advisory_xact_lock($2, h) FROM (SELECT DISTINCT hashtext(n) AS h FROM unnest($1::text[]) AS n ORDER BY 1) AS x`
+	sqlRoutingTryLock = `SELECT coalesce(bool_and(pg_try_advisory_xact_lock($2, h)), true) FROM (SELECT DISTINCT hashtext(n) AS h FROM unnest($1::text[]) AS n) AS x`
+	// After the lock, a statement of its own: its snapshot sees the
+	// commit that held the lock before.
+	sqlRoutingExpect = `SELECT lead_check(count(*) = $3, 'LD409', 'a routing row changed since the step read it')
+FROM unnest($1::text[], $2::bytea[]) AS e(name, value) LEFT JOIN routing r ON r.name = e.name
+WHERE r.value IS NOT DISTINCT FROM e.value`
+	sqlRouting = `INSERT INTO routing (name, value) SELECT * FROM unnest($1::text[], $2::bytea[]) AS r(name, value) ORDER BY name
 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`
 	sqlRoutingGone = "DELETE FROM routing WHERE name = ANY($1::text[])"
+	// Count rows hold a decimal integer, as on every store.
+	sqlRoutingAdd = `INSERT INTO routing (name, value)
+SELECT name, convert_to(n::text, 'UTF8') FROM unnest($1::text[], $2::bigint[]) AS a(name, n) ORDER BY name
+ON CONFLICT (name) DO UPDATE SET value = convert_to((convert_from(routing.value, 'UTF8')::bigint + convert_from(EXCLUDED.value, 'UTF8')::bigint)::text, 'UTF8')`
+	// CASE, so that no other row's value is ever read as a number:
+	// PostgreSQL may test a WHERE clause's conditions in any order.
+	sqlRoutingZero = `DELETE FROM routing WHERE name = ANY($1::text[])
+AND CASE WHEN name = ANY($1::text[]) THEN convert_from(value, 'UTF8')::bigint <= 0 ELSE false END`
 )
 
 // write commits requests in one transaction: one pipelined batch, which
 // PostgreSQL runs as one implicit transaction.
 func (s *Store) write(reqs []*request) error {
 	g := collect(reqs)
+	ctx := context.Background() // a commit under way is not abandoned
+	if err := s.pool.SendBatch(ctx, s.batch(g)).Close(); err != nil {
+		return err
+	}
+	s.stats.Commits.Add(1)
+	s.stats.Steps.Add(int64(g.steps))
+	return nil
+}
+
+// batch is a group's statements, in the order they must run.
+func (s *Store) batch(g *group) *pgx.Batch {
 	b := &pgx.Batch{}
 	// Every commit appends to the step stream: the watermark's lock
 	// first, before any number is taken from the sequences.
 	b.Queue(sqlStreamLock, s.streamKey)
 	if f := s.fence.Load(); f != nil && len(g.fenceParts) > 0 {
 		b.Queue(sqlFence, f.fence.Node(), g.fenceParts, g.fenceEpochs)
+	}
+	if len(g.routeLock) > 0 {
+		b.Queue(sqlRoutingLock, g.routeLock, routingLock)
+	}
+	if n := len(g.expectName); n > 0 {
+		b.Queue(sqlRoutingExpect, g.expectName, g.expectValue, int64(n))
 	}
 	if n := len(g.ins.id); n > 0 {
 		r := &g.ins
@@ -460,11 +634,9 @@ func (s *Store) write(reqs []*request) error {
 	if len(g.routeGone) > 0 {
 		b.Queue(sqlRoutingGone, g.routeGone)
 	}
-	ctx := context.Background() // a commit under way is not abandoned
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return err
+	if len(g.addName) > 0 {
+		b.Queue(sqlRoutingAdd, g.addName, g.addN)
+		b.Queue(sqlRoutingZero, g.addName)
 	}
-	s.stats.Commits.Add(1)
-	s.stats.Steps.Add(int64(g.steps))
-	return nil
+	return b
 }

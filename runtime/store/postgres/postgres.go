@@ -608,12 +608,16 @@ func (s *Store) Counters(ctx context.Context, from, to string, fn func(string, i
 	return nil
 }
 
-// Routing returns every routing state row.
-func (s *Store) Routing(ctx context.Context) (map[string][]byte, error) {
+// Routing returns the named routing state rows, or every row.
+func (s *Store) Routing(ctx context.Context, names ...string) (map[string][]byte, error) {
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
-	rows, _ := s.pool.Query(ctx, "SELECT name, value FROM routing")
+	q, args := "SELECT name, value FROM routing", []any(nil)
+	if len(names) > 0 {
+		q, args = q+" WHERE name = ANY($1::text[])", []any{names}
+	}
+	rows, _ := s.pool.Query(ctx, q, args...)
 	out := map[string][]byte{}
 	var name string
 	var v []byte

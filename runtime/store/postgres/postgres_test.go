@@ -49,5 +49,6 @@ func TestContract(t *testing.T) {
 			schemas[r] = schemas[s]
 			return r
 		},
+		Share: func(t *testing.T, s store.Store) store.Store { return open(t, url, schemas[s]) },
 	})
 }

@@ -63,7 +63,7 @@ func CrashWriter(s store.Store, out io.Writer) error {
 				for i := range crashLeads {
 					batch = append(batch, crashStep(w, i, n))
 				}
-				if err := commit(s, map[string][]byte{fmt.Sprint("team/", w): fmt.Appendf(nil, "%d", n)}, batch...); err != nil {
+				if err := commit(s, store.RoutingChange{Set: map[string][]byte{fmt.Sprint("team/", w): fmt.Appendf(nil, "%d", n)}}, batch...); err != nil {
 					errs <- fmt.Errorf("writer %d, batch %d: %w", w, n, err)
 					return
 				}

@@ -31,6 +31,10 @@ type Config struct {
 	// Reopen closes s and opens the same store again, for a store that
 	// keeps its data; nil for one that does not.
 	Reopen func(t *testing.T, s store.Store) store.Store
+	// Share opens a second handle on s's data, as another node that
+	// shares the store would (the suite closes it); nil for a store only
+	// one process opens, whose handle is then shared.
+	Share func(t *testing.T, s store.Store) store.Store
 }
 
 var ctx = context.Background()
@@ -60,6 +64,9 @@ func Run(t *testing.T, c Config) {
 		{"OutboxWhileCommitting", testOutboxWhileCommitting},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"RoutingMetaVersions", testRoutingMetaVersions},
+		{"RoutingChange", testRoutingChange},
+		{"ConcurrentRouting", testConcurrentRouting},
+		{"LockedCommits", testLockedCommits},
 		{"Counters", testCounters},
 		{"StepStream", testStepStream},
 		{"Limits", testLimits},
@@ -96,12 +103,12 @@ func Next(l store.Lead, seq uint64) store.StepWrite {
 // Commit prepares and commits steps, failing t on any error.
 func Commit(t testing.TB, s store.Store, steps ...store.StepWrite) {
 	t.Helper()
-	if err := commit(s, nil, steps...); err != nil {
+	if err := commit(s, store.RoutingChange{}, steps...); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func commit(s store.Store, routing map[string][]byte, steps ...store.StepWrite) error {
+func commit(s store.Store, routing store.RoutingChange, steps ...store.StepWrite) error {
 	ps := make([]store.Prepared, len(steps))
 	for i, sw := range steps {
 		p, err := s.Prepare(sw)
@@ -319,7 +326,7 @@ func testAtomicSteps(t *testing.T, c Config) {
 	second.Lead.Timers = map[string]time.Time{"t": T0}
 	third := Capture(Lead("third", "w", "s", ""))
 	third.Lead.ID = "a\x00b"
-	if err := commit(s, map[string][]byte{"team/x": []byte("1")}, first, second, third); err == nil {
+	if err := commit(s, store.RoutingChange{Set: map[string][]byte{"team/x": []byte("1")}}, first, second, third); err == nil {
 		t.Fatal("a Commit with an invalid step was accepted")
 	}
 	if after := snapshot(t, s); after != before {
@@ -343,7 +350,7 @@ func testConditionalSteps(t *testing.T, c Config) {
 		"a chain that repeats a step":      {Next(a, 3), Next(a, 3)},
 		"a good step before a conflicting": {Next(a, 3), Capture(Lead("b", "w", "s", "")), Next(Lead("c", "w", "s", ""), 7)},
 	} {
-		err := commit(s, map[string][]byte{"team/x": []byte("1")}, steps...)
+		err := commit(s, store.RoutingChange{Set: map[string][]byte{"team/x": []byte("1")}}, steps...)
 		if !errors.Is(err, store.ErrConflict) {
 			t.Errorf("%s: %v, want ErrConflict", name, err)
 		}
@@ -358,7 +365,7 @@ func testConditionalSteps(t *testing.T, c Config) {
 		wg.Go(func() {
 			l := Lead(fmt.Sprint("side-", w), "w", "s", "")
 			for seq := uint64(1); seq <= 10; seq++ {
-				if err := commit(s, nil, Next(l, seq)); err != nil {
+				if err := commit(s, store.RoutingChange{}, Next(l, seq)); err != nil {
 					t.Errorf("a Commit beside a conflicting one: %v", err)
 					return
 				}
@@ -366,7 +373,7 @@ func testConditionalSteps(t *testing.T, c Config) {
 		})
 	}
 	for range 20 {
-		if err := commit(s, nil, Next(a, 7)); !errors.Is(err, store.ErrConflict) {
+		if err := commit(s, store.RoutingChange{}, Next(a, 7)); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("conflicting Commit: %v", err)
 		}
 	}
@@ -622,7 +629,7 @@ func testClaimAfterRemoval(t *testing.T, c Config) {
 			for dt := range steps {
 				l := leads[dt.LeadID]
 				l.Timers = nil // the step removes its timer
-				if err := commit(s, nil, Next(l, 2)); err != nil {
+				if err := commit(s, store.RoutingChange{}, Next(l, 2)); err != nil {
 					t.Error(err)
 				}
 			}
@@ -800,7 +807,7 @@ func testOutboxWhileCommitting(t *testing.T, c Config) {
 			for seq := uint64(1); seq <= steps; seq++ {
 				sw := Next(l, seq)
 				sw.Notifications = [][]byte{fmt.Appendf(nil, "%d:%d", w, seq)}
-				if err := commit(s, nil, sw); err != nil {
+				if err := commit(s, store.RoutingChange{}, sw); err != nil {
 					t.Error(err)
 					return
 				}
@@ -861,7 +868,7 @@ func testConcurrentCommits(t *testing.T, c Config) {
 				l.Stage = fmt.Sprint("s", seq%3)
 				l.Timers = map[string]time.Time{"t": T0.Add(time.Duration(seq) * time.Minute)}
 				l.Data = fmt.Appendf(nil, "%d", seq)
-				if err := commit(s, nil, Next(l, seq)); err != nil {
+				if err := commit(s, store.RoutingChange{}, Next(l, seq)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -907,15 +914,226 @@ func testConcurrentCommits(t *testing.T, c Config) {
 	}
 }
 
+// testRoutingChange: a routing change is a compare and set of the rows
+// it expects, with count rows added to; a failed expectation writes
+// nothing of the commit, steps included.
+func testRoutingChange(t *testing.T, c Config) {
+	s := open(t, c)
+	set := store.RoutingChange{
+		Expect: map[string][]byte{"team/a": nil},
+		Set:    map[string][]byte{"team/a": []byte(`{"next":1}`)},
+		Add:    map[string]int64{"open/x": 2, "open/y": 1},
+	}
+	if err := commit(s, set, Capture(Lead("a", "w", "s", "x"))); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{"team/a": []byte(`{"next":1}`), "open/x": []byte("2"), "open/y": []byte("1")}
+	if r, _ := s.Routing(ctx); !maps.EqualFunc(r, want, bytes.Equal) {
+		t.Fatalf("Routing = %q, want %q", r, want)
+	}
+	if r, _ := s.Routing(ctx, "open/x", "team/a", "open/nobody"); !maps.EqualFunc(r, map[string][]byte{"team/a": []byte(`{"next":1}`), "open/x": []byte("2")}, bytes.Equal) {
+		t.Errorf("Routing(open/x, team/a, open/nobody) = %q", r)
+	}
+	before := snapshot(t, s)
+	for name, ch := range map[string]store.RoutingChange{
+		"a row expected missing":   {Expect: map[string][]byte{"team/a": nil}, Set: map[string][]byte{"team/a": []byte(`{"next":2}`)}},
+		"a row with another value": {Expect: map[string][]byte{"team/a": []byte(`{"next":0}`)}, Set: map[string][]byte{"team/a": []byte(`{"next":2}`)}},
+		"a missing row expected":   {Expect: map[string][]byte{"open/z": []byte("1")}, Add: map[string]int64{"open/z": 1}},
+		"a count read stale":       {Expect: map[string][]byte{"open/x": []byte("1"), "team/a": []byte(`{"next":1}`)}, Add: map[string]int64{"open/x": 1}},
+		"one good, one stale":      {Expect: map[string][]byte{"open/y": []byte("1"), "open/x": []byte("3")}},
+		"expected empty, not nil":  {Expect: map[string][]byte{"open/q": {}}, Add: map[string]int64{"open/q": 1}},
+	} {
+		err := commit(s, ch, Next(Lead("a", "w", "s", "x"), 2))
+		if !errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s: %v, want ErrConflict", name, err)
+		}
+		if after := snapshot(t, s); after != before {
+			t.Errorf("%s: the refused commit changed the store:\nbefore %s\nafter %s", name, before, after)
+		}
+	}
+	for name, ch := range map[string]store.RoutingChange{
+		"a row both set and added to": {Set: map[string][]byte{"open/x": []byte("1")}, Add: map[string]int64{"open/x": 1}},
+		"an empty value":              {Set: map[string][]byte{"team/b": {}}},
+		"a bad row name":              {Add: map[string]int64{"open/\x00": 1}},
+	} {
+		if err := commit(s, ch); err == nil || errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s: %v, want an invalid-change error", name, err)
+		}
+	}
+	// Counts: added to (a missing row is 0), and gone at zero or under.
+	ch := store.RoutingChange{
+		Expect: map[string][]byte{"open/x": []byte("2"), "open/none": nil},
+		Add:    map[string]int64{"open/x": -2, "open/y": 4, "open/none": -1, "open/new": 1},
+		Set:    map[string][]byte{"team/a": nil},
+	}
+	if err := commit(s, ch, Next(Lead("a", "w", "s", "y"), 2)); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string][]byte{"open/y": []byte("5"), "open/new": []byte("1")}
+	if r, _ := s.Routing(ctx); !maps.EqualFunc(r, want, bytes.Equal) {
+		t.Errorf("Routing = %q, want %q", r, want)
+	}
+	if l, err := s.GetLead(ctx, "a"); err != nil || l.Seq != 2 {
+		t.Errorf("the step committed with the change: %v %v", l, err)
+	}
+}
+
+// testConcurrentRouting: writers that share a store (through two
+// handles, where the store has them) each keep their own copy of a row
+// and commit compare-and-set changes of it, reading the row again after
+// a conflict: no change is lost, and none is applied twice.
+func testConcurrentRouting(t *testing.T, c Config) {
+	s := open(t, c)
+	const writers, each = 4, 25
+	handles := []store.Store{s, s}
+	if c.Share != nil {
+		other := c.Share(t, s)
+		t.Cleanup(func() { other.Close() })
+		handles[1] = other
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := handles[w%2]
+			var seen []byte // this writer's copy of the row
+			for i := 0; i < each; {
+				next, _ := store.AddCount(seen, 1)
+				err := commit(s, store.RoutingChange{
+					Expect: map[string][]byte{"team/shared": seen},
+					Set:    map[string][]byte{"team/shared": next},
+					Add:    map[string]int64{fmt.Sprint("open/w", w): 1},
+				})
+				switch {
+				case err == nil:
+					seen = next
+					i++
+				case errors.Is(err, store.ErrConflict):
+					r, err := s.Routing(ctx, "team/shared")
+					if err != nil {
+						errs <- err
+						return
+					}
+					seen = r["team/shared"]
+				default:
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	r, err := s.Routing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r["team/shared"]); got != fmt.Sprint(writers*each) {
+		t.Errorf("the shared row is %q after %d changes", got, writers*each)
+	}
+	for w := range writers {
+		if got := string(r[fmt.Sprint("open/w", w)]); got != fmt.Sprint(each) {
+			t.Errorf("writer %d's count is %q, want %d", w, got, each)
+		}
+	}
+}
+
+// testLockedCommits, on a store that several processes share: commits
+// planned with their rows locked (CommitLocked) are never refused for
+// those rows, however many optimistic writers race them, and no change
+// is lost.
+func testLockedCommits(t *testing.T, c Config) {
+	s := open(t, c)
+	if _, ok := s.(store.LockedCommitter); !ok {
+		t.Skip("the store is not shared between processes")
+	}
+	other := s
+	if c.Share != nil {
+		other = c.Share(t, s)
+		t.Cleanup(func() { other.Close() })
+	}
+	const lockers, racers, each = 2, 2, 30
+	var wg sync.WaitGroup
+	errs := make(chan error, lockers+racers)
+	for w := range lockers {
+		lc := []store.Store{s, other}[w%2].(store.LockedCommitter)
+		wg.Go(func() {
+			for range each {
+				err := lc.CommitLocked(ctx, []string{"team/shared"}, func(rows map[string][]byte) ([]store.Prepared, store.RoutingChange, error) {
+					next, err := store.AddCount(rows["team/shared"], 1)
+					return nil, store.RoutingChange{
+						Expect: map[string][]byte{"team/shared": rows["team/shared"]},
+						Set:    map[string][]byte{"team/shared": next},
+						Add:    map[string]int64{fmt.Sprint("open/l", w): 1},
+					}, err
+				})
+				if err != nil {
+					errs <- fmt.Errorf("a locked commit: %w", err)
+					return
+				}
+			}
+		})
+	}
+	for w := range racers {
+		h := []store.Store{s, other}[w%2]
+		wg.Go(func() {
+			var seen []byte
+			for i := 0; i < each; {
+				next, _ := store.AddCount(seen, 1)
+				err := commit(h, store.RoutingChange{
+					Expect: map[string][]byte{"team/shared": seen},
+					Set:    map[string][]byte{"team/shared": next},
+				})
+				switch {
+				case err == nil:
+					seen, i = next, i+1
+				case errors.Is(err, store.ErrConflict):
+					r, err := h.Routing(ctx, "team/shared")
+					if err != nil {
+						errs <- err
+						return
+					}
+					seen = r["team/shared"]
+				default:
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	r, err := s.Routing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(r["team/shared"]), fmt.Sprint((lockers+racers)*each); got != want {
+		t.Errorf("the shared row is %q, want %s", got, want)
+	}
+	for w := range lockers {
+		if got := string(r[fmt.Sprint("open/l", w)]); got != fmt.Sprint(each) {
+			t.Errorf("locker %d's count is %q, want %d", w, got, each)
+		}
+	}
+}
+
 func testRoutingMetaVersions(t *testing.T, c Config) {
 	s := open(t, c)
 	if r, err := s.Routing(ctx); len(r) != 0 || err != nil {
 		t.Fatalf("Routing of a new store = %q %v", r, err)
 	}
-	if err := commit(s, map[string][]byte{"team/a": []byte("1"), "open/x": []byte("2")}); err != nil {
+	if err := commit(s, store.RoutingChange{Set: map[string][]byte{"team/a": []byte("1"), "open/x": []byte("2")}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := commit(s, map[string][]byte{"team/a": []byte("3"), "open/x": nil, "open/y": []byte("1")}, Capture(Lead("a", "w", "s", ""))); err != nil {
+	if err := commit(s, store.RoutingChange{Set: map[string][]byte{"team/a": []byte("3"), "open/x": nil, "open/y": []byte("1")}}, Capture(Lead("a", "w", "s", ""))); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.Routing(ctx); !maps.EqualFunc(r, map[string][]byte{"team/a": []byte("3"), "open/y": []byte("1")}, bytes.Equal) {
@@ -1008,7 +1226,7 @@ func testCounters(t *testing.T, c Config) {
 	// A conflicting Commit counts nothing.
 	bad := Next(Lead("a", "w", "s", ""), 9)
 	bad.Counts = map[string]int64{"f/w/won": 100}
-	if err := commit(s, nil, bad); !errors.Is(err, store.ErrConflict) {
+	if err := commit(s, store.RoutingChange{}, bad); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("conflicting commit: %v", err)
 	}
 	check("f/w/won", map[string]int64{"f/w/won": 1})
@@ -1035,7 +1253,7 @@ func testStepStream(t *testing.T, c Config) {
 	a := Lead("a", "w", "s", "")
 	Commit(t, s, Capture(a), Capture(Lead("b", "w", "s", "")))
 	Commit(t, s, Next(a, 2))
-	if err := commit(s, nil, Next(a, 5)); !errors.Is(err, store.ErrConflict) {
+	if err := commit(s, store.RoutingChange{}, Next(a, 5)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("conflicting commit: %v", err)
 	}
 	Commit(t, s, Next(a, 3))
@@ -1111,7 +1329,7 @@ func testReopen(t *testing.T, c Config) {
 	sw := Capture(a)
 	sw.EventID, sw.Result = "e1", []byte("r1")
 	sw.Notifications = [][]byte{[]byte("n1")}
-	if err := commit(s, map[string][]byte{"team/a": []byte("1")}, sw); err != nil {
+	if err := commit(s, store.RoutingChange{Set: map[string][]byte{"team/a": []byte("1")}}, sw); err != nil {
 		t.Fatal(err)
 	}
 	s.PutMeta(ctx, "k", []byte("v"))
