@@ -153,43 +153,60 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 //go:embed testdata/team.lead
 var teamWorkflow string
 
-// BenchmarkHotTeam captures leads into one round-robin team through 1, 2
-// and 3 in-process nodes on one PostgreSQL database (32 concurrent
-// callers spread over the nodes), the worst case of routing across
-// nodes: every capture reads and writes the team's row, so a node's
+// BenchmarkHotTeam captures leads into one round-robin team: one node on
+// Badger, and 1, 2 and 3 in-process nodes on one PostgreSQL database (32
+// concurrent callers spread over the nodes), the worst case of routing
+// across nodes: every capture reads and writes the team's row, so a node's
 // decisions made while another node's commit changed the row are refused
 // and made again. Reports captures per second and routing conflicts per
 // capture.
 //
 //	go test ./runtime/bench -run '^$' -bench HotTeam -benchtime 5000x
 func BenchmarkHotTeam(b *testing.B) {
+	b.Run("badger", func(b *testing.B) {
+		st, err := store.Open(b.TempDir(), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		hotTeam(b, []store.Store{st})
+	})
 	for _, nodes := range []int{1, 2, 3} {
-		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) { hotTeam(b, nodes) })
+		b.Run(fmt.Sprintf("postgres-nodes=%d", nodes), func(b *testing.B) {
+			url := pgtest.URL(b)
+			schema := pgtest.WithSchema(url, pgtest.Schema(b, url))
+			var sts []store.Store
+			for range nodes {
+				st, err := postgres.Open(context.Background(), schema, postgres.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { st.Close() })
+				sts = append(sts, st)
+			}
+			hotTeam(b, sts)
+		})
 	}
 }
 
-func hotTeam(b *testing.B, nodes int) {
+// hotTeam runs the workload with a node on each store.
+func hotTeam(b *testing.B, stores []store.Store) {
 	const callers = 32
 	ctx := context.Background()
-	url := pgtest.URL(b)
-	schema := pgtest.WithSchema(url, pgtest.Schema(b, url))
+	nodes := len(stores)
 	path := filepath.Join(b.TempDir(), "team.lead")
 	if err := os.WriteFile(path, []byte(teamWorkflow), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	var svcs []*service.Service
 	var regs []*prometheus.Registry
-	for range nodes {
-		st, err := postgres.Open(ctx, schema, postgres.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+	for _, st := range stores {
 		reg := prometheus.NewRegistry()
 		svc := service.New(service.Config{Paths: []string{path}, Store: st, Registerer: reg})
 		if err := svc.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { svc.Close(context.Background()); st.Close() })
+		b.Cleanup(func() { svc.Close(context.Background()) })
 		svcs, regs = append(svcs, svc), append(regs, reg)
 	}
 	var next atomic.Int64

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -436,4 +437,61 @@ func TestMemberCapacity(t *testing.T) {
 	w = newWorld(t, m, "2026-03-02T15:00:00Z")
 	ids = captureN(w, 4, map[string]any{"email": "x@y.example"})
 	eq(t, "owners without a team capacity", strings.Join(owners(w, ids...), " "), "ana ben ben ben")
+}
+
+// TestRoutingReads: a step names the routing rows its decision read, the
+// rows a node sharing its store must find unchanged at commit: the team's
+// row always, and each member's open-lead count only where the strategy
+// or a capacity weighs it. A step that routes nothing reads nothing.
+func TestRoutingReads(t *testing.T) {
+	for _, tc := range []struct{ name, team, want string }{
+		{"round_robin", `team t {
+  strategy round_robin
+  member "ana"
+  member "ben"
+}`, "team/route/t"},
+		{"round_robin with a capacity", `team t {
+  strategy round_robin
+  capacity 3
+  member "ana"
+  member "ben"
+}`, "open/ana open/ben team/route/t"},
+		{"least_loaded", `team t {
+  strategy least_loaded
+  member "eva"
+  member "tom"
+}`, "open/eva open/tom team/route/t"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, compile(t, routeWorkflow(tc.team)), "2026-03-02T15:00:00Z")
+			res := w.capture("L1", map[string]any{"email": "x@y.example"})
+			read := slices.Sorted(slices.Values(res.Routing.Read))
+			eq(t, "rows read", strings.Join(read, " "), tc.want)
+			eq(t, "rows read by a step that routes nothing", fmt.Sprint(w.send("L1", "close", nil).Routing.Read), "[]")
+		})
+	}
+}
+
+// TestRotationRows: a row read from a store is given back as stored
+// until a step changes it; counts are decimal, and zero is no row.
+func TestRotationRows(t *testing.T) {
+	r := NewRotation()
+	stored := []byte(`{ "next": 2 }`) // not as json.Marshal writes it
+	if err := r.SetRow("team/w/t", stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetRow("open/ana", []byte("3")); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "team row as stored", string(r.Row("team/w/t")), string(stored))
+	eq(t, "count row", string(r.Row("open/ana")), "3")
+	eq(t, "missing row is nil", fmt.Sprint(r.Row("open/bob") == nil, r.Row("team/w/u") == nil), "true true")
+	r.Apply(RoutingDelta{Teams: []TeamDelta{{Key: "w/t", State: TeamState{Next: 0}}}, Open: []OpenDelta{{Owner: "ana", Change: -3}}})
+	eq(t, "team row after a step", string(r.Row("team/w/t")), `{"next":0}`)
+	eq(t, "count at zero is no row", fmt.Sprint(r.Row("open/ana") == nil), "true")
+	for _, bad := range []struct{ name, v string }{{"team/w/t", "{"}, {"open/ana", "x"}, {"other/row", "1"}} {
+		if err := r.SetRow(bad.name, []byte(bad.v)); err == nil {
+			t.Errorf("SetRow(%s, %q) accepted", bad.name, bad.v)
+		}
+	}
 }

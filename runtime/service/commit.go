@@ -217,6 +217,9 @@ func (s *Service) commit(steps []*pending, routing store.RoutingChange) error {
 func (s *Service) refreshRouting(ch store.RoutingChange) {
 	var names []string
 	ch.Names(func(name string) { names = append(names, name) })
+	s.mu.Lock()
+	gen := s.rowsRead
+	s.mu.Unlock()
 	rows, err := s.st.Routing(context.Background(), names...)
 	if err != nil {
 		s.log.Error("read routing state again", "err", err)
@@ -224,6 +227,11 @@ func (s *Service) refreshRouting(ch store.RoutingChange) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.rowsRead != gen {
+		// A locked commit read rows meanwhile, with them locked: this
+		// read may be older than its.
+		return
+	}
 	for _, name := range names {
 		if err := s.rot.SetRow(name, rows[name]); err != nil {
 			s.log.Error("read routing state again", "err", err)

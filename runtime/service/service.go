@@ -130,11 +130,15 @@ type Service struct {
 	clock func() time.Time
 	met   *metrics
 
-	lockedMu sync.Mutex // one finishLocked at a time
+	locked lockedQueue // refused inputs to plan again with their rows locked
 
-	mu    sync.Mutex // engine steps, the cache and the routing state
-	rot   *engine.Rotation
-	cache map[string]*cacheEntry
+	mu  sync.Mutex // engine steps, the cache and the routing state
+	rot *engine.Rotation
+	// rowsRead counts the locked commits' reads of routing rows: the
+	// committer's own read of rows, made without their locks, is put in
+	// rot only if no locked read came meanwhile (it could be older).
+	rowsRead uint64
+	cache    map[string]*cacheEntry
 	// evicted counts the leads evict has dropped: a store read made
 	// outside the lock for a lead missing from the cache is current if no
 	// lead was dropped meanwhile (and the lead is still missing).
@@ -241,6 +245,11 @@ func (s *Service) Start(ctx context.Context) error {
 	s.runCtx, s.cancel = runCtx, cancel
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.commitLoop() }()
+	if lc, ok := s.st.(store.LockedCommitter); ok {
+		s.locked.wake = make(chan struct{}, 1)
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.lockedLoop(runCtx, lc) }()
+	}
 	for _, f := range files {
 		s.reload(ctx, f)
 	}
@@ -712,7 +721,7 @@ const maxReplans = 10
 // share, with the routing rows it read locked (finishLocked), so that its
 // decision cannot lose the race for them again.
 func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
-	lc, shared := s.st.(store.LockedCommitter)
+	_, shared := s.st.(store.LockedCommitter)
 	out, err := s.finishOnce(ctx, pl)
 	for try := 1; ; try++ {
 		var rf *refusal
@@ -725,7 +734,7 @@ func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
 		s.met.replans.Inc()
 		if shared && len(rf.rows) > 0 {
 			var next *planned
-			if next, out, err = s.finishLocked(ctx, pl, lc, rf.rows); next == nil {
+			if next, out, err = s.finishLocked(ctx, pl, rf.rows); next == nil {
 				return out, err
 			}
 			pl = next
@@ -849,62 +858,6 @@ func (s *Service) answer(ctx context.Context, pl *planned) (outcome, error) {
 	}
 	s.observe(pl.m, pl.res, pl.p.prev, time.Since(pl.start))
 	return outcome{view: pl.out.view, raw: pl.out.raw, created: pl.in.Kind == engine.Capture}, nil
-}
-
-// finishLocked plans a refused input again inside a store transaction
-// that holds the routing rows its last decision read (rows), and commits
-// it there, past the committer: no other node can change those rows
-// between the decision and its commit. One such step at a time per
-// node (each holds a database connection while it plans). It returns
-// the new plan with its answer, or a nil plan if none was made.
-func (s *Service) finishLocked(ctx context.Context, old *planned, lc store.LockedCommitter, rows []string) (*planned, outcome, error) {
-	s.lockedMu.Lock()
-	defer s.lockedMu.Unlock()
-	var pl *planned
-	err := lc.CommitLocked(ctx, rows, func(got map[string][]byte) ([]store.Prepared, store.RoutingChange, error) {
-		s.mu.Lock()
-		for _, name := range rows {
-			if err := s.rot.SetRow(name, got[name]); err != nil {
-				s.log.Error("read routing state again", "err", err)
-			}
-		}
-		s.mu.Unlock()
-		pl = s.planStep(ctx, old.id, old.workflow, old.in, nil, false, false)
-		pl.start = old.start
-		if pl.p == nil {
-			return nil, store.RoutingChange{}, nil
-		}
-		s.encodeAll(pl)
-		var writes []store.Prepared
-		for _, p := range pl.steps() {
-			if p.encErr != nil {
-				return nil, store.RoutingChange{}, fmt.Errorf("lead %s: %w", p.leadID, p.encErr)
-			}
-			writes = append(writes, p.write)
-		}
-		return writes, pl.p.route.change(), nil
-	})
-	if pl == nil {
-		// Nothing was planned (the transaction could not begin).
-		if refused(err) {
-			return old, outcome{}, &refusal{err: err, rows: rows}
-		}
-		return nil, outcome{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	if pl.p == nil {
-		out, err := s.finishOnce(ctx, pl)
-		return pl, out, err
-	}
-	if pl.busy {
-		defer s.busy.Done()
-	}
-	ps := pl.steps()
-	for _, p := range ps {
-		p.err = err
-	}
-	s.settle(ps)
-	out, err := s.answer(ctx, pl)
-	return pl, out, err
 }
 
 // eventLookup is an event id looked up in the store, with the lead's

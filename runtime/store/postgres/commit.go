@@ -144,18 +144,9 @@ func (s *Store) CommitLocked(ctx context.Context, names []string, plan func(rows
 	if _, err := tx.Exec(ctx, sqlRoutingLock, slices.Sorted(slices.Values(names)), routingLock); err != nil {
 		return s.commitErr(err)
 	}
-	rows, err := tx.Query(ctx, "SELECT name, value FROM routing WHERE name = ANY($1::text[])", names)
+	got, err := readRouting(ctx, tx, names)
 	if err != nil {
-		return fmt.Errorf("commit: read routing rows: %w", err)
-	}
-	got := map[string][]byte{}
-	var name string
-	var v []byte
-	if _, err := pgx.ForEachRow(rows, []any{&name, &v}, func() error {
-		got[name] = slices.Clone(v)
-		return nil
-	}); err != nil {
-		return fmt.Errorf("commit: read routing rows: %w", err)
+		return fmt.Errorf("commit: %w", err)
 	}
 	steps, ch, err := plan(got)
 	if err != nil {
@@ -554,22 +545,8 @@ ON CONFLICT (name, shard) DO UPDATE SET n = counters.n + EXCLUDED.n`
 	// Locks by the rows' hash, in a class of their own (routingLock).
 	sqlRoutingLock    = `SELECT pg_advisory_xact_lock($2, h) FROM (SELECT DISTINCT hashtext(n) AS h FROM unnest($1::text[]) AS n ORDER BY 1) AS x`
 	sqlRoutingTryLock = `SELECT coalesce(bool_and(pg_try_advisory_xact_lock($2, h)), true) FROM (SELECT DISTINCT hashtext(n) AS h FROM unnest($1::text[]) AS n) AS x`
-	// After the lock, a statement of its own: its snapshot sees the
-	// commit that held the lock before.
-	sqlRoutingExpect = `SELECT lead_check(count(*) = $3, 'LD409', 'a routing row changed since the step read it')
-FROM unnest($1::text[], $2::bytea[]) AS e(name, value) LEFT JOIN routing r ON r.name = e.name
-WHERE r.value IS NOT DISTINCT FROM e.value`
-	sqlRouting = `INSERT INTO routing (name, value) SELECT * FROM unnest($1::text[], $2::bytea[]) AS r(name, value) ORDER BY name
-ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`
-	sqlRoutingGone = "DELETE FROM routing WHERE name = ANY($1::text[])"
-	// Count rows hold a decimal integer, as on every store.
-	sqlRoutingAdd = `INSERT INTO routing (name, value)
-SELECT name, convert_to(n::text, 'UTF8') FROM unnest($1::text[], $2::bigint[]) AS a(name, n) ORDER BY name
-ON CONFLICT (name) DO UPDATE SET value = convert_to((convert_from(routing.value, 'UTF8')::bigint + convert_from(EXCLUDED.value, 'UTF8')::bigint)::text, 'UTF8')`
-	// CASE, so that no other row's value is ever read as a number:
-	// PostgreSQL may test a WHERE clause's conditions in any order.
-	sqlRoutingZero = `DELETE FROM routing WHERE name = ANY($1::text[])
-AND CASE WHEN name = ANY($1::text[]) THEN convert_from(value, 'UTF8')::bigint <= 0 ELSE false END`
+	// The rest of a routing change is one call (migrations/0003_routing.sql).
+	sqlRoute = "SELECT lead_route($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 )
 
 // write commits requests in one transaction: one pipelined batch, which
@@ -595,10 +572,7 @@ func (s *Store) batch(g *group) *pgx.Batch {
 		b.Queue(sqlFence, f.fence.Node(), g.fenceParts, g.fenceEpochs)
 	}
 	if len(g.routeLock) > 0 {
-		b.Queue(sqlRoutingLock, g.routeLock, routingLock)
-	}
-	if n := len(g.expectName); n > 0 {
-		b.Queue(sqlRoutingExpect, g.expectName, g.expectValue, int64(n))
+		b.Queue(sqlRoute, routingLock, g.routeLock, g.expectName, g.expectValue, g.routeName, g.routeValue, g.routeGone, g.addName, g.addN)
 	}
 	if n := len(g.ins.id); n > 0 {
 		r := &g.ins
@@ -627,16 +601,6 @@ func (s *Store) batch(g *group) *pgx.Batch {
 	if len(g.counterName) > 0 {
 		b.Queue(sqlCounters, g.counterName, g.counterN, s.shard)
 		b.Queue(sqlZeroCounters, g.counterName, s.shard)
-	}
-	if len(g.routeName) > 0 {
-		b.Queue(sqlRouting, g.routeName, g.routeValue)
-	}
-	if len(g.routeGone) > 0 {
-		b.Queue(sqlRoutingGone, g.routeGone)
-	}
-	if len(g.addName) > 0 {
-		b.Queue(sqlRoutingAdd, g.addName, g.addN)
-		b.Queue(sqlRoutingZero, g.addName)
 	}
 	return b
 }

@@ -613,11 +613,19 @@ func (s *Store) Routing(ctx context.Context, names ...string) (map[string][]byte
 	if err := s.live(ctx); err != nil {
 		return nil, err
 	}
-	q, args := "SELECT name, value FROM routing", []any(nil)
+	return readRouting(ctx, s.pool, names)
+}
+
+// readRouting reads the named routing rows, or every row, through q (the
+// pool, or a transaction).
+func readRouting(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, names []string) (map[string][]byte, error) {
+	sql, args := "SELECT name, value FROM routing", []any(nil)
 	if len(names) > 0 {
-		q, args = q+" WHERE name = ANY($1::text[])", []any{names}
+		sql, args = sql+" WHERE name = ANY($1::text[])", []any{names}
 	}
-	rows, _ := s.pool.Query(ctx, q, args...)
+	rows, _ := q.Query(ctx, sql, args...)
 	out := map[string][]byte{}
 	var name string
 	var v []byte

@@ -997,30 +997,8 @@ func testConcurrentRouting(t *testing.T, c Config) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := handles[w%2]
-			var seen []byte // this writer's copy of the row
-			for i := 0; i < each; {
-				next, _ := store.AddCount(seen, 1)
-				err := commit(s, store.RoutingChange{
-					Expect: map[string][]byte{"team/shared": seen},
-					Set:    map[string][]byte{"team/shared": next},
-					Add:    map[string]int64{fmt.Sprint("open/w", w): 1},
-				})
-				switch {
-				case err == nil:
-					seen = next
-					i++
-				case errors.Is(err, store.ErrConflict):
-					r, err := s.Routing(ctx, "team/shared")
-					if err != nil {
-						errs <- err
-						return
-					}
-					seen = r["team/shared"]
-				default:
-					errs <- err
-					return
-				}
+			if err := casWriter(handles[w%2], each, fmt.Sprint("open/w", w)); err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -1082,27 +1060,8 @@ func testLockedCommits(t *testing.T, c Config) {
 	for w := range racers {
 		h := []store.Store{s, other}[w%2]
 		wg.Go(func() {
-			var seen []byte
-			for i := 0; i < each; {
-				next, _ := store.AddCount(seen, 1)
-				err := commit(h, store.RoutingChange{
-					Expect: map[string][]byte{"team/shared": seen},
-					Set:    map[string][]byte{"team/shared": next},
-				})
-				switch {
-				case err == nil:
-					seen, i = next, i+1
-				case errors.Is(err, store.ErrConflict):
-					r, err := h.Routing(ctx, "team/shared")
-					if err != nil {
-						errs <- err
-						return
-					}
-					seen = r["team/shared"]
-				default:
-					errs <- err
-					return
-				}
+			if err := casWriter(h, each, ""); err != nil {
+				errs <- err
 			}
 		})
 	}
@@ -1123,6 +1082,37 @@ func testLockedCommits(t *testing.T, c Config) {
 			t.Errorf("locker %d's count is %q, want %d", w, got, each)
 		}
 	}
+}
+
+// casWriter makes n compare-and-set changes of the row team/shared, as a
+// node with its own copy of it does (reading it again after a conflict),
+// each adding 1 to the count row add too (if not "").
+func casWriter(s store.Store, n int, add string) error {
+	var seen []byte // this writer's copy of the row
+	for i := 0; i < n; {
+		next, _ := store.AddCount(seen, 1)
+		ch := store.RoutingChange{
+			Expect: map[string][]byte{"team/shared": seen},
+			Set:    map[string][]byte{"team/shared": next},
+		}
+		if add != "" {
+			ch.Add = map[string]int64{add: 1}
+		}
+		err := commit(s, ch)
+		switch {
+		case err == nil:
+			seen, i = next, i+1
+		case errors.Is(err, store.ErrConflict):
+			r, err := s.Routing(ctx, "team/shared")
+			if err != nil {
+				return err
+			}
+			seen = r["team/shared"]
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 func testRoutingMetaVersions(t *testing.T, c Config) {
