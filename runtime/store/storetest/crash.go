@@ -42,7 +42,8 @@ func crashStep(w, i, n int) store.StepWrite {
 }
 
 // CrashWriter commits batches into s from CrashWriters goroutines, each
-// batch a step of each of the writer's leads with routing rows, and writes
+// batch a step of each of the writer's leads with a routing change (a row
+// compared and set, a count added to), and writes
 // "acked W N" to out once batch N of writer W is durable, until it is
 // killed or a commit fails (its error is returned). On a store that holds
 // batches already (a crash image), each writer goes on after the last
@@ -63,7 +64,18 @@ func CrashWriter(s store.Store, out io.Writer) error {
 				for i := range crashLeads {
 					batch = append(batch, crashStep(w, i, n))
 				}
-				if err := commit(s, store.RoutingChange{Set: map[string][]byte{fmt.Sprint("team/", w): fmt.Appendf(nil, "%d", n)}}, batch...); err != nil {
+				// The team row was left at n-1 (no row before batch 1); the
+				// count row goes up by one a batch.
+				var was []byte
+				if n > 1 {
+					was = fmt.Appendf(nil, "%d", n-1)
+				}
+				ch := store.RoutingChange{
+					Expect: map[string][]byte{fmt.Sprint("team/", w): was},
+					Set:    map[string][]byte{fmt.Sprint("team/", w): fmt.Appendf(nil, "%d", n)},
+					Add:    map[string]int64{fmt.Sprint("open/", w): 1},
+				}
+				if err := commit(s, ch, batch...); err != nil {
 					errs <- fmt.Errorf("writer %d, batch %d: %w", w, n, err)
 					return
 				}
@@ -171,6 +183,9 @@ func CheckCrashed(t *testing.T, s store.Store, acked []int) {
 		}
 		if applied > 0 && string(rows[fmt.Sprint("team/", w)]) != fmt.Sprint(applied) {
 			t.Errorf("writer %d at batch %d: routing row %q", w, applied, rows[fmt.Sprint("team/", w)])
+		}
+		if applied > 0 && string(rows[fmt.Sprint("open/", w)]) != fmt.Sprint(applied) {
+			t.Errorf("writer %d at batch %d: count row %q", w, applied, rows[fmt.Sprint("open/", w)])
 		}
 	}
 	// The outbox goes on after the highest seq that survived.
