@@ -34,24 +34,6 @@ func newCluster(t *testing.T, n int) []*server {
 	return nodes
 }
 
-// until retries a request while it is refused as unavailable (503: its
-// lead's partition is changing hands) or does not get through, for up to
-// timeout; it returns the first other answer.
-func until(t *testing.T, timeout time.Duration, s *server, method, path string, body any, headers ...string) response {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		r, err := s.request(method, path, body, headers...)
-		if err == nil && r.status != http.StatusServiceUnavailable {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s %s: still unavailable after %v: %v %v", method, path, timeout, r, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // ping sends lead a ping of 5 with an event id through s, retrying; it
 // reports whether it was acknowledged.
 func ping(t *testing.T, s *server, lead, eventID string, timeout time.Duration) {

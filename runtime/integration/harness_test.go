@@ -384,6 +384,24 @@ func (s *server) send(lead, typ, eventID string, data map[string]any) map[string
 	return s.expect(http.StatusOK, "POST", "/v1/leads/"+lead+"/events", body).json(s.t)
 }
 
+// until retries a request while it is refused as unavailable (503: its
+// lead's partition is changing hands) or does not get through, for up to
+// timeout; it returns the first other answer.
+func until(t *testing.T, timeout time.Duration, s *server, method, path string, body any, headers ...string) response {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r, err := s.request(method, path, body, headers...)
+		if err == nil && r.status != http.StatusServiceUnavailable {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %s: still unavailable after %v: %v %v", method, path, timeout, r, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // history returns a lead's whole history, page after page.
 func (s *server) history(lead string) []map[string]any {
 	s.t.Helper()
@@ -397,7 +415,11 @@ func (s *server) history(lead string) []map[string]any {
 		if n := len(all); n > 0 {
 			path += fmt.Sprintf("?after=%d", int64(all[n-1]["seq"].(float64)))
 		}
-		r := s.expect(http.StatusOK, "GET", path, nil)
+		// On a cluster, the lead's partition may be changing hands (503).
+		r := until(s.t, 10*time.Second, s, "GET", path, nil)
+		if r.status != http.StatusOK {
+			s.t.Fatalf("GET %s: %v", path, r)
+		}
 		if err := json.Unmarshal(r.body, &h); err != nil {
 			s.t.Fatalf("history: %v\n%s", err, r.body)
 		}

@@ -266,7 +266,7 @@ func routeParts(batch []*pending) []part {
 			cur.steps = append(cur.steps, p)
 			continue
 		}
-		for name, seen := range r.expect {
+		for name, seen := range r.Expect {
 			if k, in := rows[name]; in && (!k.ok || !sameRow(k.val, seen)) && len(cur.steps) > 0 {
 				parts = append(parts, cur)
 				cur, rows = part{}, nil
@@ -277,17 +277,17 @@ func routeParts(batch []*pending) []part {
 			rows = map[string]known{}
 			cur.routing = store.RoutingChange{Expect: map[string][]byte{}, Set: map[string][]byte{}, Add: map[string]int64{}}
 		}
-		for name, seen := range r.expect {
+		for name, seen := range r.Expect {
 			if _, in := rows[name]; !in {
 				cur.routing.Expect[name] = seen
 				rows[name] = known{seen, true}
 			}
 		}
-		for name, v := range r.set {
+		for name, v := range r.Set {
 			cur.routing.Set[name] = v
 			rows[name] = known{v, true}
 		}
-		for name, d := range r.add {
+		for name, d := range r.Add {
 			cur.routing.Add[name] += d
 			k, in := rows[name]
 			if in && k.ok {

@@ -12,17 +12,17 @@ import (
 
 // Locked commits: the way out of a race for a routing row.
 //
-// On a store that several nodes share, a routing decision is committed
-// only if the rows it read are unchanged (a compare and set), and a node
-// whose decision lost that race plans it again. While another node keeps
-// committing decisions for the same team, a node's retries can keep
-// losing: its copy of the team's row is out of date again by the time
-// its commit arrives. So a refused decision is planned again inside a
-// store transaction that first locks the rows it read
-// (store.LockedCommitter): nothing can change them between the decision
-// and its commit. The inputs refused while one such transaction is under
-// way are planned together in the next, one after the other, so that a
-// node under contention still commits its decisions in groups.
+// Where several runtimes share a store (nodes on one database), a
+// routing decision is committed only if the rows it read are unchanged (a
+// compare and set), and a node whose decision lost that race plans it
+// again. While another node keeps committing decisions for the same
+// team, a node's retries can keep losing: its copy of the team's row is
+// out of date again by the time its commit arrives. So a refused
+// decision is planned again inside a commit that first locks the rows it
+// read (store.Store.CommitLocked): nothing can change them between the
+// decision and its commit. The inputs refused while one such commit is
+// under way are planned together in the next, one after the other, so
+// that a node under contention still commits its decisions in groups.
 
 // lockedReq is a refused input waiting to be planned in a locked commit.
 type lockedReq struct {
@@ -80,7 +80,7 @@ func (s *Service) finishLocked(ctx context.Context, old *planned, rows []string)
 }
 
 // lockedLoop makes the locked commits, until ctx ends.
-func (s *Service) lockedLoop(ctx context.Context, lc store.LockedCommitter) {
+func (s *Service) lockedLoop(ctx context.Context) {
 	q := &s.locked
 	for {
 		select {
@@ -102,14 +102,14 @@ func (s *Service) lockedLoop(ctx context.Context, lc store.LockedCommitter) {
 		q.reqs = nil
 		q.mu.Unlock()
 		if len(reqs) > 0 {
-			s.commitLocked(lc, reqs)
+			s.commitLocked(reqs)
 		}
 	}
 }
 
 // commitLocked plans reqs one after the other inside one store
 // transaction that holds the routing rows they read, and commits them.
-func (s *Service) commitLocked(lc store.LockedCommitter, reqs []*lockedReq) {
+func (s *Service) commitLocked(reqs []*lockedReq) {
 	var rows []string
 	for _, r := range reqs {
 		rows = append(rows, r.rows...)
@@ -118,7 +118,7 @@ func (s *Service) commitLocked(lc store.LockedCommitter, reqs []*lockedReq) {
 	rows = slices.Compact(rows)
 	var steps, left []*pending // committed here; planned but left for another try
 	planned := false
-	err := lc.CommitLocked(context.Background(), rows, func(got map[string][]byte) ([]store.Prepared, store.RoutingChange, error) {
+	err := s.st.CommitLocked(context.Background(), rows, func(got map[string][]byte) ([]store.Prepared, store.RoutingChange, error) {
 		planned = true
 		s.mu.Lock()
 		for _, name := range rows {

@@ -245,11 +245,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.runCtx, s.cancel = runCtx, cancel
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.commitLoop() }()
-	if lc, ok := s.st.(store.LockedCommitter); ok {
-		s.locked.wake = make(chan struct{}, 1)
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.lockedLoop(runCtx, lc) }()
-	}
+	s.locked.wake = make(chan struct{}, 1)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.lockedLoop(runCtx) }()
 	for _, f := range files {
 		s.reload(ctx, f)
 	}
@@ -418,7 +416,7 @@ type pending struct {
 	res     *engine.Result
 	prev    *engine.Lead // the lead before the step, nil for a capture
 	write   store.Prepared
-	route   *route // its routing change, nil for none
+	route   *store.RoutingChange // its routing change, nil for none
 	leadID  string
 	eventID string
 	ready   chan struct{} // write encoded (or encErr set)
@@ -652,58 +650,39 @@ func (s *Service) planStep(ctx context.Context, id, workflow string, in engine.I
 	return pl
 }
 
-// route is a step's change to the routing state rows, as the store
-// takes it (store.RoutingChange): the rows its decisions read, with the
-// values this node's copy had; the teams' new states; the changes to
-// owners' open-lead counts. Several nodes that share a store each route
-// with their own copy; the store commits a decision only if the rows it
-// read are still as they were, so no two nodes give out one round-robin
-// turn or one place under a member's capacity.
-type route struct {
-	expect map[string][]byte
-	set    map[string][]byte
-	add    map[string]int64
-}
-
-// change is the route as a store commits it alone.
-func (r *route) change() store.RoutingChange {
-	if r == nil {
-		return store.RoutingChange{}
-	}
-	return store.RoutingChange{Expect: r.expect, Set: r.set, Add: r.add}
-}
-
-// names calls fn with every row the route names.
-func (r *route) names(fn func(name string)) { r.change().Names(fn) }
-
 // applyRouting applies a step's routing delta to this node's copy of the
-// routing state and returns its change to the rows (nil for none).
-// Called with s.mu.
-func (s *Service) applyRouting(d engine.RoutingDelta) *route {
+// routing state and returns its change to the rows (nil for none): the
+// rows its decisions read, with the values this node's copy had; the
+// teams' new states; the changes to owners' open-lead counts. Several
+// nodes that share a store each route with their own copy; the store
+// commits a decision only if the rows it read are still as they were, so
+// no two nodes give out one round-robin turn or one place under a
+// member's capacity. Called with s.mu.
+func (s *Service) applyRouting(d engine.RoutingDelta) *store.RoutingChange {
 	if d.Empty() {
 		return nil
 	}
-	r := &route{expect: make(map[string][]byte, len(d.Read)+len(d.Teams))}
+	r := &store.RoutingChange{Expect: make(map[string][]byte, len(d.Read)+len(d.Teams))}
 	for _, name := range d.Read {
-		r.expect[name] = s.rot.Row(name)
+		r.Expect[name] = s.rot.Row(name)
 	}
 	for _, t := range d.Teams {
 		// A team's state is written whole: it is expected too.
-		if name := engine.TeamRow + t.Key; !hasKey(r.expect, name) {
-			r.expect[name] = s.rot.Row(name)
+		if name := engine.TeamRow + t.Key; !hasKey(r.Expect, name) {
+			r.Expect[name] = s.rot.Row(name)
 		}
 	}
 	s.rot.Apply(d)
 	if len(d.Teams) > 0 {
-		r.set = make(map[string][]byte, len(d.Teams))
+		r.Set = make(map[string][]byte, len(d.Teams))
 		for _, t := range d.Teams {
-			r.set[engine.TeamRow+t.Key] = s.rot.Row(engine.TeamRow + t.Key)
+			r.Set[engine.TeamRow+t.Key] = s.rot.Row(engine.TeamRow + t.Key)
 		}
 	}
 	if len(d.Open) > 0 {
-		r.add = make(map[string]int64, len(d.Open))
+		r.Add = make(map[string]int64, len(d.Open))
 		for _, o := range d.Open {
-			r.add[engine.OpenRow+o.Owner] += int64(o.Change)
+			r.Add[engine.OpenRow+o.Owner] += int64(o.Change)
 		}
 	}
 	return r
@@ -717,11 +696,10 @@ const maxReplans = 10
 // step (on the caller's core, not the committer's) and waits until it is
 // durable. A step whose commit the store refused (another node changed a
 // routing row its decision read, say) wrote nothing: it is planned again,
-// on the state as the store has it now; on a store that other nodes
-// share, with the routing rows it read locked (finishLocked), so that its
-// decision cannot lose the race for them again.
+// on the state as the store has it now; a routed step with the routing
+// rows it read locked (finishLocked), so that its decision cannot lose
+// the race for them again.
 func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
-	_, shared := s.st.(store.LockedCommitter)
 	out, err := s.finishOnce(ctx, pl)
 	for try := 1; ; try++ {
 		var rf *refusal
@@ -732,7 +710,7 @@ func (s *Service) finish(ctx context.Context, pl *planned) (outcome, error) {
 			return outcome{}, fmt.Errorf("%w: the store refused this step %d times, as other writers kept changing what it depends on (last: %v); nothing was applied", ErrUnavailable, try, rf.err)
 		}
 		s.met.replans.Inc()
-		if shared && len(rf.rows) > 0 {
+		if len(rf.rows) > 0 {
 			var next *planned
 			if next, out, err = s.finishLocked(ctx, pl, rf.rows); next == nil {
 				return out, err
@@ -838,7 +816,7 @@ func (s *Service) answer(ctx context.Context, pl *planned) (outcome, error) {
 	case refused(first.err), refused(pl.p.err):
 		var rows []string
 		if r := pl.p.route; r != nil {
-			r.names(func(name string) { rows = append(rows, name) })
+			r.Names(func(name string) { rows = append(rows, name) })
 		}
 		return outcome{}, &refusal{err: pl.p.err, rows: rows}
 	case pl.p.err != nil:
@@ -1018,7 +996,7 @@ func (s *Service) evict() {
 // enqueue puts a step's writes on the commit queue, in step order, and
 // makes its lead the cached one. Called with s.mu held; the writes are
 // encoded later, outside the lock, and the committer waits for that.
-func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string, rt *route, push bool) *pending {
+func (s *Service) enqueue(ent *cacheEntry, res *engine.Result, eventID string, rt *store.RoutingChange, push bool) *pending {
 	p := &pending{
 		res: res, prev: ent.lead, leadID: res.Lead.ID, eventID: eventID, route: rt,
 		ready: make(chan struct{}), done: make(chan struct{}),

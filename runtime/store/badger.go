@@ -210,6 +210,7 @@ func (o Options) badger(dir string) badger.Options {
 // returns once its steps are durable, and a reader only ever sees durable
 // steps.
 type Badger struct {
+	rows rowLock // routing rows (locked.go)
 	db   *badger.DB
 	dir  string
 	opts Options

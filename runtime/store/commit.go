@@ -182,6 +182,10 @@ func prepare(sw StepWrite) (*prepared, error) {
 // Commit applies steps, each atomically and in order, and returns once
 // they are durable. See the top of commit.go for what is atomic when.
 func (s *Badger) Commit(ctx context.Context, steps []Prepared, routing RoutingChange) error {
+	return s.rows.commit(routing, func() error { return s.commit(ctx, steps, routing) })
+}
+
+func (s *Badger) commit(ctx context.Context, steps []Prepared, routing RoutingChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 // Badger does, with the same validation and the same limits as Badger at
 // its default options, and it is gone with the process.
 type Memory struct {
+	rows     rowLock // routing rows (locked.go)
 	mu       sync.Mutex
 	closed   bool
 	leads    map[string]*Lead
@@ -121,6 +122,10 @@ func (m *Memory) Prepare(sw StepWrite) (Prepared, error) {
 // Commit applies prepared steps, each conditional on its lead's Seq,
 // all of them or (on a conflict) none.
 func (m *Memory) Commit(ctx context.Context, steps []Prepared, routing RoutingChange) error {
+	return m.rows.commit(routing, func() error { return m.commit(ctx, steps, routing) })
+}
+
+func (m *Memory) commit(ctx context.Context, steps []Prepared, routing RoutingChange) error {
 	if err := CheckRouting(routing); err != nil {
 		return fmt.Errorf("commit: %w; nothing was written", err)
 	}

@@ -147,6 +147,16 @@ type Store interface {
 	// to the routing state rows, conditional as a whole (RoutingChange)
 	// and stored in the same commit.
 	Commit(ctx context.Context, steps []Prepared, routing RoutingChange) error
+	// CommitLocked is how writers that share a store (several nodes on
+	// one database), each deciding routing from its own copy of the
+	// rows, stop losing the race for a row to each other's commits again
+	// and again. It locks the named routing rows against every other
+	// commit, reads them, calls plan with them, and commits the steps and
+	// change plan returns, as one commit: a decision made from those rows
+	// cannot be refused for them (ErrConflict remains possible for a
+	// lead, or for a row plan did not name and another commit holds). A
+	// plan error is returned as it is, with nothing written.
+	CommitLocked(ctx context.Context, names []string, plan func(rows map[string][]byte) ([]Prepared, RoutingChange, error)) error
 	// EventResult returns the stored result of an event id of a lead.
 	EventResult(ctx context.Context, leadID, eventID string) ([]byte, bool, error)
 	// ClaimDue returns up to limit timers due at or before now that no
@@ -264,19 +274,6 @@ func AddCount(row []byte, d int64) ([]byte, error) {
 		return nil, nil
 	}
 	return strconv.AppendInt(nil, n, 10), nil
-}
-
-// LockedCommitter is a store that several processes share, whose
-// routing decisions can lose the race for a row to another process's
-// commits again and again (runtime/store/postgres). CommitLocked locks
-// the named routing rows against every other commit, reads them, calls
-// plan with them, and commits the steps and change plan returns, all in
-// one transaction: a decision made from those rows cannot be refused for
-// them (ErrConflict remains possible for a lead, or a row plan did not
-// name). A plan error is returned as it is, with nothing written. A
-// store only one process writes has no need of it.
-type LockedCommitter interface {
-	CommitLocked(ctx context.Context, names []string, plan func(rows map[string][]byte) ([]Prepared, RoutingChange, error)) error
 }
 
 // Backuper is a Store that writes consistent online backups of itself

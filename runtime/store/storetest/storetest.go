@@ -1021,15 +1021,12 @@ func testConcurrentRouting(t *testing.T, c Config) {
 	}
 }
 
-// testLockedCommits, on a store that several processes share: commits
+// testLockedCommits: commits
 // planned with their rows locked (CommitLocked) are never refused for
 // those rows, however many optimistic writers race them, and no change
 // is lost.
 func testLockedCommits(t *testing.T, c Config) {
 	s := open(t, c)
-	if _, ok := s.(store.LockedCommitter); !ok {
-		t.Skip("the store is not shared between processes")
-	}
 	other := s
 	if c.Share != nil {
 		other = c.Share(t, s)
@@ -1039,7 +1036,7 @@ func testLockedCommits(t *testing.T, c Config) {
 	var wg sync.WaitGroup
 	errs := make(chan error, lockers+racers)
 	for w := range lockers {
-		lc := []store.Store{s, other}[w%2].(store.LockedCommitter)
+		lc := []store.Store{s, other}[w%2]
 		wg.Go(func() {
 			for range each {
 				err := lc.CommitLocked(ctx, []string{"team/shared"}, func(rows map[string][]byte) ([]store.Prepared, store.RoutingChange, error) {
