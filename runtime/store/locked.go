@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// rowLock makes a store of one process a LockedCommitter: every commit
+// rowLock gives a store of one process its CommitLocked: every commit
 // that changes routing rows holds it, and CommitLocked holds it from its
 // read of the rows to the end of its commit. A store that only one
 // runtime writes never needs it (its copy of the rows is never stale),
@@ -45,12 +45,12 @@ func (l *rowLock) locked(ctx context.Context, s Store, names []string,
 	return commit(steps, ch)
 }
 
-// CommitLocked is store.LockedCommitter's.
+// CommitLocked locks the named routing rows, plans and commits (Store).
 func (m *Memory) CommitLocked(ctx context.Context, names []string, plan func(rows map[string][]byte) ([]Prepared, RoutingChange, error)) error {
 	return m.rows.locked(ctx, m, names, plan, func(steps []Prepared, ch RoutingChange) error { return m.commit(ctx, steps, ch) })
 }
 
-// CommitLocked is store.LockedCommitter's.
+// CommitLocked locks the named routing rows, plans and commits (Store).
 func (s *Badger) CommitLocked(ctx context.Context, names []string, plan func(rows map[string][]byte) ([]Prepared, RoutingChange, error)) error {
 	return s.rows.locked(ctx, s, names, plan, func(steps []Prepared, ch RoutingChange) error { return s.commit(ctx, steps, ch) })
 }
