@@ -52,9 +52,7 @@ func leadIn(part int) string {
 // them: the commit's own transaction checks the partition's owner, epoch
 // and lease. The new owner writes; nothing of the paused node's lands.
 func TestFence(t *testing.T) {
-	url := pgtest.URL(t)
-	schema := pgtest.Schema(t, url)
-	sa, sb := open(t, url, schema), open(t, url, schema)
+	sa, sb := twoStores(t)
 	const lease = 4 * time.Second
 	a := join(t, sa, "a", lease)
 	if got := len(a.Parts()); got != postgres.Partitions {
@@ -67,10 +65,10 @@ func TestFence(t *testing.T) {
 	// clock while its own view says it holds them for a while yet (the
 	// test moves the database's side forward rather than wait).
 	a.Pause()
-	if _, err := sa.Pool().Exec(ctx, "UPDATE "+schema+".partitions SET expires_at = clock_timestamp() - interval '1 second'"); err != nil {
+	if _, err := sa.Pool().Exec(ctx, "UPDATE partitions SET expires_at = clock_timestamp() - interval '1 second'"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sa.Pool().Exec(ctx, "UPDATE "+schema+".nodes SET expires_at = clock_timestamp() - interval '1 second' WHERE id = 'a'"); err != nil {
+	if _, err := sa.Pool().Exec(ctx, "UPDATE nodes SET expires_at = clock_timestamp() - interval '1 second' WHERE id = 'a'"); err != nil {
 		t.Fatal(err)
 	}
 	b := join(t, sb, "b", lease)
@@ -110,9 +108,7 @@ func TestFence(t *testing.T) {
 // lease time, the first hands them back, and each partition has one
 // owner; when a node leaves, the other takes everything back.
 func TestRebalance(t *testing.T) {
-	url := pgtest.URL(t)
-	schema := pgtest.Schema(t, url)
-	sa, sb := open(t, url, schema), open(t, url, schema)
+	sa, sb := twoStores(t)
 	const lease = 2 * time.Second
 	a := join(t, sa, "a", lease)
 	defer a.Close(ctx)
@@ -158,9 +154,7 @@ func TestRebalance(t *testing.T) {
 // an unknown outcome) gives its partitions back, and the other node takes
 // them within a lease time.
 func TestAbdicate(t *testing.T) {
-	url := pgtest.URL(t)
-	schema := pgtest.Schema(t, url)
-	sa, sb := open(t, url, schema), open(t, url, schema)
+	sa, sb := twoStores(t)
 	const lease = 2 * time.Second
 	a := join(t, sa, "a", lease)
 	defer a.Close(ctx)
@@ -174,4 +168,11 @@ func TestAbdicate(t *testing.T) {
 	if na, nb := len(a.Parts()), len(b.Parts()); na != 0 || nb != postgres.Partitions {
 		t.Fatalf("a lease after a's service failed: a holds %d partitions, b %d; want 0 and %d", na, nb, postgres.Partitions)
 	}
+}
+
+// twoStores opens two handles on one fresh schema, as two nodes do.
+func twoStores(t *testing.T) (*postgres.Store, *postgres.Store) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	return open(t, url, schema), open(t, url, schema)
 }

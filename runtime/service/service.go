@@ -668,7 +668,8 @@ func (s *Service) applyRouting(d engine.RoutingDelta) *store.RoutingChange {
 	}
 	for _, t := range d.Teams {
 		// A team's state is written whole: it is expected too.
-		if name := engine.TeamRow + t.Key; !hasKey(r.Expect, name) {
+		name := engine.TeamRow + t.Key
+		if _, read := r.Expect[name]; !read {
 			r.Expect[name] = s.rot.Row(name)
 		}
 	}
@@ -1073,5 +1074,3 @@ func newID() string {
 	}
 	return "ld_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
-
-func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
