@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,21 +58,29 @@ func (n *Node) Forward(next http.Handler) http.Handler {
 		// An owner that stops answering (stopped, or cut off) loses the
 		// partition once its lease runs out: the forwarded request is
 		// abandoned then, and the client told to retry (this node, or
-		// another, holds it by then).
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
+		// another, holds it by then). An owner that is alive answers for
+		// itself even after the partition left it (a commit it makes from
+		// then on is fenced: refused, nothing applied), so the request is
+		// abandoned only a tick after the owner changed, if it has not
+		// answered by then: an answer from the owner is a definite
+		// outcome, an abandoned request an unknown one.
+		ctx, cancel := context.WithCancelCause(r.Context())
+		defer cancel(nil)
 		go func() {
 			t := time.NewTicker(n.lease / 4)
 			defer t.Stop()
+			moved := false
 			for {
 				select {
 				case <-ctx.Done():
 					return
 				case <-t.C:
 				}
-				if now, ok := n.OwnerOf(id); !ok || now != o {
-					cancel()
+				if now, ok := n.OwnerOf(id); moved {
+					cancel(errAbandoned)
 					return
+				} else if !ok || now != o {
+					moved = true
 				}
 			}
 		}()
@@ -83,12 +92,20 @@ func (n *Node) Forward(next http.Handler) http.Handler {
 			},
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				n.refreshOwners()
+				if errors.Is(context.Cause(ctx), errAbandoned) {
+					unavailable(w, fmt.Sprintf("lead %s: its partition left node %s (%s) while that node had this request, and it did not answer: the request may or may not have been applied; retry it with the same lead id or event id", id, o.Node, o.Addr))
+					return
+				}
 				unavailable(w, fmt.Sprintf("lead %s: its partition's owner %s (%s) did not answer: %v; retry", id, o.Node, o.Addr, err))
 			},
 		}
 		p.ServeHTTP(w, r)
 	})
 }
+
+// errAbandoned is the cause of a forwarded request's cancellation when
+// its lead's partition left the node it was forwarded to.
+var errAbandoned = errors.New("the partition changed hands")
 
 // refreshOwners reads the partitions' owners again, in the background,
 // at most once per ownersEvery: a request that found no owner, or an

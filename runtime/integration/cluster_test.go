@@ -328,8 +328,11 @@ func TestClusterRouting(t *testing.T) {
 			defer func() { <-sem }()
 			r := until(t, 20*time.Second, nodes[i%3], "POST", "/v1/workflows/shared/leads",
 				map[string]any{"id": id, "fields": map[string]any{"email": id + "@y.example", "pool": pool}})
-			if r.status != http.StatusCreated {
-				t.Errorf("capture %s: %v", id, r)
+			// A capture forwarded to a node its partition left while the
+			// node had it is answered 503, outcome unknown: the retry finds
+			// the lead if it was applied.
+			if r.status != http.StatusCreated && (r.status != http.StatusOK || !r.unknownOutcome()) {
+				t.Errorf("capture %s: %v (after %v)", id, r, r.unavailable)
 			}
 		}()
 	}

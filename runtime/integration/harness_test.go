@@ -288,6 +288,20 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	// unavailable holds the 503 answers until retried before this one.
+	unavailable []response
+}
+
+// unknownOutcome reports whether until retried the request after an
+// answer that said it may have been applied: the answer to the retry is
+// then that of a repeat (a capture's 200, not 201).
+func (r response) unknownOutcome() bool {
+	for _, u := range r.unavailable {
+		if bytes.Contains(u.body, []byte("may or may not have been applied")) || bytes.Contains(u.body, []byte("may still have been applied")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
@@ -390,10 +404,15 @@ func (s *server) send(lead, typ, eventID string, data map[string]any) map[string
 func until(t *testing.T, timeout time.Duration, s *server, method, path string, body any, headers ...string) response {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	var unavailable []response
 	for {
 		r, err := s.request(method, path, body, headers...)
 		if err == nil && r.status != http.StatusServiceUnavailable {
+			r.unavailable = unavailable
 			return r
+		}
+		if err == nil {
+			unavailable = append(unavailable, r)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s %s: still unavailable after %v: %v %v", method, path, timeout, r, err)
