@@ -39,7 +39,7 @@ const storeEnv = "LEAD_IT_STORE"
 
 // badgerOnly skips a test of the embedded store's own features (its
 // directory, backups, disk space) when the servers run on PostgreSQL.
-func badgerOnly(t *testing.T) {
+func badgerOnly(t testing.TB) {
 	t.Helper()
 	if os.Getenv(storeEnv) == "postgres" {
 		t.Skip("a test of the embedded store (Badger): " + storeEnv + "=postgres")
@@ -75,7 +75,7 @@ const startTimeout = 60 * time.Second
 
 // server is one `lead run` process over a data directory that outlives it.
 type server struct {
-	t     *testing.T
+	t     testing.TB
 	data  string // the Badger directory
 	store string // or the PostgreSQL store's URL (--store)
 	// storeEnv gives store in $LEAD_STORE rather than --store.
@@ -154,7 +154,7 @@ type serverOpts struct {
 
 // newServer starts `lead run` and waits until it serves. The process is
 // killed when the test ends if it is still running.
-func newServer(t *testing.T, o serverOpts) *server {
+func newServer(t testing.TB, o serverOpts) *server {
 	t.Helper()
 	if o.data == "" && o.store == "" && os.Getenv(storeEnv) == "postgres" {
 		// The black-box checks on PostgreSQL: a schema of the test's own,
@@ -307,7 +307,7 @@ func (r response) unknownOutcome() bool {
 func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
 
 // json decodes the body into a generic value.
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(r.body, &v); err != nil {
@@ -401,7 +401,7 @@ func (s *server) send(lead, typ, eventID string, data map[string]any) map[string
 // until retries a request while it is refused as unavailable (503: its
 // lead's partition is changing hands) or does not get through, for up to
 // timeout; it returns the first other answer.
-func until(t *testing.T, timeout time.Duration, s *server, method, path string, body any, headers ...string) response {
+func until(t testing.TB, timeout time.Duration, s *server, method, path string, body any, headers ...string) response {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var unavailable []response
@@ -522,7 +522,7 @@ func (s *server) notifications() []map[string]any {
 
 // copyTestdata copies testdata files into dir and returns the path of the
 // first.
-func copyTestdata(t *testing.T, dir string, names ...string) string {
+func copyTestdata(t testing.TB, dir string, names ...string) string {
 	t.Helper()
 	var first string
 	for _, n := range names {
@@ -542,7 +542,7 @@ func copyTestdata(t *testing.T, dir string, names ...string) string {
 }
 
 // writeFile writes a workflow file.
-func writeFile(t *testing.T, path, src string) {
+func writeFile(t testing.TB, path, src string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -550,7 +550,7 @@ func writeFile(t *testing.T, path, src string) {
 }
 
 // eventually polls f until it returns true or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, f func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !f() {

@@ -69,7 +69,7 @@ func openAPIValidator() (validator.Validator, error) {
 // validating is an http.RoundTripper that checks every answer against the
 // OpenAPI document and reports what does not conform to its test.
 type validating struct {
-	t    *testing.T
+	t    testing.TB
 	next http.RoundTripper
 }
 
@@ -90,7 +90,7 @@ func (v validating) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // checkAnswer validates one answer.
-func checkAnswer(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
+func checkAnswer(t testing.TB, req *http.Request, resp *http.Response, body []byte) {
 	t.Helper()
 	val, err := openAPIValidator()
 	if err != nil {
@@ -127,7 +127,7 @@ func checkAnswer(t *testing.T, req *http.Request, resp *http.Response, body []by
 
 // checkLines validates each line of an NDJSON answer against a schema of
 // the document's components (the validator reads a body as one value).
-func checkLines(t *testing.T, req *http.Request, body []byte, schema string) {
+func checkLines(t testing.TB, req *http.Request, body []byte, schema string) {
 	t.Helper()
 	for i, line := range bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n")) {
 		if len(line) == 0 {
