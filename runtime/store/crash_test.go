@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,49 +73,11 @@ func TestCrash(t *testing.T) {
 	}
 }
 
-// runCrashChild runs the child on dir, kills it after the given time (once
-// it has acknowledged something) and returns the last batch acknowledged
-// by each writer.
+// runCrashChild runs the child on dir and kills it after the given time
+// (once it has acknowledged something); it returns the last batch
+// acknowledged by each writer.
 func runCrashChild(t *testing.T, dir string, after time.Duration, memtable int64) []int {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, fmt.Sprint(crashMemEnv, "=", memtable))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	acked := make([]int, storetest.CrashWriters)
-	total := 0
-	deadline := time.Now().Add(after)
-	killed := false
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		var w, n int
-		if _, err := fmt.Sscanf(sc.Text(), "acked %d %d", &w, &n); err != nil {
-			t.Errorf("child: %s", sc.Text())
-			continue
-		}
-		if n != acked[w]+1 {
-			t.Errorf("writer %d acknowledged batch %d after %d", w, n, acked[w])
-		}
-		acked[w] = n
-		total++
-		if !killed && time.Now().After(deadline) {
-			// SIGKILL: no deferred Close, no flush; lines already written
-			// to the pipe are still read below.
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
-		}
-	}
-	err = cmd.Wait()
-	if !killed {
-		t.Fatalf("the child exited on its own: %v", err)
-	}
-	t.Logf("child killed after %d acknowledged batches %v", total, acked)
-	return acked
+	return storetest.KillCrashWriter(t, cmd, after)
 }

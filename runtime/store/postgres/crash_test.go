@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,35 +29,7 @@ func TestCrash(t *testing.T) {
 	open(t, url, schema).Close() // migrated before the child starts
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$")
 	cmd.Env = append(os.Environ(), crashSchemaEnv+"="+schema)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	acked := make([]int, storetest.CrashWriters)
-	deadline := time.Now().Add(time.Second)
-	killed := false
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		var w, n int
-		if _, err := fmt.Sscanf(sc.Text(), "acked %d %d", &w, &n); err != nil {
-			t.Errorf("child: %s", sc.Text())
-			continue
-		}
-		acked[w] = n
-		if !killed && time.Now().After(deadline) {
-			cmd.Process.Kill()
-			killed = true
-		}
-	}
-	cmd.Wait()
-	if !killed {
-		t.Fatal("the child exited on its own")
-	}
-	t.Logf("killed after batches %v", acked)
+	acked := storetest.KillCrashWriter(t, cmd, time.Second)
 	s := open(t, url, schema)
 	defer s.Close()
 	storetest.CheckCrashed(t, s, acked)

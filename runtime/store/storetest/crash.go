@@ -1,8 +1,11 @@
 package storetest
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -195,4 +198,50 @@ func CheckCrashed(t *testing.T, s store.Store, acked []int) {
 	if items, _ := s.Outbox(ctx, lastSeq, 0); len(items) != 1 || string(items[0].Data) != "after" {
 		t.Errorf("outbox after the crash: %v (last seq before %d)", items, lastSeq)
 	}
+}
+
+// KillCrashWriter starts cmd, a child process running CrashWriter on a
+// store, reads what it acknowledges and kills it with SIGKILL (no
+// deferred Close, no flush) at the first acknowledgement after the given
+// time. It returns the last batch each writer acknowledged: lines the
+// child wrote to the pipe before it died are still read.
+func KillCrashWriter(t testing.TB, cmd *exec.Cmd, after time.Duration) []int {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := make([]int, CrashWriters)
+	total := 0
+	deadline := time.Now().Add(after)
+	killed := false
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		var w, n int
+		if _, err := fmt.Sscanf(sc.Text(), "acked %d %d", &w, &n); err != nil || w < 0 || w >= CrashWriters {
+			t.Errorf("child: %s", sc.Text())
+			continue
+		}
+		if n != acked[w]+1 {
+			t.Errorf("writer %d acknowledged batch %d after %d", w, n, acked[w])
+		}
+		acked[w] = n
+		total++
+		if !killed && time.Now().After(deadline) {
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+		}
+	}
+	err = cmd.Wait()
+	if !killed {
+		t.Fatalf("the child exited on its own: %v", err)
+	}
+	t.Logf("child killed after %d acknowledged batches %v", total, acked)
+	return acked
 }

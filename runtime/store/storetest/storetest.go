@@ -978,29 +978,34 @@ func testRoutingChange(t *testing.T, c Config) {
 	}
 }
 
+// twoHandles opens the store and a second handle on it (Config.Share),
+// as two nodes have; a store without one gives its one handle twice.
+func twoHandles(t *testing.T, c Config) [2]store.Store {
+	s := open(t, c)
+	if c.Share == nil {
+		return [2]store.Store{s, s}
+	}
+	other := c.Share(t, s)
+	t.Cleanup(func() { other.Close() })
+	return [2]store.Store{s, other}
+}
+
 // testConcurrentRouting: writers that share a store (through two
 // handles, where the store has them) each keep their own copy of a row
 // and commit compare-and-set changes of it, reading the row again after
 // a conflict: no change is lost, and none is applied twice.
 func testConcurrentRouting(t *testing.T, c Config) {
-	s := open(t, c)
+	handles := twoHandles(t, c)
+	s := handles[0]
 	const writers, each = 4, 25
-	handles := []store.Store{s, s}
-	if c.Share != nil {
-		other := c.Share(t, s)
-		t.Cleanup(func() { other.Close() })
-		handles[1] = other
-	}
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := casWriter(handles[w%2], each, fmt.Sprint("open/w", w)); err != nil {
 				errs <- err
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -1026,17 +1031,13 @@ func testConcurrentRouting(t *testing.T, c Config) {
 // those rows, however many optimistic writers race them, and no change
 // is lost.
 func testLockedCommits(t *testing.T, c Config) {
-	s := open(t, c)
-	other := s
-	if c.Share != nil {
-		other = c.Share(t, s)
-		t.Cleanup(func() { other.Close() })
-	}
+	handles := twoHandles(t, c)
+	s := handles[0]
 	const lockers, racers, each = 2, 2, 30
 	var wg sync.WaitGroup
 	errs := make(chan error, lockers+racers)
 	for w := range lockers {
-		lc := []store.Store{s, other}[w%2]
+		lc := handles[w%2]
 		wg.Go(func() {
 			for range each {
 				err := lc.CommitLocked(ctx, []string{"team/shared"}, func(rows map[string][]byte) ([]store.Prepared, store.RoutingChange, error) {
@@ -1055,7 +1056,7 @@ func testLockedCommits(t *testing.T, c Config) {
 		})
 	}
 	for w := range racers {
-		h := []store.Store{s, other}[w%2]
+		h := handles[w%2]
 		wg.Go(func() {
 			if err := casWriter(h, each, ""); err != nil {
 				errs <- err
