@@ -197,12 +197,8 @@ func (s *Service) commitPart(pt part) {
 
 // commit commits steps, as one store commit.
 func (s *Service) commit(steps []*pending, routing store.RoutingChange) error {
-	writes := make([]store.Prepared, len(steps))
-	for i, p := range steps {
-		writes[i] = p.write
-	}
 	start := time.Now()
-	err := s.st.Commit(context.Background(), writes, routing)
+	err := s.st.Commit(context.Background(), writes(steps), routing)
 	s.met.commitBatch.Observe(float64(len(steps)))
 	s.met.commitSeconds.Observe(time.Since(start).Seconds())
 	if refused(err) {
@@ -210,6 +206,15 @@ func (s *Service) commit(steps []*pending, routing store.RoutingChange) error {
 		s.met.refused.Inc()
 	}
 	return err
+}
+
+// writes returns the steps' prepared writes, in order.
+func writes(steps []*pending) []store.Prepared {
+	w := make([]store.Prepared, len(steps))
+	for i, p := range steps {
+		w[i] = p.write
+	}
+	return w
 }
 
 // refreshRouting reads the rows a refused routing change named from the

@@ -156,11 +156,7 @@ func (s *Service) commitLocked(reqs []*lockedReq) {
 		for _, pt := range parts[1:] {
 			left = append(left, pt.steps...)
 		}
-		writes := make([]store.Prepared, len(steps))
-		for i, p := range steps {
-			writes[i] = p.write
-		}
-		return writes, parts[0].routing, nil
+		return writes(steps), parts[0].routing, nil
 	})
 	if !planned {
 		for _, r := range reqs {
@@ -175,7 +171,7 @@ func (s *Service) commitLocked(reqs []*lockedReq) {
 	for _, p := range left {
 		p.err = fmt.Errorf("%w: planned on routing rows read again meanwhile; nothing was written", store.ErrConflict)
 	}
-	if err != nil && refused(err) {
+	if refused(err) {
 		s.met.routingConflicts.Inc()
 	}
 	s.settle(append(steps, left...))
