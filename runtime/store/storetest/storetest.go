@@ -990,6 +990,22 @@ func twoHandles(t *testing.T, c Config) [2]store.Store {
 	return [2]store.Store{s, other}
 }
 
+// routingAfter waits for the writers, fails on an error one of them
+// sent, and returns the store's routing rows.
+func routingAfter(t *testing.T, wg *sync.WaitGroup, errs chan error, s store.Store) map[string][]byte {
+	t.Helper()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	r, err := s.Routing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // testConcurrentRouting: writers that share a store (through two
 // handles, where the store has them) each keep their own copy of a row
 // and commit compare-and-set changes of it, reading the row again after
@@ -1007,15 +1023,7 @@ func testConcurrentRouting(t *testing.T, c Config) {
 			}
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	r, err := s.Routing(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := routingAfter(t, &wg, errs, s)
 	if got := string(r["team/shared"]); got != fmt.Sprint(writers*each) {
 		t.Errorf("the shared row is %q after %d changes", got, writers*each)
 	}
@@ -1063,15 +1071,7 @@ func testLockedCommits(t *testing.T, c Config) {
 			}
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	r, err := s.Routing(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := routingAfter(t, &wg, errs, s)
 	if got, want := string(r["team/shared"]), fmt.Sprint((lockers+racers)*each); got != want {
 		t.Errorf("the shared row is %q, want %s", got, want)
 	}
